@@ -1,0 +1,58 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Shared by every Swift target: Swift 6 language mode (strict concurrency).
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+/// The C core is built optimised even in debug builds: it is the hot path, and
+/// tests that push real data through it should not crawl.
+let cSettings: [CSetting] = [
+    .unsafeFlags(["-O2"]),
+]
+
+let package = Package(
+    name: "Muninn",
+    products: [
+        .executable(name: "muninn", targets: ["Node"]),
+        .library(name: "Engine", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config; apt names the Debian packages.
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+
+        // C: everything per sample or per byte.
+        .target(
+            name: "CStorage",
+            dependencies: ["CLZ4", "CSnappy"],
+            cSettings: cSettings
+        ),
+
+        // Swift library: storage engine.
+        .target(
+            name: "Engine",
+            dependencies: ["CStorage"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Swift executable `muninn`: node and CLI tools.
+        .executableTarget(
+            name: "Node",
+            dependencies: [
+                "Engine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "CStorageTests", dependencies: ["CStorage"], swiftSettings: swiftSettings),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CStorage"], swiftSettings: swiftSettings),
+        .testTarget(name: "NodeTests", dependencies: ["Node"], swiftSettings: swiftSettings),
+    ]
+)

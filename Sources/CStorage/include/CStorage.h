@@ -1,0 +1,13 @@
+/* Umbrella header of Muninn's C core. */
+#ifndef CSTORAGE_H
+#define CSTORAGE_H
+
+#include "cs_error.h"
+#include "cs_endian.h"
+#include "cs_varint.h"
+#include "cs_bstream.h"
+#include "cs_crc32c.h"
+#include "cs_lz4.h"
+#include "cs_xor.h"
+
+#endif

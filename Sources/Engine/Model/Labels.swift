@@ -1,0 +1,70 @@
+/// A label name/value pair. Ordering is byte-wise on UTF-8 (Prometheus's order),
+/// not Swift's Unicode-aware `String` order.
+public struct Label: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var name: String
+    public var value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    public static func < (a: Label, b: Label) -> Bool {
+        if a.name != b.name { return a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
+        return a.value.utf8.lexicographicallyPrecedes(b.value.utf8)
+    }
+
+    public var description: String { "\(name)=\(Label.quote(value))" }
+
+    /// Go's strconv.Quote for the characters label values contain in practice:
+    /// backslash, double quote and control characters are escaped.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if u.value < 0x20 || u.value == 0x7F {
+                    out += "\\x" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A series identity: labels sorted by name, names unique.
+public struct Labels: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public private(set) var labels: [Label]
+
+    /// Sorts `labels` by name; the caller guarantees names are unique.
+    public init(_ labels: [Label]) {
+        self.labels = labels.sorted()
+    }
+
+    public init(_ pairs: KeyValuePairs<String, String>) {
+        self.init(pairs.map { Label($0.key, $0.value) })
+    }
+
+    /// The value of `name`, or nil.
+    public subscript(name: String) -> String? {
+        labels.first { $0.name == name }?.value
+    }
+
+    /// Prometheus's series order: label by label, shorter set first on a tie.
+    public static func < (a: Labels, b: Labels) -> Bool {
+        for (x, y) in zip(a.labels, b.labels) where x != y { return x < y }
+        return a.labels.count < b.labels.count
+    }
+
+    /// `{a="1", b="2"}`, as `promtool tsdb dump` prints a series.
+    public var description: String {
+        "{" + labels.map { "\($0.name)=\(Label.quote($0.value))" }.joined(separator: ", ") + "}"
+    }
+}
