@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+import Engine
+
+/// Runs the built `muninn` binary, which sits next to the test bundle.
+func muninn(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var binary = bundleDir.appendingPathComponent("muninn")
+    if !FileManager.default.fileExists(atPath: binary.path) {
+        binary = bundleDir.deletingLastPathComponent().appendingPathComponent("muninn")
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, stdout, stderr)
+}
+
+@Suite struct CLITests {
+    @Test func versionPrintsTheReleaseVersion() throws {
+        let r = try muninn(["--version"])
+        #expect(r.status == 0)
+        #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == Muninn.version)
+    }
+
+    @Test func unknownSubcommandFailsWithUsage() throws {
+        let r = try muninn(["no-such-command"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("Usage") || r.stderr.contains("Error"))
+    }
+}
