@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Muninn builds and tests with, only when missing:
+# the C libraries it links (lz4, zlib, snappy) and Prometheus/promtool, which the
+# interop tests run for real.
+set -euo pipefail
+need=()
+for pkg in liblz4-dev zlib1g-dev libsnappy-dev pkg-config prometheus; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    # The prometheus package's service must not start on its own; tests start it by hand.
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
