@@ -122,10 +122,19 @@ static inline int cs_xor_read_uvarint(cs_breader *br, uint64_t *out) {
 }
 
 static inline int cs_xor_read_value(cs_xor_iter *it) {
-    uint64_t bit, ctl, bits;
-    if (cs_br_get(&it->br, 1, &bit) != CS_OK) return CS_E_SHORT;
-    if (bit == 0) return CS_OK;
-    if (cs_br_get(&it->br, 1, &ctl) != CS_OK) return CS_E_SHORT;
+    cs_breader *br = &it->br;
+    uint64_t ctl, bits;
+    if (br->nbits < 2) cs_br_refill(br);
+    if (br->nbits < 1) return CS_E_SHORT;
+    if ((br->window >> 63) == 0) { /* same value as before */
+        br->window <<= 1;
+        br->nbits -= 1;
+        return CS_OK;
+    }
+    if (br->nbits < 2) return CS_E_SHORT;
+    ctl = (br->window >> 62) & 1;
+    br->window <<= 2;
+    br->nbits -= 2;
     if (ctl == 1) {
         uint64_t lead, sig;
         if (cs_br_get(&it->br, 11, &bits) != CS_OK) return CS_E_SHORT;
@@ -142,7 +151,9 @@ static inline int cs_xor_read_value(cs_xor_iter *it) {
     return CS_OK;
 }
 
-int cs_xor_iter_next(cs_xor_iter *it) {
+/* The decode step, inlined into both the iterator and the bulk decoder so the
+ * bulk loop keeps the reader state in registers. */
+static inline __attribute__((always_inline)) int cs_xor_step(cs_xor_iter *it) {
     if (it->err) return it->err;
     if (it->read == it->total) return 0;
     int rc;
@@ -157,11 +168,16 @@ int cs_xor_iter_next(cs_xor_iter *it) {
         if ((rc = cs_xor_read_value(it)) != CS_OK) goto fail;
     } else {
         uint64_t b;
-        unsigned prefix = 0;
-        for (; prefix < 4; prefix++) {
-            if (cs_br_get(&it->br, 1, &b) != CS_OK) { rc = CS_E_SHORT; goto fail; }
-            if (b == 0) break;
-        }
+        /* The prefix is a run of up to four 1 bits ended by a 0: count it in one
+         * step instead of four single-bit reads. */
+        cs_breader *br = &it->br;
+        if (br->nbits < 4) cs_br_refill(br);
+        unsigned ones = (unsigned)__builtin_clzll(~br->window | 1);
+        unsigned prefix = ones < 4 ? ones : 4;
+        unsigned used = prefix < 4 ? prefix + 1 : 4;
+        if (br->nbits < used) { rc = CS_E_SHORT; goto fail; }
+        br->window <<= used;
+        br->nbits -= used;
         uint64_t dod = 0;
         if (prefix == 4) {
             if (cs_br_get64(&it->br, &dod) != CS_OK) { rc = CS_E_SHORT; goto fail; }
@@ -182,16 +198,124 @@ fail:
     return rc;
 }
 
-int64_t cs_xor_decode(const uint8_t *buf, size_t len, int64_t *ts, uint64_t *vs, size_t cap) {
-    cs_xor_iter it;
-    int rc = cs_xor_iter_init(&it, buf, len);
-    if (rc != CS_OK) return rc;
-    if (it.total > cap) return CS_E_NOSPACE;
-    size_t n = 0;
-    while ((rc = cs_xor_iter_next(&it)) == 1) {
-        ts[n] = it.t;
-        vs[n] = it.v;
-        n++;
+int cs_xor_iter_next(cs_xor_iter *it) {
+    return cs_xor_step(it);
+}
+
+/* Bulk decoder: the same bit layout as cs_xor_step(), written as one loop over
+ * local variables. Each field first tops the window up to >= 56 bits (when 8
+ * input bytes remain), so the common fields need no further refill checks. */
+#define CS_XOR_REFILL()                                                          \
+    do {                                                                         \
+        if (end - p >= 8) {                                                      \
+            w |= cs_load_be64(p) >> nb;                                          \
+            p += (63 - nb) >> 3;                                                 \
+            nb |= 56;                                                            \
+        } else {                                                                 \
+            while (nb <= 56 && p < end) { w |= (uint64_t)*p++ << (56 - nb); nb += 8; } \
+        }                                                                        \
+    } while (0)
+/* Takes n bits (1..56) into dst, refilling first if needed. */
+#define CS_XOR_TAKE(dst, n)                                                      \
+    do {                                                                         \
+        if (nb < (n)) { CS_XOR_REFILL(); if (nb < (n)) return CS_E_SHORT; }      \
+        (dst) = w >> (64 - (n)); w <<= (n); nb -= (n);                           \
+    } while (0)
+
+static int cs_xor_take_varint(const uint8_t **pp, const uint8_t *end, uint64_t *wp, unsigned *nbp,
+                              uint64_t *out) {
+    const uint8_t *p = *pp;
+    uint64_t w = *wp, v = 0, b;
+    unsigned nb = *nbp;
+    for (unsigned i = 0, shift = 0;; i++, shift += 7) {
+        if (i == CS_UVARINT_MAX) return CS_E_CORRUPT;
+        CS_XOR_TAKE(b, 8);
+        if (i == CS_UVARINT_MAX - 1 && b > 1) return CS_E_CORRUPT;
+        v |= (b & 0x7F) << shift;
+        if (b < 0x80) break;
     }
-    return rc < 0 ? rc : (int64_t)n;
+    *pp = p; *wp = w; *nbp = nb; *out = v;
+    return CS_OK;
+}
+
+int64_t cs_xor_decode(const uint8_t *buf, size_t len, int64_t *ts, uint64_t *vs, size_t cap) {
+    if (len < 2) return CS_E_SHORT;
+    size_t total = cs_load_be16(buf);
+    if (total > cap) return CS_E_NOSPACE;
+    if (total == 0) return 0;
+    const uint8_t *p = buf + 2, *end = buf + len;
+    uint64_t w = 0, hi, lo, zz, tdelta = 0;
+    unsigned nb = 0, lead = 0, trail = 0;
+    int rc;
+
+    if ((rc = cs_xor_take_varint(&p, end, &w, &nb, &zz)) != CS_OK) return rc;
+    uint64_t t = (zz >> 1) ^ -(zz & 1);
+    CS_XOR_TAKE(hi, 32);
+    CS_XOR_TAKE(lo, 32);
+    uint64_t v = hi << 32 | lo;
+    ts[0] = (int64_t)t;
+    vs[0] = v;
+
+    for (size_t i = 1; i < total; i++) {
+        if (i == 1) {
+            if ((rc = cs_xor_take_varint(&p, end, &w, &nb, &tdelta)) != CS_OK) return rc;
+        } else {
+            if (nb < 56) CS_XOR_REFILL();
+            unsigned ones = (unsigned)__builtin_clzll(~w | 1);
+            if (ones == 0) {
+                if (nb < 1) return CS_E_SHORT;
+                w <<= 1; nb -= 1;
+            } else if (ones < 4) {
+                static const unsigned widths[4] = {0, 14, 17, 20};
+                unsigned wd = widths[ones], used = ones + 1 + wd;
+                if (nb < used) return CS_E_SHORT;
+                uint64_t b = (w << (ones + 1)) >> (64 - wd);
+                w <<= used; nb -= used;
+                tdelta += b > (1ull << (wd - 1)) ? b - (1ull << wd) : b;
+            } else {
+                if (nb < 4) return CS_E_SHORT;
+                w <<= 4; nb -= 4;
+                CS_XOR_TAKE(hi, 32);
+                CS_XOR_TAKE(lo, 32);
+                tdelta += hi << 32 | lo;
+            }
+        }
+        t += tdelta;
+
+        if (nb < 13) CS_XOR_REFILL();
+        if (nb < 1) return CS_E_SHORT;
+        if (w >> 63) {
+            if (nb < 2) return CS_E_SHORT;
+            if ((w >> 62) & 1) {
+                if (nb < 13) return CS_E_SHORT;
+                unsigned h = (unsigned)((w << 2) >> 53);
+                unsigned sig = h & 63;
+                lead = h >> 6;
+                if (sig == 0) sig = 64;
+                if (lead + sig > 64) return CS_E_CORRUPT;
+                trail = 64 - lead - sig;
+                w <<= 13; nb -= 13;
+            } else {
+                w <<= 2; nb -= 2;
+            }
+            unsigned sig = 64 - lead - trail;
+            uint64_t bits;
+            if (sig > nb) CS_XOR_REFILL();
+            if (sig < 64 && sig <= nb) { /* a shift by 64 would be undefined */
+                bits = w >> (64 - sig); w <<= sig; nb -= sig;
+            } else if (sig <= 32) {
+                return CS_E_SHORT; /* the refill found no more input */
+            } else {
+                CS_XOR_TAKE(hi, sig - 32);
+                CS_XOR_TAKE(lo, 32);
+                bits = hi << 32 | lo;
+            }
+            v ^= bits << trail;
+        } else {
+            w <<= 1; nb -= 1;
+        }
+        ts[i] = (int64_t)t;
+        vs[i] = v;
+    }
+    return (int64_t)total;
 }

@@ -7,7 +7,17 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static int64_t ts[CS_XOR_MAX_SAMPLES];
     static uint64_t vs[CS_XOR_MAX_SAMPLES];
-    cs_xor_decode(data, size, ts, vs, CS_XOR_MAX_SAMPLES);
+    /* Differential check: the bulk decoder and the iterator agree on every input. */
+    int64_t bulk = cs_xor_decode(data, size, ts, vs, CS_XOR_MAX_SAMPLES);
+    cs_xor_iter it;
+    cs_xor_iter_init(&it, data, size);
+    int64_t k = 0;
+    int rc;
+    while ((rc = cs_xor_iter_next(&it)) == 1) {
+        if (bulk >= 0 && (it.t != ts[k] || it.v != vs[k])) abort();
+        k++;
+    }
+    if ((bulk >= 0) != (rc == 0) || (bulk >= 0 && bulk != k)) abort();
 
     size_t n = size / 16;
     if (n == 0 || n > 4096) return 0;

@@ -78,6 +78,17 @@ public struct XORChunk: Sendable, Hashable {
         return (0..<Int(rc)).map { Sample(timestamp: ts[$0], valueBits: vs[$0]) }
     }
 
+    /// Decodes into caller-provided buffers without allocating; returns the
+    /// sample count. Throws `.noSpace` when the buffers hold fewer than `count`.
+    public func decode(timestamps: UnsafeMutableBufferPointer<Int64>,
+                       values: UnsafeMutableBufferPointer<UInt64>) throws(CodecError) -> Int {
+        let rc = bytes.withUnsafeBufferPointer { b in
+            cs_xor_decode(b.baseAddress, b.count, timestamps.baseAddress, values.baseAddress,
+                          min(timestamps.count, values.count))
+        }
+        return Int(try CodecError.check(rc))
+    }
+
     public func makeIterator() -> XORSampleIterator { XORSampleIterator(bytes) }
 }
 
