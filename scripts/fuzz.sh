@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the C core with AddressSanitizer + UBSan, runs the deterministic
-# corruption sweeps, then each libFuzzer target for FUZZ_SECONDS (default 20).
+# Builds the C core with AddressSanitizer + UBSan and runs:
+#   - the deterministic C test programs (Tests/Fuzz/*_sweep.c, Tests/Fuzz/*_unit/),
+#   - each libFuzzer target (Tests/Fuzz/fuzz_*.c) for FUZZ_SECONDS (default 20),
+#     seeded from Tests/Fuzz/seeds/<target>/ when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.build-fuzz
@@ -8,26 +10,39 @@ mkdir -p "$out"
 seconds=${FUZZ_SECONDS:-20}
 cc=${CLANG:-clang}
 flags=(-g -O1 -std=c11 -Wall -Wextra -ISources/CStorage/include -fno-omit-frame-pointer
-       -fsanitize=address,undefined -fno-sanitize-recover=undefined -fuse-ld=lld)
+       -fsanitize=address,undefined -fno-sanitize-recover=all -fuse-ld=lld)
 core=(Sources/CStorage/*.c)
 libs=(-llz4 -lsnappy -lpthread)
 
 status=0
+programs=()
 for sweep in Tests/Fuzz/*_sweep.c; do
     name=$(basename "$sweep" .c)
     "$cc" "${flags[@]}" "${core[@]}" "$sweep" "${libs[@]}" -o "$out/$name"
+    programs+=("$name")
+done
+for dir in Tests/Fuzz/*_unit; do
+    name=$(basename "$dir")
+    "$cc" "${flags[@]}" "${core[@]}" "$dir"/*.c "${libs[@]}" -o "$out/$name"
+    programs+=("$name")
+done
+for name in "${programs[@]}"; do
     echo "== $name (ASan+UBSan)"
-    "$out/$name" || status=1
+    "$out/$name" | tail -1 || status=1
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
 for target in Tests/Fuzz/fuzz_*.c; do
     name=$(basename "$target" .c)
     "$cc" "${flags[@]}" -fsanitize=fuzzer "${core[@]}" "$target" "${libs[@]}" -o "$out/$name"
     mkdir -p "$out/corpus-$name"
+    seeds=()
+    [ -d "Tests/Fuzz/seeds/$name" ] && seeds=("Tests/Fuzz/seeds/$name")
     echo "== $name: libFuzzer for ${seconds}s"
-    if "$out/$name" -max_total_time="$seconds" -print_final_stats=1 "$out/corpus-$name" > "$out/$name.log" 2>&1; then
+    if (cd "$out" && "./$name" -max_total_time="$seconds" -max_len=140000 -print_final_stats=1 \
+            "corpus-$name" "${seeds[@]/#/../}") > "$out/$name.log" 2>&1; then
         grep -E 'stat::number_of_executed_units' "$out/$name.log" | sed 's/^/   /'
     else
-        tail -40 "$out/$name.log"
+        grep -v -E 'ld\.(gold|lld)' "$out/$name.log" | tail -40
         status=1
     fi
 done

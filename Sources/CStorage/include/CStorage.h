@@ -9,5 +9,7 @@
 #include "cs_crc32c.h"
 #include "cs_lz4.h"
 #include "cs_xor.h"
+#include "cs_wal_frame.h"
+#include "cs_wal_record.h"
 
 #endif
