@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A failed system call, naming the call and the path.
+public struct SystemError: Error, CustomStringConvertible, Sendable {
+    public let operation: String
+    public let path: String
+    public let code: Int32
+
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+}
+
+/// Thin wrappers over the POSIX calls the storage layer needs; each turns a
+/// failure into a `SystemError` right here.
+enum Files {
+    static func check(_ rc: Int32, _ operation: String, _ path: String) throws {
+        if rc < 0 { throw SystemError(operation: operation, path: path, code: errno) }
+    }
+
+    /// Creates (or truncates) a file for writing.
+    static func create(_ path: String) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        try check(fd, "open", path)
+        return fd
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError(operation: "write", path: path, code: errno)
+            }
+            done += n
+        }
+    }
+
+    static func sync(_ fd: Int32, path: String) throws {
+        #if os(Linux)
+        try check(fdatasync(fd), "fdatasync", path)
+        #else
+        try check(fsync(fd), "fsync", path)
+        #endif
+    }
+
+    /// Makes a directory's entries (created, renamed, removed files) durable.
+    static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try check(fd, "open", path)
+        defer { close(fd) }
+        try check(fsync(fd), "fsync", path)
+    }
+
+    static func read(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try check(fd, "open", path)
+        defer { close(fd) }
+        var st = stat()
+        try check(fstat(fd, &st), "fstat", path)
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        try bytes.withUnsafeMutableBytes { b in
+            while done < b.count {
+                let n = pread(fd, b.baseAddress! + done, b.count - done, off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SystemError(operation: "read", path: path, code: errno)
+                }
+                if n == 0 { break }
+                done += n
+            }
+        }
+        if done < bytes.count { bytes.removeLast(bytes.count - done) }
+        return bytes
+    }
+
+    static func truncate(_ path: String, to size: Int) throws {
+        try check(Glibc.truncate(path, off_t(size)), "truncate", path)
+    }
+
+    static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+    static func list(_ path: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: path)
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    static func remove(_ path: String) throws {
+        if exists(path) { try FileManager.default.removeItem(atPath: path) }
+    }
+
+    static func rename(_ from: String, _ to: String) throws {
+        try check(Glibc.rename(from, to), "rename", from)
+    }
+}

@@ -1,0 +1,170 @@
+import CStorage
+
+/// A series record entry: a head series reference and its labels.
+public struct WALSeries: Sendable, Equatable {
+    public var ref: UInt64
+    public var labels: Labels
+    public init(ref: UInt64, labels: Labels) {
+        self.ref = ref
+        self.labels = labels
+    }
+}
+
+/// A float sample of the series `ref`.
+public struct WALSample: Sendable, Equatable {
+    public var ref: UInt64
+    public var timestamp: Int64
+    public var value: Double
+    public init(ref: UInt64, timestamp: Int64, value: Double) {
+        self.ref = ref
+        self.timestamp = timestamp
+        self.value = value
+    }
+    public static func == (a: WALSample, b: WALSample) -> Bool {
+        a.ref == b.ref && a.timestamp == b.timestamp && a.value.bitPattern == b.value.bitPattern
+    }
+}
+
+/// A deletion of the series `ref`'s samples in [minTime, maxTime].
+public struct WALTombstone: Sendable, Equatable {
+    public var ref: UInt64
+    public var minTime: Int64
+    public var maxTime: Int64
+    public init(ref: UInt64, minTime: Int64, maxTime: Int64) {
+        self.ref = ref
+        self.minTime = minTime
+        self.maxTime = maxTime
+    }
+}
+
+/// A decoded WAL record. Type numbers are Prometheus's (`docs/format/wal.md`);
+/// types this version does not decode are kept as raw bytes and skipped by replay.
+public enum WALRecord: Sendable, Equatable {
+    case series([WALSeries])
+    case samples([WALSample])
+    case tombstones([WALTombstone])
+    case other(type: UInt8, bytes: [UInt8])
+
+    public enum RecordType: UInt8, Sendable {
+        case series = 1, samples = 2, tombstones = 3, exemplars = 4, mmapMarkers = 5
+        case metadata = 6, histogramSamples = 7, floatHistogramSamples = 8
+    }
+
+    /// The uncompressed record bytes (type byte first).
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        switch self {
+        case .series(let entries): WALRecord.appendSeries(entries, to: &out)
+        case .samples(let samples): WALRecord.appendSamples(samples, to: &out)
+        case .tombstones(let stones): WALRecord.appendTombstones(stones, to: &out)
+        case .other(_, let bytes): out = bytes
+        }
+        return out
+    }
+
+    static func appendSeries(_ entries: [WALSeries], to out: inout [UInt8]) {
+        out.append(RecordType.series.rawValue)
+        var blob: [UInt8] = []
+        var ranges: [(name: Range<Int>, value: Range<Int>)] = []
+        for entry in entries {
+            blob.removeAll(keepingCapacity: true)
+            ranges.removeAll(keepingCapacity: true)
+            for label in entry.labels.labels {
+                let n = blob.count
+                blob.append(contentsOf: label.name.utf8)
+                let v = blob.count
+                blob.append(contentsOf: label.value.utf8)
+                ranges.append((n..<v, v..<blob.count))
+            }
+            let size = 8 + Int(CS_UVARINT_MAX) + blob.count + 2 * Int(CS_UVARINT_MAX) * ranges.count
+            let start = out.count
+            out.append(contentsOf: repeatElement(0, count: size))
+            let written = blob.withUnsafeBufferPointer { b in
+                let spans = ranges.map { r in
+                    cs_wal_label(name: cs_wal_str(ptr: b.baseAddress.map { $0 + r.name.lowerBound }, len: r.name.count),
+                                 value: cs_wal_str(ptr: b.baseAddress.map { $0 + r.value.lowerBound }, len: r.value.count))
+                }
+                return out.withUnsafeMutableBufferPointer { o in
+                    cs_wal_series_append(o.baseAddress! + start, size, entry.ref, spans, spans.count)
+                }
+            }
+            precondition(written >= 0, "series entry bound")
+            out.removeLast(size - Int(written))
+        }
+    }
+
+    static func appendSamples(_ samples: [WALSample], to out: inout [UInt8]) {
+        let refs = samples.map(\.ref), ts = samples.map(\.timestamp), vs = samples.map(\.value.bitPattern)
+        let bound = cs_wal_samples_bound(samples.count)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: bound))
+        let written = out.withUnsafeMutableBufferPointer { b in
+            cs_wal_samples_encode(b.baseAddress! + start, bound, refs, ts, vs, samples.count)
+        }
+        precondition(written >= 0, "samples bound")
+        out.removeLast(bound - Int(written))
+    }
+
+    static func appendTombstones(_ stones: [WALTombstone], to out: inout [UInt8]) {
+        let cStones = stones.map { cs_wal_tombstone(ref: $0.ref, mint: $0.minTime, maxt: $0.maxTime) }
+        let bound = cs_wal_tombstones_bound(stones.count)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: bound))
+        let written = out.withUnsafeMutableBufferPointer { b in
+            cs_wal_tombstones_encode(b.baseAddress! + start, bound, cStones, cStones.count)
+        }
+        precondition(written >= 0, "tombstones bound")
+        out.removeLast(bound - Int(written))
+    }
+
+    /// Decodes uncompressed record bytes. Throws on truncated or malformed records.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(CodecError) -> WALRecord {
+        let rec = bytes.bindMemory(to: UInt8.self)
+        guard let base = rec.baseAddress, rec.count > 0 else { throw CodecError(code: CS_E_SHORT) }
+        switch RecordType(rawValue: rec[0]) {
+        case .series:
+            var it = cs_wal_series_iter()
+            try CodecError.check(cs_wal_series_iter_init(&it, base, rec.count))
+            var entries: [WALSeries] = []
+            var spans = [cs_wal_label](repeating: cs_wal_label(), count: 64)
+            while true {
+                var ref: UInt64 = 0, n = 0
+                var rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
+                if rc == CS_E_NOSPACE {
+                    spans = [cs_wal_label](repeating: cs_wal_label(), count: n)
+                    rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
+                }
+                if rc == 0 { break }
+                try CodecError.check(rc)
+                let labels = (0..<n).map { i in
+                    Label(string(spans[i].name), string(spans[i].value))
+                }
+                entries.append(WALSeries(ref: ref, labels: Labels(labels)))
+            }
+            return .series(entries)
+        case .samples:
+            let cap = cs_wal_samples_count_max(rec.count)
+            var refs = [UInt64](repeating: 0, count: cap)
+            var ts = [Int64](repeating: 0, count: cap)
+            var vs = [UInt64](repeating: 0, count: cap)
+            let n = Int(try CodecError.check(cs_wal_samples_decode(base, rec.count, &refs, &ts, &vs, cap)))
+            return .samples((0..<n).map { WALSample(ref: refs[$0], timestamp: ts[$0], value: Double(bitPattern: vs[$0])) })
+        case .tombstones:
+            let cap = cs_wal_tombstones_count_max(rec.count)
+            var out = [cs_wal_tombstone](repeating: cs_wal_tombstone(), count: cap)
+            let n = Int(try CodecError.check(cs_wal_tombstones_decode(base, rec.count, &out, cap)))
+            return .tombstones(out[0..<n].map { WALTombstone(ref: $0.ref, minTime: $0.mint, maxTime: $0.maxt) })
+        default:
+            return .other(type: rec[0], bytes: Array(rec))
+        }
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(CodecError) -> WALRecord {
+        try bytes.withUnsafeBufferPointer { (b) throws(CodecError) in try decode(UnsafeRawBufferPointer(b)) }
+    }
+
+    private static func string(_ s: cs_wal_str) -> String {
+        guard let p = s.ptr, s.len > 0 else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: s.len), as: UTF8.self)
+    }
+}

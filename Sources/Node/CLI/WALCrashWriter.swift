@@ -1,0 +1,45 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// Test helper (hidden): appends numbered batches to a WAL forever and prints
+/// `ack N` after each commit returns, so a test can SIGKILL it at any moment and
+/// check that every acknowledged batch survived.
+///
+/// Batch N is one series record (ref N) plus one samples record of
+/// `samplesPerBatch` samples of that series with values N.
+struct WALCrashWriter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crash-writer", abstract: "Test helper: append acknowledged batches until killed.",
+        shouldDisplay: false)
+
+    static let samplesPerBatch = 50
+
+    @Argument var directory: String
+    @Option var fsync: String = "interval"
+    @Option var segmentPages: Int = 8
+
+    func run() throws {
+        let policy: FsyncPolicy = switch fsync {
+        case "always": .always
+        case "never": .never
+        default: .interval(milliseconds: 50)
+        }
+        var next: UInt64 = 1
+        let (wal, _) = try WAL.open(directory: directory, options: WALOptions(
+            segmentSize: segmentPages * WAL.pageSize, compression: .lz4, fsync: policy)) { record in
+            if case .series(let entries) = record { next = max(next, (entries.map(\.ref).max() ?? 0) + 1) }
+        }
+        let out = FileHandle.standardOutput
+        while true {
+            let labels = Labels([Label("__name__", "crash_test"), Label("batch", String(next)),
+                                 Label("padding", String(repeating: "x", count: Int(next % 300)))])
+            let samples = (0..<Self.samplesPerBatch).map {
+                WALSample(ref: next, timestamp: Int64(next) * 1000 + Int64($0), value: Double(next))
+            }
+            try wal.log(.series([WALSeries(ref: next, labels: labels)]), .samples(samples))
+            out.write(Data("ack \(next)\n".utf8))
+            next += 1
+        }
+    }
+}
