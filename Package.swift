@@ -53,6 +53,6 @@ let package = Package(
 
         .testTarget(name: "CStorageTests", dependencies: ["CStorage"], swiftSettings: swiftSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CStorage"], swiftSettings: swiftSettings),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Engine"], swiftSettings: swiftSettings),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Engine", "CStorage"], swiftSettings: swiftSettings),
     ]
 )

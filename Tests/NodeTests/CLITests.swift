@@ -4,13 +4,8 @@ import Engine
 
 /// Runs the built `muninn` binary, which sits next to the test bundle.
 func muninn(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var binary = bundleDir.appendingPathComponent("muninn")
-    if !FileManager.default.fileExists(atPath: binary.path) {
-        binary = bundleDir.deletingLastPathComponent().appendingPathComponent("muninn")
-    }
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = muninnBinary()
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
