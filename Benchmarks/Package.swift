@@ -17,9 +17,30 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
+        .target(
+            name: "BenchSupport",
+            dependencies: [
+                .product(name: "Engine", package: rootIdentity),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Support",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "WAL",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "Engine", package: rootIdentity),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "WAL",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         .executableTarget(
             name: "Codec",
             dependencies: [
+                "BenchSupport",
                 .product(name: "Engine", package: rootIdentity),
                 .product(name: "Benchmark", package: "benchmark"),
             ],

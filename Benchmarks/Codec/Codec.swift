@@ -1,56 +1,12 @@
 import Benchmark
+import BenchSupport
 import Engine
 import Foundation
 
-/// Real scraped samples from ../shared/data, one array per series.
-enum RealData {
-    static func load(_ file: String) -> [[Sample]] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/\(file)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-dc", url.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try! process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        var series: [[Sample]] = []
-        var last: Labels?
-        for line in text.split(separator: "\n") {
-            let parsed = try! DumpFormat.parse(line)
-            if parsed.labels != last { series.append([]); last = parsed.labels }
-            series[series.count - 1].append(parsed.sample)
-        }
-        return series
-    }
-
-    /// Splits series into chunks of at most 120 samples, Prometheus's target size.
-    static func chunks(_ series: [[Sample]]) -> [[Sample]] {
-        series.flatMap { s in stride(from: 0, to: s.count, by: 120).map { Array(s[$0..<min($0 + 120, s.count)]) } }
-    }
-}
-
-/// Records `value` as a custom metric; custom metrics are integers, so sub-unit
-/// figures use a finer unit (picoseconds, milli-bytes).
-func metric(_ name: String) -> BenchmarkMetric {
-    .custom(name, polarity: name.hasSuffix("/s") ? .prefersLarger : .prefersSmaller, useScalingFactor: false)
-}
-
-func record(_ benchmark: Benchmark, _ name: String, _ value: Double) {
-    benchmark.measurement(metric(name), Int(value.rounded()))
-}
-
-func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-}
-
 let benchmarks: @Sendable () -> Void = {
-    func config(_ custom: [String]) -> Benchmark.Configuration {
-        .init(metrics: [.wallClock] + custom.map(metric), maxDuration: .seconds(15), maxIterations: 15)
-    }
+    let config = { (custom: [String]) in configuration(custom) }
     for file in ["real-1s.txt.gz", "real-15s.txt.gz"] {
-        let chunks = RealData.chunks(RealData.load(file))
+        let chunks = RealData.chunks(RealData.load(file).map(\.samples))
         let total = chunks.reduce(0) { $0 + $1.count }
         let encoded = chunks.map { try! XORChunk(encoding: $0) }
         let bytes = encoded.reduce(0) { $0 + $1.bytes.count }

@@ -168,3 +168,35 @@ public enum WALRecord: Sendable, Equatable {
         return String(decoding: UnsafeBufferPointer(start: p, count: s.len), as: UTF8.self)
     }
 }
+
+/// Decodes samples records into buffers reused across records: replay's hot
+/// path, with no allocation per record once the buffers have grown.
+public struct WALSamplesDecoder {
+    public private(set) var refs: [UInt64] = []
+    public private(set) var timestamps: [Int64] = []
+    /// Value bit patterns.
+    public private(set) var values: [UInt64] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// Decodes one samples record (type byte first); `count` and the first
+    /// `count` entries of the buffers hold the result.
+    public mutating func decode(_ record: UnsafeRawBufferPointer) throws(CodecError) {
+        let rec = record.bindMemory(to: UInt8.self)
+        let cap = cs_wal_samples_count_max(rec.count)
+        if refs.count < cap {
+            refs = [UInt64](repeating: 0, count: cap)
+            timestamps = [Int64](repeating: 0, count: cap)
+            values = [UInt64](repeating: 0, count: cap)
+        }
+        let n = refs.withUnsafeMutableBufferPointer { r in
+            timestamps.withUnsafeMutableBufferPointer { t in
+                values.withUnsafeMutableBufferPointer { v in
+                    cs_wal_samples_decode(rec.baseAddress, rec.count, r.baseAddress, t.baseAddress, v.baseAddress, r.count)
+                }
+            }
+        }
+        count = Int(try CodecError.check(n))
+    }
+}
