@@ -51,8 +51,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "CStorageTests", dependencies: ["CStorage"], swiftSettings: swiftSettings),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "CStorage"], swiftSettings: swiftSettings),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "CStorageTests", dependencies: ["CStorage", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Engine", "CStorage"], swiftSettings: swiftSettings),
     ]
 )

@@ -9,6 +9,21 @@ import PackageDescription
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 let rootIdentity = root.lastPathComponent.lowercased()
 
+/// A package-benchmark suite in the folder of the same name.
+func benchmark(_ name: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            "BenchSupport",
+            .product(name: "Engine", package: rootIdentity),
+            .product(name: "Benchmark", package: "benchmark"),
+        ],
+        path: name,
+        swiftSettings: [.swiftLanguageMode(.v6)],
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}
+
 let package = Package(
     name: "MuninnBenchmarks",
     platforms: [.macOS(.v13)],
@@ -26,27 +41,7 @@ let package = Package(
             path: "Support",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        .executableTarget(
-            name: "WAL",
-            dependencies: [
-                "BenchSupport",
-                .product(name: "Engine", package: rootIdentity),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "WAL",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "Codec",
-            dependencies: [
-                "BenchSupport",
-                .product(name: "Engine", package: rootIdentity),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Codec",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        benchmark("Codec"),
+        benchmark("WAL"),
     ]
 )

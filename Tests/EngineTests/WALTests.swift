@@ -1,5 +1,6 @@
 import CStorage
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 
