@@ -6,6 +6,12 @@ let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
+/// The engine's hot paths index arrays in tight loops; release builds skip the
+/// dynamic exclusivity checks there (debug builds and tests keep them).
+let engineSettings: [SwiftSetting] = swiftSettings + [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 /// The C core is built optimised even in debug builds: it is the hot path, and
 /// tests that push real data through it should not crawl.
 let cSettings: [CSetting] = [
@@ -20,6 +26,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System libraries, found through pkg-config; apt names the Debian packages.
@@ -37,8 +44,8 @@ let package = Package(
         // Swift library: storage engine.
         .target(
             name: "Engine",
-            dependencies: ["CStorage"],
-            swiftSettings: swiftSettings
+            dependencies: ["CStorage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: engineSettings
         ),
 
         // Swift executable `muninn`: node and CLI tools.

@@ -93,8 +93,11 @@ int cs_xor_append(cs_xor_state *s, uint8_t *buf, size_t cap, int64_t t, uint64_t
     s->t = t;
     s->v = vbits;
     s->count++;
-    cs_store_be16(buf, s->count);
     return CS_OK;
+}
+
+void cs_xor_sync_header(const cs_xor_state *s, uint8_t *buf) {
+    cs_store_be16(buf, s->count);
 }
 
 int cs_xor_count(const uint8_t *buf, size_t len) {

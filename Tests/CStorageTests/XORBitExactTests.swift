@@ -10,6 +10,7 @@ private func encode(_ samples: [(Int64, Double)]) -> [UInt8] {
         for (t, v) in samples {
             #expect(cs_xor_append(&state, b.baseAddress, b.count, t, v.bitPattern) == CS_OK)
         }
+        cs_xor_sync_header(&state, b.baseAddress)
     }
     return Array(buf[0..<cs_xor_len(&state)])
 }

@@ -33,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint64_t v = cs_load_be64(data + 16 * i + 8);
         if (cs_xor_append(&s, buf, cap, t, v) == CS_OK) { want_t[kept] = t; want_v[kept] = v; kept++; }
     }
+    cs_xor_sync_header(&s, buf);
     int64_t got = cs_xor_decode(buf, cs_xor_len(&s), ts, vs, CS_XOR_MAX_SAMPLES);
     if (got != (int64_t)kept || memcmp(ts, want_t, kept * 8) || memcmp(vs, want_v, kept * 8)) abort();
     free(buf);

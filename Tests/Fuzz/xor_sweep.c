@@ -49,6 +49,7 @@ int main(void) {
             if (cs_xor_append(&s, buf, cap, t, v) != CS_OK) { failed++; break; }
             want_t[i] = t;
         }
+        cs_xor_sync_header(&s, buf);
         size_t len = cs_xor_len(&s);
         if (decode_copy(buf, len, ts, vs) == (int)n && memcmp(ts, want_t, n * sizeof ts[0]) == 0) passed++;
         else { failed++; fprintf(stderr, "round %d: clean decode failed\n", round); }

@@ -11,5 +11,7 @@
 #include "cs_xor.h"
 #include "cs_wal_frame.h"
 #include "cs_wal_record.h"
+#include "cs_head_chunk.h"
+#include "cs_hash.h"
 
 #endif

@@ -37,10 +37,16 @@ typedef struct cs_xor_state {
 /* Starts an empty chunk in buf (cap >= 2). Zeroes buf[0..cap). */
 int cs_xor_init(cs_xor_state *s, uint8_t *buf, size_t cap);
 
-/* Appends one sample. Returns CS_OK, CS_E_NOSPACE (cap < cs_xor_len() +
+/* Appends one sample. The BE16 count header is NOT updated (that would touch a
+ * second cache line per sample in a head holding millions of chunks): call
+ * cs_xor_sync_header() before handing the bytes to anything that reads them.
+ * Returns CS_OK, CS_E_NOSPACE (cap < cs_xor_len() +
  * CS_XOR_APPEND_MARGIN; nothing written), CS_E_ORDER (t <= last timestamp) or
  * CS_E_FULL (65535 samples). */
 int cs_xor_append(cs_xor_state *s, uint8_t *buf, size_t cap, int64_t t, uint64_t vbits);
+
+/* Writes the sample count into the chunk's 2-byte header. */
+void cs_xor_sync_header(const cs_xor_state *s, uint8_t *buf);
 
 /* Chunk length in bytes, header included. */
 static inline size_t cs_xor_len(const cs_xor_state *s) {

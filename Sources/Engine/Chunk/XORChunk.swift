@@ -39,7 +39,9 @@ public struct XORChunkBuilder: Sendable {
     }
 
     /// The chunk bytes as Prometheus stores them (BE16 count + bit stream).
-    public var bytes: [UInt8] { Array(buffer[0..<byteCount]) }
+    public var bytes: [UInt8] {
+        buffer.withUnsafeBufferPointer { XORChunk.copyBytes(state, $0.baseAddress!) }
+    }
 
     public var chunk: XORChunk { XORChunk(unchecked: bytes) }
 }
@@ -57,6 +59,18 @@ public struct XORChunk: Sendable, Hashable {
         var builder = XORChunkBuilder()
         for s in samples { try builder.append(timestamp: s.timestamp, value: s.value) }
         self = builder.chunk
+    }
+
+    /// Copies an open chunk's bytes out of its appender buffer, writing the sample
+    /// count into the copy's header (the appender leaves it stale; see cs_xor.h).
+    static func copyBytes(_ state: cs_xor_state, _ buffer: UnsafePointer<UInt8>) -> [UInt8] {
+        var s = state
+        let length = cs_xor_len(&s)
+        return [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
+            out.baseAddress!.initialize(from: buffer, count: length)
+            cs_xor_sync_header(&s, out.baseAddress)
+            initialized = length
+        }
     }
 
     /// The sample count in the header (not validated against the data).

@@ -16,6 +16,17 @@ public struct Label: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public var description: String { "\(name)=\(Label.quote(value))" }
 
+    /// Byte equality, as Prometheus compares labels: Swift's `String ==` would
+    /// treat canonically equivalent spellings ("é" and "e\u{301}") as equal.
+    public static func == (a: Label, b: Label) -> Bool {
+        utf8Equal(a.name, b.name) && utf8Equal(a.value, b.value)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(UTF8Key(name))
+        hasher.combine(UTF8Key(value))
+    }
+
     /// Go's strconv.Quote for the characters label values contain in practice:
     /// backslash, double quote and control characters are escaped.
     static func quote(_ s: String) -> String {
@@ -46,6 +57,11 @@ public struct Labels: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Sorts `labels` by name; the caller guarantees names are unique.
     public init(_ labels: [Label]) {
         self.labels = labels.sorted()
+    }
+
+    /// Wraps labels already sorted by name with unique names.
+    public init(sorted labels: [Label]) {
+        self.labels = labels
     }
 
     public init(_ pairs: KeyValuePairs<String, String>) {

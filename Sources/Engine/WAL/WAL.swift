@@ -40,10 +40,16 @@ public final class WAL: @unchecked Sendable {
     /// torn tail by truncating there, and starts writing a new segment.
     public static func open(directory: String, options: WALOptions = WALOptions(),
                             replay: ((WALRecord) throws -> Void)? = nil) throws -> (WAL, WALReplayReport) {
-        try Files.makeDirectory(directory)
-        let report = try WALReplay.run(directory: directory, repair: true) { bytes in
+        try open(directory: directory, options: options, rawReplay: { bytes in
             if let replay { try replay(try WALRecord.decode(bytes)) }
-        }
+        })
+    }
+
+    /// As `open(directory:options:replay:)`, handing replay the raw record bytes.
+    public static func open(directory: String, options: WALOptions,
+                            rawReplay: (UnsafeRawBufferPointer) throws -> Void) throws -> (WAL, WALReplayReport) {
+        try Files.makeDirectory(directory)
+        let report = try WALReplay.run(directory: directory, repair: true, rawReplay)
         let next = (try WALSegments.list(directory).last).map { $0 + 1 } ?? (report.checkpoint.map { $0 + 1 } ?? 0)
         let wal = try WAL(directory: directory, options: options, firstSegment: next)
         return (wal, report)
@@ -74,6 +80,13 @@ public final class WAL: @unchecked Sendable {
 
     /// Writes the records (uncompressed bytes, type byte first) as one commit.
     public func log(_ records: [[UInt8]]) throws {
+        try waitUntilDurable(write(records))
+    }
+
+    /// Writes the records as one commit and returns its end position without
+    /// waiting for an fsync, so a caller can release its own locks first and
+    /// then call `waitUntilDurable(_:)`.
+    public func write(_ records: [[UInt8]]) throws -> UInt64 {
         condition.lock()
         defer { condition.unlock() }
         if let failure { throw failure }
@@ -90,7 +103,16 @@ public final class WAL: @unchecked Sendable {
             failure = error
             throw error
         }
-        if options.fsync == .always { try waitForSync(covering: written) }
+        return written
+    }
+
+    /// With `fsync: always`, waits until an fsync covers `position`; otherwise
+    /// returns at once (the data is already in the OS page cache).
+    public func waitUntilDurable(_ position: UInt64) throws {
+        guard options.fsync == .always else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        try waitForSync(covering: position)
     }
 
     public func log(_ records: WALRecord...) throws {

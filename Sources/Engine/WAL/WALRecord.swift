@@ -93,13 +93,24 @@ public enum WALRecord: Sendable, Equatable {
         }
     }
 
+    /// A samples record straight from parallel arrays (value bit patterns).
+    public static func encodeSamples(refs: [UInt64], timestamps: [Int64], values: [UInt64]) -> [UInt8] {
+        var out: [UInt8] = []
+        appendSamples(refs: refs, ts: timestamps, vs: values, to: &out)
+        return out
+    }
+
     static func appendSamples(_ samples: [WALSample], to out: inout [UInt8]) {
-        let refs = samples.map(\.ref), ts = samples.map(\.timestamp), vs = samples.map(\.value.bitPattern)
-        let bound = cs_wal_samples_bound(samples.count)
+        appendSamples(refs: samples.map(\.ref), ts: samples.map(\.timestamp), vs: samples.map(\.value.bitPattern), to: &out)
+    }
+
+    static func appendSamples(refs: [UInt64], ts: [Int64], vs: [UInt64], to out: inout [UInt8]) {
+        precondition(refs.count == ts.count && ts.count == vs.count)
+        let bound = cs_wal_samples_bound(refs.count)
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: bound))
         let written = out.withUnsafeMutableBufferPointer { b in
-            cs_wal_samples_encode(b.baseAddress! + start, bound, refs, ts, vs, samples.count)
+            cs_wal_samples_encode(b.baseAddress! + start, bound, refs, ts, vs, refs.count)
         }
         precondition(written >= 0, "samples bound")
         out.removeLast(bound - Int(written))

@@ -1,0 +1,11 @@
+/* A fast 64-bit hash for in-memory hash tables (label sets). Not stable across
+ * versions and never written to disk. */
+#ifndef CS_HASH_H
+#define CS_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t cs_hash64(const void *data, size_t len, uint64_t seed);
+
+#endif

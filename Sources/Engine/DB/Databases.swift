@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+
+/// Every tenant's database under `<data>/tsdb/`. A tenant's database is created
+/// on its first write; opening reopens (and replays) every tenant found on disk.
+public final class Databases: @unchecked Sendable {
+    public let root: String
+    public let options: DatabaseOptions
+    private let logger: Logger
+    private let lock = NSLock()
+    private var open: [String: TenantDB] = [:]
+    private var creating: [String: NSCondition] = [:]
+
+    public init(dataDirectory: String, options: DatabaseOptions = DatabaseOptions(),
+                logger: Logger = Logger(label: "muninn.db")) throws {
+        root = dataDirectory + "/tsdb"
+        self.options = options
+        self.logger = logger
+        try Files.makeDirectory(root)
+        for name in try Files.list(root).sorted() {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isDir), isDir.boolValue,
+                  (try? TenantID.validate(name)) != nil else { continue }
+            open[name] = try TenantDB.open(directory: root + "/" + name, tenant: name, options: options, logger: logger)
+        }
+    }
+
+    /// Tenants with a database, sorted.
+    public var tenants: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return open.keys.sorted()
+    }
+
+    /// The tenant's database, or nil when it has none yet.
+    public func existing(_ tenant: String) -> TenantDB? {
+        lock.lock(); defer { lock.unlock() }
+        return open[tenant]
+    }
+
+    /// The tenant's database, created (with its directory) if needed. Concurrent
+    /// first writes of one tenant create it once; other tenants are not blocked.
+    public func database(for tenant: String) throws -> TenantDB {
+        try TenantID.validate(tenant)
+        lock.lock()
+        while true {
+            if let db = open[tenant] { lock.unlock(); return db }
+            guard let waiting = creating[tenant] else { break }
+            lock.unlock()
+            waiting.lock(); _ = waiting.wait(until: Date().addingTimeInterval(0.05)); waiting.unlock()
+            lock.lock()
+        }
+        let signal = NSCondition()
+        creating[tenant] = signal
+        lock.unlock()
+        let result = Result { try TenantDB.open(directory: root + "/" + tenant, tenant: tenant, options: options, logger: logger) }
+        lock.lock()
+        creating[tenant] = nil
+        if case .success(let db) = result { open[tenant] = db }
+        lock.unlock()
+        signal.lock(); signal.broadcast(); signal.unlock()
+        return try result.get()
+    }
+
+    /// Closes every tenant's logs.
+    public func close() throws {
+        lock.lock()
+        let all = Array(open.values)
+        lock.unlock()
+        for db in all { try db.close() }
+    }
+}

@@ -1,0 +1,247 @@
+import CStorage
+import Foundation
+
+/// The in-memory part of a tenant's database: series keyed by label set, their
+/// open and closed XOR chunks, out-of-order samples, and the postings index.
+///
+/// Series live in parallel arrays indexed by `ref - 1` (refs are assigned from 1
+/// upward and never reused, so WAL records stay unambiguous); per series that is
+/// the C chunk state, label symbol ids and a few optional references — a few
+/// hundred bytes with its chunk buffer. One lock guards everything; queries copy
+/// what they need under it and decode outside it.
+public final class Head: @unchecked Sendable {
+    public let chunkRange: Int64
+    static let initialChunkCapacity = 96
+
+    let lock = NSLock()
+
+    // All state below is guarded by `lock`.
+    var symbols = SymbolTable()
+    var chunks: [cs_head_chunk] = []
+    var labelStart: [UInt32] = []
+    var labelSyms: [UInt32] = []
+    var closed: [ClosedChunks?] = []
+    var ooo: [OutOfOrderSamples?] = []
+    var hashes: [UInt64] = []
+    var alive: [Bool] = []
+    var byHash: [UInt64: UInt32] = [:]
+    var collisions: [UInt64: [UInt32]] = [:]
+    var postings: [UInt64: [UInt32]] = [:]
+    var valuesByName: [UInt32: [UInt32]] = [:]
+    var metricSeries: [UInt32: Int] = [:]
+    var allSeries: [UInt32] = []
+    let metricNameSymbol: UInt32
+    private var hashScratch: [UInt8] = []
+    /// Commit-local bookkeeping (see `commit`), reused across commits.
+    var batchSlots = BatchSlots()
+
+    /// Live series.
+    public internal(set) var seriesCount = 0
+    /// Time span of the samples held (Int64.max / Int64.min while empty).
+    public internal(set) var minTime = Int64.max
+    public internal(set) var maxTime = Int64.min
+    /// Refs handed out so far; the next series gets `lastRef + 1`.
+    public internal(set) var lastRef: UInt64 = 0
+
+    public init(chunkRange: Int64 = 2 * 3_600_000) {
+        precondition(chunkRange > 0)
+        self.chunkRange = chunkRange
+        metricNameSymbol = symbols.intern("__name__")
+    }
+
+    deinit {
+        for c in chunks where c.buf != nil { c.buf.deallocate() }
+    }
+
+    // MARK: - Series identity (lock held)
+
+    func hash(_ labels: Labels) -> UInt64 {
+        hashScratch.removeAll(keepingCapacity: true)
+        for l in labels.labels {
+            hashScratch.append(contentsOf: l.name.utf8)
+            hashScratch.append(0xFF)
+            hashScratch.append(contentsOf: l.value.utf8)
+            hashScratch.append(0xFF)
+        }
+        return hashScratch.withUnsafeBufferPointer { cs_hash64($0.baseAddress, $0.count, 0) }
+    }
+
+    func labelCount(_ id: Int) -> Int {
+        let end = id + 1 < labelStart.count ? Int(labelStart[id + 1]) : labelSyms.count
+        return (end - Int(labelStart[id])) / 2
+    }
+
+    func labels(of id: Int) -> Labels {
+        let start = Int(labelStart[id])
+        var out: [Label] = []
+        out.reserveCapacity(labelCount(id))
+        for i in 0..<labelCount(id) {
+            out.append(Label(symbols[labelSyms[start + 2 * i]], symbols[labelSyms[start + 2 * i + 1]]))
+        }
+        return Labels(sorted: out)
+    }
+
+    private func matches(_ id: Int, _ labels: Labels) -> Bool {
+        guard alive[id], labelCount(id) == labels.labels.count else { return false }
+        let start = Int(labelStart[id])
+        for (i, l) in labels.labels.enumerated() {
+            guard symbols.id(l.name) == labelSyms[start + 2 * i],
+                  symbols.id(l.value) == labelSyms[start + 2 * i + 1] else { return false }
+        }
+        return true
+    }
+
+    /// The id (ref - 1) of the live series with exactly these labels.
+    func lookup(_ labels: Labels, hash: UInt64) -> Int? {
+        if let id = byHash[hash], matches(Int(id), labels) { return Int(id) }
+        return collisions[hash]?.first { matches(Int($0), labels) }.map(Int.init)
+    }
+
+    /// Creates a series under `ref` (from the WAL during replay, or `lastRef + 1`).
+    @discardableResult
+    func createSeries(ref: UInt64, labels: Labels, hash: UInt64) -> Int {
+        let id = Int(ref - 1)
+        while chunks.count <= id {
+            chunks.append(cs_head_chunk())
+            labelStart.append(UInt32(labelSyms.count))
+            closed.append(nil)
+            ooo.append(nil)
+            hashes.append(0)
+            alive.append(false)
+        }
+        precondition(!alive[id], "series ref \(ref) already exists")
+        lastRef = max(lastRef, ref)
+        // Labels of the newest id go at the end of the arena; an id filled in
+        // out of order (replay of sparse refs) would break the layout.
+        precondition(id == chunks.count - 1 && Int(labelStart[id]) == labelSyms.count,
+                     "series refs must be created in increasing order")
+        for l in labels.labels {
+            let n = symbols.intern(l.name), v = symbols.intern(l.value)
+            labelSyms.append(n)
+            labelSyms.append(v)
+            let key = Postings.key(n, v)
+            if postings[key] == nil { valuesByName[n, default: []].append(v) }
+            postings[key, default: []].append(UInt32(id))
+            if n == metricNameSymbol { metricSeries[v, default: 0] += 1 }
+        }
+        hashes[id] = hash
+        alive[id] = true
+        allSeries.append(UInt32(id))
+        if byHash[hash] == nil { byHash[hash] = UInt32(id) } else { collisions[hash, default: []].append(UInt32(id)) }
+        seriesCount += 1
+        return id
+    }
+
+    /// Series of this metric name currently in memory.
+    func seriesCount(metric name: String) -> Int {
+        symbols.id(name).flatMap { metricSeries[$0] } ?? 0
+    }
+
+    // MARK: - Samples (lock held)
+
+    /// Time and value bits of the series' newest in-order sample.
+    func newest(_ id: Int) -> (t: Int64, v: UInt64)? {
+        if chunks[id].xor.count > 0 { return (chunks[id].xor.t, chunks[id].xor.v) }
+        return nil
+    }
+
+    /// Appends an in-order sample, cutting and growing chunks as needed.
+    /// Returns CS_HEAD_APPENDED, CS_HEAD_DUPLICATE or a negative error.
+    @discardableResult
+    func appendInOrder(_ id: Int, _ t: Int64, _ vbits: UInt64) -> Int32 {
+        while true {
+            let rc = cs_head_append(&chunks[id], t, vbits, chunkRange)
+            switch rc {
+            case CS_HEAD_CUT: cutChunk(id, at: t)
+            case CS_HEAD_GROW: growChunk(id)
+            default:
+                if rc == CS_HEAD_APPENDED {
+                    minTime = min(minTime, t)
+                    maxTime = max(maxTime, t)
+                }
+                return rc
+            }
+        }
+    }
+
+    private func cutChunk(_ id: Int, at t: Int64) {
+        var c = chunks[id]
+        let capacity: Int
+        if let buf = c.buf {
+            if c.xor.count > 0 {
+                let bytes = XORChunk.copyBytes(c.xor, buf)
+                let list = closed[id] ?? ClosedChunks()
+                list.chunks.append(ChunkMeta(minTime: c.min_time, maxTime: c.xor.t, chunk: XORChunk(bytes: bytes)))
+                closed[id] = list
+            }
+            capacity = Int(c.cap)
+        } else {
+            capacity = Self.initialChunkCapacity
+            c.buf = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        }
+        _ = cs_head_chunk_start(&c, c.buf, capacity, t, chunkRange)
+        chunks[id] = c
+    }
+
+    private func growChunk(_ id: Int) {
+        let old = chunks[id].buf!
+        let oldCapacity = Int(chunks[id].cap)
+        let capacity = oldCapacity * 2
+        let new = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        new.initialize(from: old, count: oldCapacity)
+        (new + oldCapacity).initialize(repeating: 0, count: capacity - oldCapacity)
+        old.deallocate()
+        chunks[id].buf = new
+        chunks[id].cap = UInt32(capacity)
+    }
+
+    /// Stores an out-of-order sample; false when its timestamp is already there.
+    func appendOutOfOrder(_ id: Int, _ sample: Sample) -> Bool {
+        let buffer = ooo[id] ?? OutOfOrderSamples()
+        ooo[id] = buffer
+        let (inserted, _) = buffer.insert(sample)
+        if inserted {
+            minTime = min(minTime, sample.timestamp)
+        }
+        return inserted
+    }
+
+    /// The sample stored at exactly `t` in any of the series' chunks or buffers
+    /// (lock held). Decodes at most the chunks whose span covers `t`; used only
+    /// for out-of-order samples, which must not silently replace stored data.
+    func storedSample(_ id: Int, at t: Int64) -> Sample? {
+        func find(_ metas: [ChunkMeta]) -> Sample? {
+            for meta in metas where meta.minTime <= t && t <= meta.maxTime {
+                if let s = (try? meta.chunk.samples())?.first(where: { $0.timestamp == t }) { return s }
+            }
+            return nil
+        }
+        if let s = ooo[id]?.contains(timestamp: t) { return s }
+        if let metas = ooo[id]?.chunks, let s = find(metas) { return s }
+        if let metas = closed[id]?.chunks, let s = find(metas) { return s }
+        var c = chunks[id]
+        if let buf = c.buf, c.xor.count > 0, c.min_time <= t, t <= c.xor.t {
+            let bytes = XORChunk.copyBytes(c.xor, buf)
+            return find([ChunkMeta(minTime: c.min_time, maxTime: c.xor.t, chunk: XORChunk(bytes: bytes))])
+        }
+        return nil
+    }
+
+    /// Copies what a query needs of one series (lock held).
+    func snapshot(_ id: Int, mint: Int64, maxt: Int64) -> SeriesData {
+        var metas = closed[id]?.chunks.filter { $0.maxTime >= mint && $0.minTime <= maxt } ?? []
+        var c = chunks[id]
+        if let buf = c.buf, c.xor.count > 0, c.xor.t >= mint, c.min_time <= maxt {
+            let bytes = XORChunk.copyBytes(c.xor, buf)
+            metas.append(ChunkMeta(minTime: c.min_time, maxTime: c.xor.t, chunk: XORChunk(bytes: bytes)))
+        }
+        var outOfOrder: [ChunkMeta] = []
+        var buffered: [Sample] = []
+        if let o = ooo[id] {
+            outOfOrder = o.chunks.filter { $0.maxTime >= mint && $0.minTime <= maxt }
+            buffered = o.buffer.filter { $0.timestamp >= mint && $0.timestamp <= maxt }
+        }
+        return SeriesData(labels: labels(of: id), chunks: metas, outOfOrderChunks: outOfOrder,
+                          outOfOrderSamples: buffered)
+    }
+}

@@ -1,0 +1,89 @@
+/// Reads of the head: series selection by label matchers, label names and values.
+/// Each call takes the head lock briefly to copy what it needs; chunk decoding
+/// happens outside it.
+extension Head {
+    /// Series matching every matcher that have data in [mint, maxt], sorted by labels.
+    public func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) -> [SeriesData] {
+        lock.lock()
+        let ids = postings(for: matchers)
+        var out: [SeriesData] = []
+        out.reserveCapacity(ids.count)
+        for id in ids {
+            let data = snapshot(Int(id), mint: mint, maxt: maxt)
+            if !data.chunks.isEmpty || !data.outOfOrderChunks.isEmpty || !data.outOfOrderSamples.isEmpty {
+                out.append(data)
+            }
+        }
+        lock.unlock()
+        return out.sorted { $0.labels < $1.labels }
+    }
+
+    /// Label names of the series matching `matchers` (all series when empty), sorted.
+    public func labelNames(matchers: [LabelMatcher] = []) -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        var names: [String]
+        if matchers.isEmpty {
+            names = valuesByName.keys.map { symbols[$0] }
+        } else {
+            var seen = Set<UInt32>()
+            for id in postings(for: matchers) {
+                let start = Int(labelStart[Int(id)])
+                for i in 0..<labelCount(Int(id)) { seen.insert(labelSyms[start + 2 * i]) }
+            }
+            names = seen.map { symbols[$0] }
+        }
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// Values of label `name` among the series matching `matchers`, sorted.
+    public func labelValues(_ name: String, matchers: [LabelMatcher] = []) -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let n = symbols.id(name) else { return [] }
+        var values: [String]
+        if matchers.isEmpty {
+            values = (valuesByName[n] ?? []).filter { !(postings[Postings.key(n, $0)]?.isEmpty ?? true) }.map { symbols[$0] }
+        } else {
+            var seen = Set<UInt32>()
+            for id in postings(for: matchers) {
+                let start = Int(labelStart[Int(id)])
+                for i in 0..<labelCount(Int(id)) where labelSyms[start + 2 * i] == n {
+                    seen.insert(labelSyms[start + 2 * i + 1])
+                }
+            }
+            values = seen.map { symbols[$0] }
+        }
+        return values.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// Ids of live series matching every matcher (Prometheus semantics: a matcher
+    /// that matches the empty string also matches series without the label).
+    func postings(for matchers: [LabelMatcher]) -> [UInt32] {
+        var result: [UInt32]?
+        var exclude: [[UInt32]] = []
+        for m in matchers {
+            let n = symbols.id(m.name)
+            if m.matchesEmpty {
+                // Series lacking the label match; drop those whose value does not.
+                guard let n else { continue }
+                let bad = (valuesByName[n] ?? []).filter { !m.matches(symbols[$0]) }
+                if !bad.isEmpty { exclude.append(Postings.union(bad.map { postings[Postings.key(n, $0)] ?? [] })) }
+                continue
+            }
+            guard let n else { return [] }
+            let list: [UInt32]
+            if m.type == .equal {
+                list = symbols.id(m.value).flatMap { postings[Postings.key(n, $0)] } ?? []
+            } else {
+                let good = (valuesByName[n] ?? []).filter { m.matches(symbols[$0]) }
+                list = Postings.union(good.map { postings[Postings.key(n, $0)] ?? [] })
+            }
+            result = result.map { Postings.intersect($0, list) } ?? list
+            if result!.isEmpty { return [] }
+        }
+        var ids = result ?? allSeries
+        for list in exclude { ids = Postings.subtract(ids, list) }
+        return ids
+    }
+}
