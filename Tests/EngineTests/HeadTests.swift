@@ -131,13 +131,13 @@ let t0: Int64 = 1_700_000_000_000
         let head = Head()
         var ours: [[UInt8]] = []
         for s in all {
-            let id = head.createSeries(ref: head.lastRef + 1, labels: s.labels, hash: head.hash(s.labels))
+            let id = head.createSeries(ref: head.lastRef + 1, labels: s.labels)
             for sample in s.samples { head.appendInOrder(id, sample.timestamp, sample.value.bitPattern) }
         }
         // promtool lays chunks out block by block; regroup ours the same way.
         for b in blocks {
             for s in all {
-                let id = Int(head.lookup(s.labels, hash: head.hash(s.labels))!)
+                let id = Int(head.lookup(s.labels)!)
                 ours += head.snapshot(id, mint: b.minTime, maxt: b.maxTime - 1).chunks.map(\.chunk.bytes)
             }
         }

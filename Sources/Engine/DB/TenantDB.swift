@@ -1,3 +1,4 @@
+import CStorage
 import Foundation
 import Logging
 
@@ -109,10 +110,7 @@ extension Head {
         defer { lock.unlock() }
         switch WALRecord.RecordType(rawValue: type) {
         case .series:
-            guard case .series(let entries) = try WALRecord.decode(record) else { return }
-            for e in entries where e.ref > lastRef {
-                createSeries(ref: e.ref, labels: e.labels, hash: hash(e.labels))
-            }
+            try replaySeries(record)
         case .samples:
             try decoder.decode(record)
             for i in 0..<decoder.count {
@@ -126,6 +124,35 @@ extension Head {
             }
         default:
             break
+        }
+    }
+}
+
+extension Head {
+    /// Creates the series of a WAL series record straight from its byte spans:
+    /// strings are interned from the record, and only unseen ones become `String`s.
+    func replaySeries(_ record: UnsafeRawBufferPointer) throws {
+        let rec = record.bindMemory(to: UInt8.self)
+        var it = cs_wal_series_iter()
+        try CodecError.check(cs_wal_series_iter_init(&it, rec.baseAddress, rec.count))
+        var spans = [cs_wal_label](repeating: cs_wal_label(), count: 64)
+        var ids: [UInt32] = []
+        while true {
+            var ref: UInt64 = 0, n = 0
+            var rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
+            if rc == CS_E_NOSPACE {
+                spans = [cs_wal_label](repeating: cs_wal_label(), count: n)
+                rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
+            }
+            if rc == 0 { return }
+            try CodecError.check(rc)
+            guard ref > lastRef else { continue }
+            ids.removeAll(keepingCapacity: true)
+            for i in 0..<n {
+                ids.append(symbols.intern(bytes: UnsafeBufferPointer(start: spans[i].name.ptr, count: spans[i].name.len)))
+                ids.append(symbols.intern(bytes: UnsafeBufferPointer(start: spans[i].value.ptr, count: spans[i].value.len)))
+            }
+            ids.withUnsafeBufferPointer { _ = createSeries(ref: ref, ids: $0) }
         }
     }
 }

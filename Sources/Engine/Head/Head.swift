@@ -31,7 +31,7 @@ public final class Head: @unchecked Sendable {
     var metricSeries: [UInt32: Int] = [:]
     var allSeries: [UInt32] = []
     let metricNameSymbol: UInt32
-    private var hashScratch: [UInt8] = []
+    private var idScratch: [UInt32] = []
     /// Commit-local bookkeeping (see `commit`), reused across commits.
     var batchSlots = BatchSlots()
 
@@ -55,15 +55,11 @@ public final class Head: @unchecked Sendable {
 
     // MARK: - Series identity (lock held)
 
-    func hash(_ labels: Labels) -> UInt64 {
-        hashScratch.removeAll(keepingCapacity: true)
-        for l in labels.labels {
-            hashScratch.append(contentsOf: l.name.utf8)
-            hashScratch.append(0xFF)
-            hashScratch.append(contentsOf: l.value.utf8)
-            hashScratch.append(0xFF)
-        }
-        return hashScratch.withUnsafeBufferPointer { cs_hash64($0.baseAddress, $0.count, 0) }
+    /// Series are identified by their label symbol ids (name, value, name, …):
+    /// the hash covers those ids, so resolving incoming labels costs one symbol
+    /// probe per string and candidates compare as integers.
+    private func hash(ids: UnsafeBufferPointer<UInt32>) -> UInt64 {
+        cs_hash64(ids.baseAddress, ids.count * 4, 0x5345_5249)
     }
 
     func labelCount(_ id: Int) -> Int {
@@ -81,25 +77,45 @@ public final class Head: @unchecked Sendable {
         return Labels(sorted: out)
     }
 
-    private func matches(_ id: Int, _ labels: Labels) -> Bool {
-        guard alive[id], labelCount(id) == labels.labels.count else { return false }
+    private func matches(_ id: Int, _ ids: UnsafeBufferPointer<UInt32>) -> Bool {
+        guard alive[id], labelCount(id) * 2 == ids.count else { return false }
         let start = Int(labelStart[id])
-        for (i, l) in labels.labels.enumerated() {
-            guard symbols.id(l.name) == labelSyms[start + 2 * i],
-                  symbols.id(l.value) == labelSyms[start + 2 * i + 1] else { return false }
-        }
+        for i in 0..<ids.count where labelSyms[start + i] != ids[i] { return false }
         return true
     }
 
+    private func find(_ ids: UnsafeBufferPointer<UInt32>, hash: UInt64) -> Int? {
+        if let id = byHash[hash], matches(Int(id), ids) { return Int(id) }
+        return collisions[hash]?.first { matches(Int($0), ids) }.map(Int.init)
+    }
+
     /// The id (ref - 1) of the live series with exactly these labels.
-    func lookup(_ labels: Labels, hash: UInt64) -> Int? {
-        if let id = byHash[hash], matches(Int(id), labels) { return Int(id) }
-        return collisions[hash]?.first { matches(Int($0), labels) }.map(Int.init)
+    func lookup(_ labels: Labels) -> Int? {
+        idScratch.removeAll(keepingCapacity: true)
+        for l in labels.labels {
+            // A string never seen cannot be part of an existing series.
+            guard let n = symbols.id(l.name), let v = symbols.id(l.value) else { return nil }
+            idScratch.append(n)
+            idScratch.append(v)
+        }
+        return idScratch.withUnsafeBufferPointer { find($0, hash: hash(ids: $0)) }
     }
 
     /// Creates a series under `ref` (from the WAL during replay, or `lastRef + 1`).
     @discardableResult
-    func createSeries(ref: UInt64, labels: Labels, hash: UInt64) -> Int {
+    func createSeries(ref: UInt64, labels: Labels) -> Int {
+        var ids: [UInt32] = []
+        ids.reserveCapacity(labels.labels.count * 2)
+        for l in labels.labels {
+            ids.append(symbols.intern(l.name))
+            ids.append(symbols.intern(l.value))
+        }
+        return ids.withUnsafeBufferPointer { createSeries(ref: ref, ids: $0) }
+    }
+
+    /// Creates a series from interned label ids (name, value pairs sorted by name).
+    @discardableResult
+    func createSeries(ref: UInt64, ids: UnsafeBufferPointer<UInt32>) -> Int {
         let id = Int(ref - 1)
         while chunks.count <= id {
             chunks.append(cs_head_chunk())
@@ -110,24 +126,24 @@ public final class Head: @unchecked Sendable {
             alive.append(false)
         }
         precondition(!alive[id], "series ref \(ref) already exists")
-        lastRef = max(lastRef, ref)
         // Labels of the newest id go at the end of the arena; an id filled in
-        // out of order (replay of sparse refs) would break the layout.
+        // out of order would break the layout.
         precondition(id == chunks.count - 1 && Int(labelStart[id]) == labelSyms.count,
                      "series refs must be created in increasing order")
-        for l in labels.labels {
-            let n = symbols.intern(l.name), v = symbols.intern(l.value)
-            labelSyms.append(n)
-            labelSyms.append(v)
+        lastRef = max(lastRef, ref)
+        labelSyms.append(contentsOf: ids)
+        for i in stride(from: 0, to: ids.count, by: 2) {
+            let n = ids[i], v = ids[i + 1]
             let key = Postings.key(n, v)
             if postings[key] == nil { valuesByName[n, default: []].append(v) }
             postings[key, default: []].append(UInt32(id))
             if n == metricNameSymbol { metricSeries[v, default: 0] += 1 }
         }
-        hashes[id] = hash
+        let h = hash(ids: ids)
+        hashes[id] = h
         alive[id] = true
         allSeries.append(UInt32(id))
-        if byHash[hash] == nil { byHash[hash] = UInt32(id) } else { collisions[hash, default: []].append(UInt32(id)) }
+        if byHash[h] == nil { byHash[h] = UInt32(id) } else { collisions[h, default: []].append(UInt32(id)) }
         seriesCount += 1
         return id
     }

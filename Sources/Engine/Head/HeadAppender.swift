@@ -89,7 +89,7 @@ extension Head {
         var outcome = AppendOutcome()
         outcome.refs = [UInt64](repeating: 0, count: batch.entries.count)
 
-        struct NewSeries { var labels: Labels; var hash: UInt64; var ref: UInt64 }
+        struct NewSeries { var labels: Labels; var ref: UInt64 }
         var created: [NewSeries] = []
         var createdIndex: [Labels: Int] = [:]
         var createdPerMetric: [String: Int] = [:]
@@ -116,10 +116,8 @@ extension Head {
         for (index, entry) in batch.entries.enumerated() {
             var id: Int?
             var pending: Int?
-            var hash: UInt64 = 0
             if let l = entry.labels {
-                hash = self.hash(l)
-                id = lookup(l, hash: hash)
+                id = lookup(l)
                 if id == nil { pending = createdIndex[l] }
             } else {
                 let i = Int(entry.ref) - 1
@@ -192,7 +190,7 @@ extension Head {
                     createdPerMetric[metric, default: 0] += 1
                     pending = created.count
                     createdIndex[labels] = created.count
-                    created.append(NewSeries(labels: labels, hash: hash, ref: lastRef + UInt64(created.count) + 1))
+                    created.append(NewSeries(labels: labels, ref: lastRef + UInt64(created.count) + 1))
                 }
                 let ref = id.map { UInt64($0 + 1) } ?? created[pending!].ref
                 inRefs.append(ref)
@@ -225,7 +223,7 @@ extension Head {
             logged.wbl = try wbl.write([WALRecord.samples(late.map { WALSample(ref: $0.ref, timestamp: $0.sample.timestamp, value: $0.sample.value) }).encoded()])
         }
 
-        for series in created { createSeries(ref: series.ref, labels: series.labels, hash: series.hash) }
+        for series in created { createSeries(ref: series.ref, labels: series.labels) }
         outcome.seriesCreated = created.count
         for i in inRefs.indices { appendInOrder(Int(inRefs[i] - 1), inTimes[i], inValues[i]) }
         for s in late { _ = appendOutOfOrder(s.id, s.sample) }

@@ -60,7 +60,7 @@ extension Head {
     /// Ids of live series matching every matcher (Prometheus semantics: a matcher
     /// that matches the empty string also matches series without the label).
     func postings(for matchers: [LabelMatcher]) -> [UInt32] {
-        var result: [UInt32]?
+        var lists: [[UInt32]] = []
         var exclude: [[UInt32]] = []
         for m in matchers {
             let n = symbols.id(m.name)
@@ -79,10 +79,16 @@ extension Head {
                 let good = (valuesByName[n] ?? []).filter { m.matches(symbols[$0]) }
                 list = Postings.union(good.map { postings[Postings.key(n, $0)] ?? [] })
             }
-            result = result.map { Postings.intersect($0, list) } ?? list
-            if result!.isEmpty { return [] }
+            if list.isEmpty { return [] }
+            lists.append(list)
         }
-        var ids = result ?? allSeries
+        // Shortest first: every later step is bounded by the smallest list.
+        lists.sort { $0.count < $1.count }
+        var ids = lists.first ?? allSeries
+        for list in lists.dropFirst() {
+            ids = Postings.intersect(ids, list)
+            if ids.isEmpty { return [] }
+        }
         for list in exclude { ids = Postings.subtract(ids, list) }
         return ids
     }

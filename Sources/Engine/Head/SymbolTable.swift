@@ -1,22 +1,84 @@
+import CStorage
+import Foundation
+
 /// Interned label strings: each distinct name or value is stored once and
 /// referred to by a 32-bit id. Not thread-safe; the head's lock guards it.
+///
+/// Lookups hash the UTF-8 bytes with the C hash and probe an open-addressing
+/// table of ids, comparing bytes against a contiguous arena — byte identity as
+/// Prometheus has it (Swift's `String ==` would merge canonically equivalent
+/// spellings), and none of `Dictionary`'s per-lookup SipHash and bridging.
 struct SymbolTable {
     private(set) var strings: [String] = []
-    /// Keyed by UTF-8 bytes: distinct byte strings are distinct symbols even
-    /// when Unicode calls them equivalent.
-    private var ids: [UTF8Key: UInt32] = [:]
+    private var arena: [UInt8] = []
+    private var starts: [UInt32] = [0]
+    private var hashes: [UInt32] = []
+    /// id + 1 per slot; 0 is empty. Load factor kept under 1/2.
+    private var slots: [UInt32] = [UInt32](repeating: 0, count: 64)
 
-    mutating func intern(_ s: String) -> UInt32 {
-        if let id = ids[UTF8Key(s)] { return id }
-        let id = UInt32(strings.count)
-        strings.append(s)
-        ids[UTF8Key(s)] = id
-        return id
-    }
-
-    func id(_ s: String) -> UInt32? { ids[UTF8Key(s)] }
+    var count: Int { strings.count }
 
     subscript(id: UInt32) -> String { strings[Int(id)] }
 
-    var count: Int { strings.count }
+    mutating func intern(_ s: String) -> UInt32 {
+        var copy = s
+        return copy.withUTF8 { intern(bytes: $0, string: s) }
+    }
+
+    /// Interns raw UTF-8 (e.g. a span of a WAL record); a `String` is made only
+    /// for a symbol not seen before.
+    mutating func intern(bytes: UnsafeBufferPointer<UInt8>, string: String? = nil) -> UInt32 {
+        let h = Self.hash(bytes)
+        let (slot, found) = probe(bytes, h)
+        if let found { return found }
+        let id = UInt32(strings.count)
+        strings.append(string ?? String(decoding: bytes, as: UTF8.self))
+        arena.append(contentsOf: bytes)
+        starts.append(UInt32(arena.count))
+        hashes.append(h)
+        slots[slot] = id + 1
+        if strings.count * 2 > slots.count { grow() }
+        return id
+    }
+
+    func id(_ s: String) -> UInt32? {
+        var copy = s
+        return copy.withUTF8 { probe($0, Self.hash($0)).found }
+    }
+
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        UInt32(truncatingIfNeeded: cs_hash64(bytes.baseAddress, bytes.count, 0x5359_4D42))
+    }
+
+    /// The slot holding `bytes` (found) or the empty slot where they would go.
+    private func probe(_ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt32) -> (slot: Int, found: UInt32?) {
+        let mask = slots.count - 1
+        var slot = Int(h) & mask
+        return arena.withUnsafeBufferPointer { a in
+            while true {
+                let entry = slots[slot]
+                if entry == 0 { return (slot, nil) }
+                let id = Int(entry - 1)
+                if hashes[id] == h {
+                    let start = Int(starts[id]), length = Int(starts[id + 1]) - start
+                    if length == bytes.count,
+                       length == 0 || memcmp(a.baseAddress! + start, bytes.baseAddress!, length) == 0 {
+                        return (slot, UInt32(id))
+                    }
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    private mutating func grow() {
+        var table = [UInt32](repeating: 0, count: slots.count * 2)
+        let mask = table.count - 1
+        for (id, h) in hashes.enumerated() {
+            var slot = Int(h) & mask
+            while table[slot] != 0 { slot = (slot + 1) & mask }
+            table[slot] = UInt32(id + 1)
+        }
+        slots = table
+    }
 }

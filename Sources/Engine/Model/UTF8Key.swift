@@ -1,3 +1,5 @@
+import Foundation
+
 /// A string hashed and compared by its UTF-8 bytes: Swift's `String` equality is
 /// canonical equivalence, Prometheus's is byte equality.
 struct UTF8Key: Hashable, Sendable {
@@ -13,6 +15,13 @@ struct UTF8Key: Hashable, Sendable {
     }
 }
 
+/// Byte equality of two strings' UTF-8 (contiguous for native strings, so this
+/// is a length check and a memcmp).
 func utf8Equal(_ a: String, _ b: String) -> Bool {
-    a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+    var a = a, b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in
+            x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
+        }
+    }
 }

@@ -150,7 +150,8 @@ public enum WALRecord: Sendable, Equatable {
                 let labels = (0..<n).map { i in
                     Label(string(spans[i].name), string(spans[i].value))
                 }
-                entries.append(WALSeries(ref: ref, labels: Labels(labels)))
+                // Writers store labels sorted by name; keep them as stored.
+                entries.append(WALSeries(ref: ref, labels: Labels(sorted: labels)))
             }
             return .series(entries)
         case .samples:
