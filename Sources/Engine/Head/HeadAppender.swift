@@ -113,7 +113,11 @@ extension Head {
             }
         }
 
-        for (index, entry) in batch.entries.enumerated() {
+        let entries = batch.entries, samples = batch.samples
+        try entries.withUnsafeBufferPointer { entries in
+        try samples.withUnsafeBufferPointer { samples in
+        for index in entries.indices {
+            let entry = entries[index]
             var id: Int?
             var pending: Int?
             if let l = entry.labels {
@@ -124,10 +128,8 @@ extension Head {
                 guard entry.ref > 0, i < alive.count, alive[i] else { throw UnknownSeriesRefError(ref: entry.ref) }
                 id = i
             }
-            // Only rejection messages need the labels of a series named by ref.
-            var labels: Labels { entry.labels ?? self.labels(of: id!) }
-            if id == nil, pending == nil, let problem = labelProblem(labels, limits) {
-                for s in batch.samples[entry.range] { reject(problem.0, labels, s.timestamp, problem.1) }
+            if id == nil, pending == nil, let problem = labelProblem(entry.labels!, limits) {
+                for k in entry.range { reject(problem.0, (entry.labels ?? self.labels(of: id!)), samples[k].timestamp, problem.1) }
                 continue
             }
             var current: (t: Int64, v: UInt64)?
@@ -139,23 +141,24 @@ extension Head {
                 current = createdNewest[pending]
             }
 
-            for s in batch.samples[entry.range] {
+            for k in entry.range {
+                let s = samples[k]
                 let t = s.timestamp, v = s.value.bitPattern
                 if t > future {
-                    reject(.tooFarInFuture, labels, t, "timestamp is more than \(limits.creationGracePeriod / 1000)s ahead of the wall clock")
+                    reject(.tooFarInFuture, (entry.labels ?? self.labels(of: id!)), t, "timestamp is more than \(limits.creationGracePeriod / 1000)s ahead of the wall clock")
                     continue
                 }
                 if let cur = current, t <= cur.t {
                     if t == cur.t {
                         if v == cur.v { outcome.duplicatesIgnored += 1 }
-                        else { reject(.duplicateTimestamp, labels, t, "a different value is already stored at this timestamp") }
+                        else { reject(.duplicateTimestamp, (entry.labels ?? self.labels(of: id!)), t, "a different value is already stored at this timestamp") }
                         continue
                     }
                     let windowStart = headMax &- limits.outOfOrderWindow
                     if limits.outOfOrderWindow > 0, let id, t >= windowStart, t >= minValidTime {
                         if let stored = late.first(where: { $0.id == id && $0.sample.timestamp == t })?.sample ?? storedSample(id, at: t) {
                             if stored.value.bitPattern == v { outcome.duplicatesIgnored += 1 }
-                            else { reject(.duplicateTimestamp, labels, t, "a different value is already stored at this timestamp") }
+                            else { reject(.duplicateTimestamp, entry.labels ?? self.labels(of: id), t, "a different value is already stored at this timestamp") }
                             continue
                         }
                         late.append((id, UInt64(id + 1), s))
@@ -164,33 +167,33 @@ extension Head {
                         continue
                     }
                     if limits.outOfOrderWindow > 0 {
-                        reject(.tooOld, labels, t, "older than the out-of-order window of \(limits.outOfOrderWindow / 1000)s behind the newest sample")
+                        reject(.tooOld, (entry.labels ?? self.labels(of: id!)), t, "older than the out-of-order window of \(limits.outOfOrderWindow / 1000)s behind the newest sample")
                     } else {
-                        reject(.outOfOrder, labels, t, "older than the series' newest sample at \(cur.t)")
+                        reject(.outOfOrder, (entry.labels ?? self.labels(of: id!)), t, "older than the series' newest sample at \(cur.t)")
                     }
                     continue
                 }
                 let minValid = max(minValidTime, headMax == .min ? .min : headMax &- chunkRange / 2)
                 if t < minValid {
-                    reject(.tooOld, labels, t, "older than the head's minimum valid time \(minValid)")
+                    reject(.tooOld, (entry.labels ?? self.labels(of: id!)), t, "older than the head's minimum valid time \(minValid)")
                     continue
                 }
                 if id == nil, pending == nil {
                     // First accepted sample of a new series: the series limits apply now.
                     if limits.maxSeries > 0, seriesCount + created.count >= limits.maxSeries {
-                        reject(.maxSeries, labels, t, "the tenant has reached its limit of \(limits.maxSeries) series")
+                        reject(.maxSeries, (entry.labels ?? self.labels(of: id!)), t, "the tenant has reached its limit of \(limits.maxSeries) series")
                         continue
                     }
-                    let metric = labels["__name__"] ?? ""
+                    let metric = entry.labels!["__name__"] ?? ""
                     if limits.maxSeriesPerMetric > 0,
                        seriesCount(metric: metric) + createdPerMetric[metric, default: 0] >= limits.maxSeriesPerMetric {
-                        reject(.maxSeriesPerMetric, labels, t, "metric \(metric) has reached its limit of \(limits.maxSeriesPerMetric) series")
+                        reject(.maxSeriesPerMetric, (entry.labels ?? self.labels(of: id!)), t, "metric \(metric) has reached its limit of \(limits.maxSeriesPerMetric) series")
                         continue
                     }
                     createdPerMetric[metric, default: 0] += 1
                     pending = created.count
-                    createdIndex[labels] = created.count
-                    created.append(NewSeries(labels: labels, ref: lastRef + UInt64(created.count) + 1))
+                    createdIndex[entry.labels!] = created.count
+                    created.append(NewSeries(labels: entry.labels!, ref: lastRef + UInt64(created.count) + 1))
                 }
                 let ref = id.map { UInt64($0 + 1) } ?? created[pending!].ref
                 inRefs.append(ref)
@@ -209,6 +212,8 @@ extension Head {
                 }
             }
             outcome.refs[index] = id.map { UInt64($0 + 1) } ?? pending.map { created[$0].ref } ?? 0
+        }
+        }
         }
 
         // Log before applying: series records precede the samples that use them.
