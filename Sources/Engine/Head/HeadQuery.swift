@@ -5,7 +5,7 @@ extension Head {
     /// Series matching every matcher that have data in [mint, maxt], sorted by labels.
     public func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) -> [SeriesData] {
         lock.lock()
-        let ids = postings(for: matchers)
+        let ids = sortedByLabels(postings(for: matchers))
         var out: [SeriesData] = []
         out.reserveCapacity(ids.count)
         for id in ids {
@@ -15,7 +15,21 @@ extension Head {
             }
         }
         lock.unlock()
-        return out.sorted { $0.labels < $1.labels }
+        return out
+    }
+
+    /// Series ids in Prometheus's label order (lock held). Equal symbol ids mean
+    /// equal strings, so strings are compared only where two series first differ.
+    func sortedByLabels(_ ids: [UInt32]) -> [UInt32] {
+        ids.sorted { a, b in
+            let sa = Int(labelStart[Int(a)]), sb = Int(labelStart[Int(b)])
+            let na = labelCount(Int(a)) * 2, nb = labelCount(Int(b)) * 2
+            for i in 0..<min(na, nb) {
+                let x = labelSyms[sa + i], y = labelSyms[sb + i]
+                if x != y { return utf8Less(symbols[x], symbols[y]) }
+            }
+            return na < nb
+        }
     }
 
     /// Label names of the series matching `matchers` (all series when empty), sorted.
@@ -33,7 +47,7 @@ extension Head {
             }
             names = seen.map { symbols[$0] }
         }
-        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return names.sorted(by: utf8Less)
     }
 
     /// Values of label `name` among the series matching `matchers`, sorted.
@@ -54,7 +68,7 @@ extension Head {
             }
             values = seen.map { symbols[$0] }
         }
-        return values.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return values.sorted(by: utf8Less)
     }
 
     /// Ids of live series matching every matcher (Prometheus semantics: a matcher

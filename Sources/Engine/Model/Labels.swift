@@ -10,8 +10,8 @@ public struct Label: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     public static func < (a: Label, b: Label) -> Bool {
-        if a.name != b.name { return a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
-        return a.value.utf8.lexicographicallyPrecedes(b.value.utf8)
+        if !utf8Equal(a.name, b.name) { return utf8Less(a.name, b.name) }
+        return utf8Less(a.value, b.value)
     }
 
     public var description: String { "\(name)=\(Label.quote(value))" }

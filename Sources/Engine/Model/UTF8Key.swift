@@ -25,3 +25,15 @@ func utf8Equal(_ a: String, _ b: String) -> Bool {
         }
     }
 }
+
+/// Byte-wise order of two strings' UTF-8 (Prometheus's label order).
+func utf8Less(_ a: String, _ b: String) -> Bool {
+    var a = a, b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in
+            let n = min(x.count, y.count)
+            let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+            return c != 0 ? c < 0 : x.count < y.count
+        }
+    }
+}
