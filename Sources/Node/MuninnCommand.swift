@@ -23,6 +23,6 @@ struct MuninnCommand: ParsableCommand {
         commandName: "muninn",
         abstract: "Muninn: a metrics ingester for Prometheus remote-write.",
         version: Muninn.version,
-        subcommands: [WALCommand.self, BenchCommand.self]
+        subcommands: [WALCommand.self, BenchCommand.self, DBCrashWriter.self]
     )
 }

@@ -221,3 +221,28 @@ let t0: Int64 = 1_700_000_000_000
         try reopened.close()
     }
 }
+
+@Suite struct DatabasesTests {
+    @Test func tenantsAreCreatedOnFirstWriteAndReopened() throws {
+        let data = try TestPaths.temporaryDirectory("dbs").path
+        let options = DatabaseOptions(wal: WALOptions(fsync: .never))
+        let dbs = try Databases(dataDirectory: data, options: options)
+        #expect(dbs.tenants.isEmpty)
+        for tenant in ["team-a", "team_b"] {
+            try push(try dbs.database(for: tenant), series("up", ["t": tenant]), [(Int64(Date().timeIntervalSince1970 * 1000), 1)])
+        }
+        #expect(dbs.tenants == ["team-a", "team_b"])
+        #expect(Files.exists(data + "/tsdb/team-a/wal"))
+        try dbs.close()
+        let reopened = try Databases(dataDirectory: data, options: options)
+        #expect(reopened.tenants == ["team-a", "team_b"])
+        #expect(reopened.existing("team_b")?.head.labelValues("t") == ["team_b"])
+        try reopened.close()
+    }
+
+    @Test(arguments: ["", ".", "..", "a/b", "a\u{0}b", "tab\tid", String(repeating: "x", count: 151), "ünïcode"])
+    func unsafeTenantIDsAreRefused(id: String) throws {
+        let dbs = try Databases(dataDirectory: try TestPaths.temporaryDirectory("dbs-bad").path)
+        #expect(throws: TenantID.Invalid.self) { try dbs.database(for: id) }
+    }
+}

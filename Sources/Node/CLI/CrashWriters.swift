@@ -43,3 +43,35 @@ struct WALCrashWriter: ParsableCommand {
         }
     }
 }
+
+/// Test helper (hidden): appends batches through a tenant database (head + WAL)
+/// and prints `ack N` after each append returns. Batch N is one sample, at
+/// `start + N` seconds with value N, for each of `seriesPerBatch` series.
+struct DBCrashWriter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db-crash-writer", abstract: "Test helper: append acknowledged batches to a database until killed.",
+        shouldDisplay: false)
+
+    static let seriesPerBatch = 20
+
+    @Argument var directory: String
+    @Option var start: Int64
+
+    func run() throws {
+        let db = try TenantDB.open(directory: directory, tenant: "crash", options: DatabaseOptions(
+            wal: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .interval(milliseconds: 50))))
+        var next = Int64(db.head.maxTime == .min ? 1 : (db.head.maxTime - start) / 1000 + 1)
+        let out = FileHandle.standardOutput
+        while true {
+            var batch = AppendBatch()
+            for s in 0..<Self.seriesPerBatch {
+                batch.add(Labels([Label("__name__", "crash"), Label("s", String(s))]),
+                          timestamp: start + next * 1000, value: Double(next))
+            }
+            let outcome = try db.append(batch)
+            guard outcome.accepted == Self.seriesPerBatch else { throw CLIFailure("batch \(next) not accepted: \(outcome)") }
+            out.write(Data("ack \(next)\n".utf8))
+            next += 1
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+@testable import Engine
+
+/// SIGKILL a process appending through a tenant database at random moments;
+/// after each restart every acknowledged batch is queryable and no batch is
+/// half-present.
+@Suite(.serialized) struct DBCrashTests {
+    @Test func acknowledgedAppendsSurviveSIGKILL() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-dbcrash-\(UUID().uuidString)").path
+        let start = Int64(Date().timeIntervalSince1970 * 1000) - 3_000_000
+        var rng = SystemRandomNumberGenerator()
+        var acknowledged: Int64 = 0
+        for round in 0..<10 {
+            let process = try startMuninn(["db-crash-writer", dir, "--start", String(start)])
+            let reader = AckReader(process.stdout)
+            let deadline = Date().addingTimeInterval(Double.random(in: 0.1...0.5, using: &rng))
+            while Date() < deadline { usleep(5_000) }
+            kill(process.process.processIdentifier, SIGKILL)
+            process.process.waitUntilExit()
+            acknowledged = max(acknowledged, Int64(reader.finish()))
+
+            let db = try TenantDB.open(directory: dir, tenant: "crash", options: DatabaseOptions(wal: WALOptions(fsync: .never)))
+            let series = db.select(matchers: [try LabelMatcher(.equal, "__name__", "crash")])
+            var batches: [Int64: Int] = [:]
+            for s in series {
+                for sample in try s.samples() {
+                    #expect(sample.value == Double((sample.timestamp - start) / 1000))
+                    batches[(sample.timestamp - start) / 1000, default: 0] += 1
+                }
+            }
+            try db.close()
+            for batch in Int64(1)...max(acknowledged, 1) where acknowledged > 0 {
+                #expect(batches[batch] == 20, "round \(round): acknowledged batch \(batch) has \(batches[batch] ?? 0) of 20 samples")
+            }
+            for (batch, count) in batches { #expect(count == 20, "batch \(batch) is half-present") }
+        }
+        #expect(acknowledged > 10, "the writer acknowledged only \(acknowledged) batches")
+    }
+}
