@@ -28,18 +28,18 @@ import Testing
         try push(db, series("up", ["i": "2", "job": "a"]), [(t0, 1)])
         try push(db, series("up", ["i": "3", "job": "b"]), [(t0, 1)])
         try push(db, series("down", ["i": "4"]), [(t0, 1)])
-        let got = db.select(matchers: try SelectorParser.parse(selector)).map { $0.labels["i"]! }
+        let got = try db.select(matchers: try SelectorParser.parse(selector)).map { $0.labels["i"]! }
         #expect(got == expected, "\(selector)")
     }
 
     @Test func resultsAreSortedAndTimeFiltered() throws {
         let db = try openDB()
         for name in ["b", "a", "c"] { try push(db, series(name), [(t0, 1), (t0 + 1000, 2), (t0 + 2000, 3)]) }
-        let all = db.select(matchers: [try LabelMatcher(.regexMatch, "__name__", ".*")])
+        let all = try db.select(matchers: [try LabelMatcher(.regexMatch, "__name__", ".*")])
         #expect(all.map { $0.labels["__name__"]! } == ["a", "b", "c"])
-        let window = db.select(mint: t0 + 500, maxt: t0 + 1500, matchers: [try LabelMatcher(.equal, "__name__", "a")])
+        let window = try db.select(mint: t0 + 500, maxt: t0 + 1500, matchers: [try LabelMatcher(.equal, "__name__", "a")])
         #expect(try window.first!.samples(mint: t0 + 500, maxt: t0 + 1500) == [Sample(timestamp: t0 + 1000, value: 2)])
-        #expect(db.select(mint: t0 + 5000, maxt: t0 + 6000, matchers: [try LabelMatcher(.equal, "__name__", "a")]).isEmpty)
+        #expect(try db.select(mint: t0 + 5000, maxt: t0 + 6000, matchers: [try LabelMatcher(.equal, "__name__", "a")]).isEmpty)
     }
 
     @Test func labelNamesAndValues() throws {
@@ -69,7 +69,7 @@ import Testing
             }
             group.addTask {
                 for _ in 0..<200 {
-                    for s in db.select(matchers: [try LabelMatcher(.equal, "__name__", "c")]) {
+                    for s in try db.select(matchers: [try LabelMatcher(.equal, "__name__", "c")]) {
                         let samples = try s.samples()
                         // Each series' samples are a gap-free prefix 0, 1, 2, ...
                         #expect(samples.enumerated().allSatisfy { $0.element.value == Double($0.offset) })
@@ -91,7 +91,7 @@ import Testing
         try push(db, series("m", ["v": "e\u{301}"]), [(t0, 2)])
         #expect(db.head.seriesCount == 2)
         #expect(db.head.labelValues("v").count == 2)
-        let one = db.select(matchers: [try LabelMatcher(.equal, "v", "\u{E9}")])
+        let one = try db.select(matchers: [try LabelMatcher(.equal, "v", "\u{E9}")])
         #expect(one.count == 1)
         #expect(try one.first?.samples() == [Sample(timestamp: t0, value: 1)])
         #expect(Label("v", "\u{E9}") != Label("v", "e\u{301}"))

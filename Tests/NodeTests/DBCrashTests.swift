@@ -21,7 +21,7 @@ import Testing
             acknowledged = max(acknowledged, Int64(reader.finish()))
 
             let db = try TenantDB.open(directory: dir, tenant: "crash", options: DatabaseOptions(wal: WALOptions(fsync: .never)))
-            let series = db.select(matchers: [try LabelMatcher(.equal, "__name__", "crash")])
+            let series = try db.select(matchers: [try LabelMatcher(.equal, "__name__", "crash")])
             var batches: [Int64: Int] = [:]
             for s in series {
                 for sample in try s.samples() {

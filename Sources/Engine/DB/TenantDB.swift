@@ -26,8 +26,16 @@ public final class TenantDB: @unchecked Sendable {
     let wbl: WAL
     private let rateLock = NSLock()
     private var bucket: TokenBucket
-    /// Oldest time in-order samples may have (raised when blocks are cut).
-    var minValidTime = Int64.min
+    /// Guards `blocks`, `pending` and `lastAppend`; a query reads the head under
+    /// it too, so data moving from head to block is never seen twice or missed.
+    let stateLock = NSLock()
+    /// Persisted blocks, ascending by minTime.
+    var blocks: [BlockReader] = []
+    /// Data taken out of the head whose block is being written.
+    var pending: [[TakenSeries]] = []
+    var lastAppend = Date()
+    /// One compaction at a time per tenant.
+    let compactionLock = NSLock()
     /// The wall clock in ms; tests replace it.
     var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
@@ -35,7 +43,10 @@ public final class TenantDB: @unchecked Sendable {
     public static func open(directory: String, tenant: String, options: DatabaseOptions,
                             logger: Logger = Logger(label: "muninn.db")) throws -> TenantDB {
         try Files.makeDirectory(directory)
+        let blocks = try loadBlocks(directory, logger: logger)
         let head = Head(chunkRange: options.chunkRange)
+        // Samples the blocks already hold are not replayed into the head again.
+        head.minValidTime = blocks.map(\.meta.maxTime).max() ?? .min
         let started = Date()
         let progress = ReplayProgress(directory: directory + "/wal", tenant: tenant, logger: logger)
         var decoder = WALSamplesDecoder()
@@ -57,7 +68,28 @@ public final class TenantDB: @unchecked Sendable {
                 "tenant": "\(tenant)", "records": "\(report.records)", "series": "\(head.seriesCount)",
                 "duration": "\(String(format: "%.3f", Date().timeIntervalSince(started)))s"])
         }
-        return TenantDB(tenant: tenant, directory: directory, head: head, wal: wal, wbl: wbl, options: options)
+        let db = TenantDB(tenant: tenant, directory: directory, head: head, wal: wal, wbl: wbl, options: options)
+        db.blocks = blocks
+        return db
+    }
+
+    /// Opens every block directory (ULID-named) and removes leftovers of
+    /// interrupted block writes (`*.tmp-for-creation`) and deletions.
+    static func loadBlocks(_ directory: String, logger: Logger) throws -> [BlockReader] {
+        var blocks: [BlockReader] = []
+        for name in try Files.list(directory).sorted() {
+            if name.hasSuffix(".tmp-for-creation") || name.hasSuffix(".tmp-for-deletion") {
+                try Files.remove(directory + "/" + name)
+                continue
+            }
+            guard ULID(name) != nil else { continue }
+            do {
+                blocks.append(try BlockReader(directory: directory + "/" + name))
+            } catch {
+                logger.error("skipping unreadable block", metadata: ["block": "\(name)", "error": "\(error)"])
+            }
+        }
+        return blocks.sorted { $0.meta.minTime < $1.meta.minTime }
     }
 
     private init(tenant: String, directory: String, head: Head, wal: WAL, wbl: WAL, options: DatabaseOptions) {
@@ -82,15 +114,13 @@ public final class TenantDB: @unchecked Sendable {
             rateLock.unlock()
             if !ok { throw RateLimitedError(tenant: tenant, limit: limits.ingestionRate, burst: limits.ingestionBurst) }
         }
-        let (outcome, logged) = try head.commit(batch, limits: limits, now: clock(), minValidTime: minValidTime,
-                                                wal: wal, wbl: wbl)
+        let (outcome, logged) = try head.commit(batch, limits: limits, now: clock(), wal: wal, wbl: wbl)
+        if outcome.accepted > 0 {
+            stateLock.lock(); lastAppend = Date(); stateLock.unlock()
+        }
         if let p = logged.wal { try wal.waitUntilDurable(p) }
         if let p = logged.wbl { try wbl.waitUntilDurable(p) }
         return outcome
-    }
-
-    public func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) -> [SeriesData] {
-        head.select(mint: mint, maxt: maxt, matchers: matchers)
     }
 
     /// Syncs and closes the logs. The head stays readable.
@@ -116,6 +146,8 @@ extension Head {
             for i in 0..<decoder.count {
                 let id = Int(decoder.refs[i]) - 1
                 guard id >= 0, id < alive.count, alive[id] else { continue }
+                // In-order samples older than the newest block are in that block.
+                if !outOfOrder, decoder.timestamps[i] < minValidTime { continue }
                 if outOfOrder {
                     _ = appendOutOfOrder(id, Sample(timestamp: decoder.timestamps[i], valueBits: decoder.values[i]))
                 } else {

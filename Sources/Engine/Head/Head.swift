@@ -40,6 +40,9 @@ public final class Head: @unchecked Sendable {
     /// Time span of the samples held (Int64.max / Int64.min while empty).
     public internal(set) var minTime = Int64.max
     public internal(set) var maxTime = Int64.min
+    /// Oldest time an in-order sample may have: raised when blocks are cut, so
+    /// nothing lands in a range that is already persisted.
+    public internal(set) var minValidTime = Int64.min
     /// Refs handed out so far; the next series gets `lastRef + 1`.
     public internal(set) var lastRef: UInt64 = 0
 

@@ -82,7 +82,7 @@ extension Head {
     /// first) and the WBL, then applies them — all under the head lock, so what
     /// the WAL holds and what readers see never diverge. Rejected samples change
     /// nothing: a series none of whose samples is accepted is not created.
-    func commit(_ batch: AppendBatch, limits: TenantLimits, now: Int64, minValidTime: Int64,
+    func commit(_ batch: AppendBatch, limits: TenantLimits, now: Int64,
                 wal: WAL?, wbl: WAL?) throws -> (AppendOutcome, Logged) {
         lock.lock()
         defer { lock.unlock() }
@@ -155,7 +155,7 @@ extension Head {
                         continue
                     }
                     let windowStart = headMax &- limits.outOfOrderWindow
-                    if limits.outOfOrderWindow > 0, let id, t >= windowStart, t >= minValidTime {
+                    if limits.outOfOrderWindow > 0, let id, t >= windowStart {
                         if let stored = late.first(where: { $0.id == id && $0.sample.timestamp == t })?.sample ?? storedSample(id, at: t) {
                             if stored.value.bitPattern == v { outcome.duplicatesIgnored += 1 }
                             else { reject(.duplicateTimestamp, entry.labels ?? self.labels(of: id), t, "a different value is already stored at this timestamp") }

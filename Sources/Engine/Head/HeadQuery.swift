@@ -71,39 +71,25 @@ extension Head {
         return values.sorted(by: utf8Less)
     }
 
-    /// Ids of live series matching every matcher (Prometheus semantics: a matcher
-    /// that matches the empty string also matches series without the label).
+    /// Ids of live series matching every matcher (lock held).
     func postings(for matchers: [LabelMatcher]) -> [UInt32] {
-        var lists: [[UInt32]] = []
-        var exclude: [[UInt32]] = []
-        for m in matchers {
-            let n = symbols.id(m.name)
-            if m.matchesEmpty {
-                // Series lacking the label match; drop those whose value does not.
-                guard let n else { continue }
-                let bad = (valuesByName[n] ?? []).filter { !m.matches(symbols[$0]) }
-                if !bad.isEmpty { exclude.append(Postings.union(bad.map { postings[Postings.key(n, $0)] ?? [] })) }
-                continue
-            }
-            guard let n else { return [] }
-            let list: [UInt32]
-            if m.type == .equal {
-                list = symbols.id(m.value).flatMap { postings[Postings.key(n, $0)] } ?? []
-            } else {
-                let good = (valuesByName[n] ?? []).filter { m.matches(symbols[$0]) }
-                list = Postings.union(good.map { postings[Postings.key(n, $0)] ?? [] })
-            }
-            if list.isEmpty { return [] }
-            lists.append(list)
-        }
-        // Shortest first: every later step is bounded by the smallest list.
-        lists.sort { $0.count < $1.count }
-        var ids = lists.first ?? allSeries
-        for list in lists.dropFirst() {
-            ids = Postings.intersect(ids, list)
-            if ids.isEmpty { return [] }
-        }
-        for list in exclude { ids = Postings.subtract(ids, list) }
-        return ids
+        HeadPostings(head: self).select(matchers)
     }
+}
+
+/// The head's postings seen through `PostingsIndex` (lock held while used).
+struct HeadPostings: PostingsIndex {
+    let head: Head
+
+    func postingsValues(of name: String) -> [String]? {
+        guard let n = head.symbols.id(name), let values = head.valuesByName[n] else { return nil }
+        return values.map { head.symbols[$0] }
+    }
+
+    func postingsList(_ name: String, _ value: String) -> [UInt32] {
+        guard let n = head.symbols.id(name), let v = head.symbols.id(value) else { return [] }
+        return head.postings[Postings.key(n, v)] ?? []
+    }
+
+    func allPostingsList() -> [UInt32] { head.allSeries }
 }

@@ -16,33 +16,37 @@ public struct SeriesData: Sendable, Equatable {
         self.outOfOrderSamples = outOfOrderSamples
     }
 
-    /// Every sample in [mint, maxt] in time order, one per timestamp (an
-    /// in-order sample wins over an out-of-order one at the same time).
+    /// Every sample in [mint, maxt] in time order, one per timestamp. Chunks
+    /// from different sources may overlap (a block and an out-of-order block);
+    /// then the earlier-listed in-order chunk wins a tie, and in-order data wins
+    /// over out-of-order data.
     public func samples(mint: Int64 = .min, maxt: Int64 = .max) throws -> [Sample] {
         var inOrder: [Sample] = []
-        for meta in chunks { inOrder += try meta.chunk.samples() }
+        var sorted = true
+        for meta in chunks {
+            let decoded = try meta.chunk.samples()
+            if let last = inOrder.last, let first = decoded.first, first.timestamp <= last.timestamp { sorted = false }
+            inOrder += decoded
+        }
+        if !sorted { inOrder = Self.dedupe(inOrder) }
         var late = outOfOrderSamples
         for meta in outOfOrderChunks { late += try meta.chunk.samples() }
-        let merged: [Sample]
-        if late.isEmpty {
-            merged = inOrder
-        } else {
-            late.sort { $0.timestamp < $1.timestamp }
-            var out: [Sample] = []
-            out.reserveCapacity(inOrder.count + late.count)
-            var i = 0, j = 0
-            while i < inOrder.count || j < late.count {
-                if j == late.count || (i < inOrder.count && inOrder[i].timestamp <= late[j].timestamp) {
-                    if j < late.count, late[j].timestamp == inOrder[i].timestamp { j += 1 }
-                    out.append(inOrder[i]); i += 1
-                } else {
-                    if out.last?.timestamp != late[j].timestamp { out.append(late[j]) }
-                    j += 1
-                }
-            }
-            merged = out
+        var merged = inOrder
+        if !late.isEmpty {
+            merged = Self.dedupe(inOrder + late)
         }
         if mint == .min && maxt == .max { return merged }
         return merged.filter { $0.timestamp >= mint && $0.timestamp <= maxt }
+    }
+
+    /// Stable sort by time, keeping the first sample of each timestamp.
+    private static func dedupe(_ samples: [Sample]) -> [Sample] {
+        let ordered = samples.enumerated().sorted {
+            $0.element.timestamp != $1.element.timestamp ? $0.element.timestamp < $1.element.timestamp : $0.offset < $1.offset
+        }
+        var out: [Sample] = []
+        out.reserveCapacity(ordered.count)
+        for (_, s) in ordered where out.last?.timestamp != s.timestamp { out.append(s) }
+        return out
     }
 }

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+@testable import Engine
+
+@Suite(.serialized) struct CompactionTests {
+    static let hour: Int64 = 3_600_000
+    /// Aligned to the 2 h block range so the expected cut points are obvious.
+    static let base: Int64 = 1_700_000_000_000 / (2 * hour) * (2 * hour)
+
+    func openPlain(_ dir: String, window: Int64 = 0) throws -> TenantDB {
+        let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
+            wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
+            limits: TenantLimits(outOfOrderWindow: window, creationGracePeriod: 0)))
+        return db
+    }
+
+    /// 10 series, a sample every 15 s from `base` for `hours` hours.
+    func ingest(_ db: TenantDB, hours: Int64, from: Int64 = 0) throws -> [Labels: [Sample]] {
+        var expected: [Labels: [Sample]] = [:]
+        var t = Self.base + from * Self.hour
+        while t < Self.base + hours * Self.hour {
+            var batch = AppendBatch()
+            for i in 0..<10 {
+                let labels = series("m", ["i": String(i)])
+                let sample = Sample(timestamp: t + Int64(i), value: Double(t / 15_000 % 1000) + Double(i) / 8)
+                batch.add(labels, CollectionOfOne(sample))
+                expected[labels, default: []].append(sample)
+            }
+            #expect(try db.append(batch).accepted == 10)
+            t += 15_000
+        }
+        return expected
+    }
+
+    func all(_ db: TenantDB) throws -> [Labels: [Sample]] {
+        var out: [Labels: [Sample]] = [:]
+        for s in try db.select(matchers: [try LabelMatcher(.equal, "__name__", "m")]) { out[s.labels] = try s.samples() }
+        return out
+    }
+
+    @Test func cutsTheOldestRangeOncePastOneAndAHalfRanges() throws {
+        let dir = try TestPaths.temporaryDirectory("cut").path
+        let db = try openPlain(dir)
+        let expected = try ingest(db, hours: 3)
+        #expect(try db.compact().isEmpty, "3h of data spans exactly 1.5 ranges: nothing to cut yet")
+        let more = try ingest(db, hours: 5, from: 3)
+        let blocks = try db.compact()
+        #expect(blocks.count == 1)
+        #expect(blocks[0].minTime == Self.base)
+        #expect(blocks[0].maxTime == Self.base + 2 * Self.hour)
+        #expect(blocks[0].stats.numSeries == 10)
+        #expect(blocks[0].stats.numSamples == 10 * 480)
+        #expect(db.head.minValidTime == Self.base + 2 * Self.hour)
+        var want = expected
+        for (k, v) in more { want[k, default: []] += v }
+        #expect(try all(db) == want, "queries see blocks and head as one")
+        // The WAL was checkpointed: replay no longer holds the cut range.
+        #expect(!(try WALSegments.checkpoints(dir + "/wal")).isEmpty)
+        try db.close()
+
+        let reopened = try openPlain(dir)
+        #expect(try all(reopened) == want)
+        #expect(reopened.head.minTime >= Self.base + 2 * Self.hour, "the head replays only what no block holds")
+        try reopened.close()
+
+        // Prometheus reads the data directory: blocks plus the WAL (uncompressed).
+        let copy = try TestPaths.temporaryDirectory("cut-promtool")
+        try FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(atPath: dir, toPath: copy.path)
+        try run(PromtoolInteropTests.promtool, ["tsdb", "list", copy.path])
+        let dump = String(decoding: try run(PromtoolInteropTests.promtool, ["tsdb", "dump", copy.path]), as: UTF8.self)
+        var dumped: [Labels: [Sample]] = [:]
+        for line in dump.split(separator: "\n") {
+            let parsed = try DumpFormat.parse(line)
+            dumped[parsed.labels, default: []].append(parsed.sample)
+        }
+        #expect(dumped == want)
+    }
+
+    @Test func flushWritesEverythingAndIdleTenantsAreFlushed() throws {
+        let dir = try TestPaths.temporaryDirectory("flush").path
+        let db = try openPlain(dir)
+        let expected = try ingest(db, hours: 3)
+        #expect(try db.flushIfIdle(idleTimeout: 3600).isEmpty, "not idle yet")
+        let blocks = try db.flushIfIdle(idleTimeout: 3600, now: Date().addingTimeInterval(3601))
+        #expect(blocks.map(\.minTime) == [Self.base, Self.base + 2 * Self.hour])
+        #expect(blocks.last?.maxTime == Self.base + 3 * Self.hour - 15_000 + 9 + 1)
+        #expect(db.head.seriesCount == 0, "flushed series leave memory")
+        #expect(try all(db) == expected)
+        // New samples after the flushed data are accepted; older ones are too old.
+        #expect(try push(db, series("m", ["i": "0"]), [(Self.base + 4 * Self.hour, 1)]).accepted == 1)
+        #expect(try push(db, series("m", ["i": "0"]), [(Self.base + Self.hour, 1)]).rejected == [.outOfOrder: 1])
+        #expect(try push(db, series("m", ["i": "5"]), [(Self.base + Self.hour, 1)]).rejected == [.tooOld: 1])
+        try db.close()
+        let reopened = try openPlain(dir)
+        var want = expected
+        want[series("m", ["i": "0"])]!.append(Sample(timestamp: Self.base + 4 * Self.hour, value: 1))
+        #expect(try all(reopened) == want)
+        try reopened.close()
+    }
+
+    @Test func outOfOrderDataInCutRangesBecomesItsOwnBlock() throws {
+        let dir = try TestPaths.temporaryDirectory("ooo-block").path
+        let db = try openPlain(dir, window: 6 * Self.hour)
+        var want = try ingest(db, hours: 5)
+        #expect(try db.compact().count == 1)
+        // Late samples for the already-persisted first range, and for the head's range.
+        let a = series("m", ["i": "3"])
+        let late = [Sample(timestamp: Self.base + Self.hour + 7, value: -1),
+                    Sample(timestamp: Self.base + 3 * Self.hour + 7, value: -2)]
+        for s in late {
+            let out = try push(db, a, [(s.timestamp, s.value)])
+            #expect(out.outOfOrder == 1, "\(out)")
+        }
+        want[a] = (want[a]! + late).sorted { $0.timestamp < $1.timestamp }
+        #expect(try all(db) == want)
+        let flushed = try db.flush()
+        #expect(flushed.contains { $0.minTime == Self.base + Self.hour + 7 && $0.maxTime == Self.base + 2 * Self.hour },
+                "the late sample of the persisted range got a block of its own: \(flushed.map { ($0.minTime, $0.maxTime) })")
+        #expect(try all(db) == want)
+        try db.close()
+        let reopened = try openPlain(dir, window: 6 * Self.hour)
+        #expect(try all(reopened) == want)
+        #expect(!(try Files.list(dir + "/wbl")).contains { $0 == "00000000" }, "the WBL was rewritten")
+        try reopened.close()
+    }
+
+    @Test func anInterruptedBlockWriteLeavesNoVisibleBlockAndLosesNothing() throws {
+        let dir = try TestPaths.temporaryDirectory("crash-block").path
+        let db = try openPlain(dir)
+        let expected = try ingest(db, hours: 3)
+        try db.close()
+        // What a crash in the middle of BlockWriter leaves behind.
+        let partial = dir + "/" + ULID.make().description + ".tmp-for-creation"
+        try Files.makeDirectory(partial + "/chunks")
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: partial + "/index"))
+        let reopened = try openPlain(dir)
+        #expect(!Files.exists(partial))
+        #expect(reopened.blockMetas.isEmpty)
+        #expect(try all(reopened) == expected)
+        try reopened.close()
+    }
+}
