@@ -12,7 +12,7 @@ import Glibc
 struct BenchHead: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "head", abstract: "Benchmark the in-memory head (append, memory, replay, query).",
-        subcommands: [Append.self, Memory.self, Build.self, Replay.self, Query.self])
+        subcommands: [Append.self, Memory.self, Build.self, Replay.self, Query.self, BenchCut.self])
 
     struct Workload: ParsableArguments {
         @Option(help: "File of label sets, one JSON object per line (promtool's format).")
