@@ -141,3 +141,34 @@ import Testing
         try reopened.close()
     }
 }
+
+@Suite struct ShipAndRetainTests {
+    @Test func blocksCutFromTheHeadAreShippedAndOnlyThenExpire() throws {
+        let root = try TestPaths.temporaryDirectory("ship-retain").path
+        let dir = root + "/tsdb/t"
+        let db = try CompactionTests().openPlain(dir)
+        _ = try CompactionTests().ingest(db, hours: 5)
+        let blocks = try db.compact()
+        #expect(blocks.count == 1)
+
+        let farFuture = CompactionTests.base + 100 * CompactionTests.hour
+        // Not shipped yet: retention keeps the block.
+        #expect(try db.applyRetention(Retention(), shipped: [], now: farFuture).isEmpty)
+        #expect(db.blockMetas.count == 1)
+
+        let bucket = try FilesystemBucket(root: root + "/bucket")
+        let shipper = try Shipper(tenant: "t", tenantDirectory: dir, bucket: bucket)
+        _ = try shipper.sync()
+        #expect(shipper.shipped == [blocks[0].ulid])
+        #expect(try bucket.exists("t/\(blocks[0].ulid)/meta.json"))
+
+        let deleted = try db.applyRetention(Retention(), shipped: shipper.shipped, now: farFuture)
+        #expect(deleted.map(\.ulid) == [blocks[0].ulid])
+        #expect(db.blockMetas.isEmpty)
+        #expect(!Files.exists(dir + "/" + blocks[0].ulid.description))
+        // The data now lives in the bucket only; the head still serves its own range.
+        let left = try db.select(matchers: [try LabelMatcher(.equal, "__name__", "m")])
+        #expect(left.allSatisfy { (try? $0.samples().allSatisfy { $0.timestamp >= CompactionTests.base + 2 * CompactionTests.hour }) == true })
+        try db.close()
+    }
+}

@@ -202,3 +202,17 @@ extension Head {
         return (minTime, maxTime)
     }
 }
+
+extension TenantDB {
+    /// Deletes local blocks past `retention` (only shipped ones unless the
+    /// retention says otherwise) and stops serving them, atomically for queries.
+    @discardableResult
+    public func applyRetention(_ retention: Retention, shipped: Set<ULID>, now: Int64) throws -> [BlockMeta] {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        let deleted = try retention.apply(tenantDirectory: directory, now: now, shipped: shipped)
+        let gone = Set(deleted.map(\.ulid))
+        blocks.removeAll { gone.contains($0.meta.ulid) }
+        return deleted
+    }
+}

@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Logging
+
+/// Deletes a tenant's local blocks once they are old enough and safely in the
+/// bucket.
+///
+/// A block is deleted when `now - maxTime >= period` and it is recorded as
+/// shipped (`Shipper.shipped`); with `requireShipped = false` (no bucket
+/// configured) age alone decides. Deletion is crash-safe as Prometheus does
+/// it: the directory is renamed to `<ULID>.tmp-for-deletion` and the rename
+/// made durable before anything is removed, so a crash leaves either the whole
+/// block or a leftover that `sweepLeftovers` removes at the next start.
+///
+/// The caller makes sure nothing still reads a block it lets this delete
+/// (open readers keep their open files on Linux, but cannot open new ones).
+public struct Retention: Sendable, Equatable {
+    /// Mimir's ingester default for `-blocks-storage.tsdb.retention-period`.
+    public static let defaultPeriod: Duration = .seconds(13 * 3600)
+    public static let deletionSuffix = ".tmp-for-deletion"
+    /// Pre-2.21 Prometheus suffix for the same purpose; swept too.
+    static let legacySuffix = ".tmp"
+
+    public var period: Duration
+    /// Delete only blocks recorded as shipped. Turn off only when shipping is disabled.
+    public var requireShipped: Bool
+
+    public init(period: Duration = Retention.defaultPeriod, requireShipped: Bool = true) {
+        self.period = period
+        self.requireShipped = requireShipped
+    }
+
+    /// Deletes the expired blocks of `tenantDirectory`, oldest first, and returns
+    /// their metadata. Blocks whose meta.json cannot be read are kept (and logged).
+    ///
+    /// - Parameters:
+    ///   - now: Unix ms the block ages are measured against.
+    ///   - shipped: the blocks recorded as shipped; ignored when `requireShipped` is off.
+    /// - Throws: the I/O error when the directory cannot be listed or a deletion
+    ///   fails; blocks deleted before the failure stay deleted.
+    public func apply(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
+                      logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
+        let cutoff = now &- ShipperOptions.milliseconds(period)
+        var expired: [BlockMeta] = []
+        for name in try Files.list(tenantDirectory) {
+            guard let ulid = ULID(name) else { continue }
+            let directory = tenantDirectory + "/" + name
+            guard Self.isDirectory(directory) else { continue }
+            let meta: BlockMeta
+            do {
+                meta = try BlockMeta.read(directory: directory)
+            } catch {
+                logger.warning("keeping block with unreadable meta.json", metadata: ["block": "\(ulid)", "error": "\(error)"])
+                continue
+            }
+            guard meta.maxTime <= cutoff else { continue }
+            if requireShipped && !shipped.contains(ulid) {
+                logger.debug("keeping expired block until it is shipped", metadata: ["block": "\(ulid)"])
+                continue
+            }
+            expired.append(meta)
+        }
+        expired.sort { ($0.maxTime, $0.ulid) < ($1.maxTime, $1.ulid) }
+        for meta in expired {
+            try Self.deleteBlock(tenantDirectory + "/" + meta.ulid.description)
+            logger.info("deleted block past retention", metadata: [
+                "block": "\(meta.ulid)", "minTime": "\(meta.minTime)", "maxTime": "\(meta.maxTime)"])
+        }
+        return expired
+    }
+
+    /// Removes `<ULID>.tmp-for-deletion` (and legacy `<ULID>.tmp`) leftovers of
+    /// interrupted deletions; returns the names removed. Run it at startup.
+    /// `.tmp-for-creation` directories are left to the block writer's owner.
+    /// - Throws: the I/O error of listing or removing.
+    @discardableResult
+    public static func sweepLeftovers(tenantDirectory: String,
+                                      logger: Logger = Logger(label: "muninn.retention")) throws -> [String] {
+        var removed: [String] = []
+        for name in try Files.list(tenantDirectory).sorted() {
+            let base: Substring
+            if name.hasSuffix(deletionSuffix) {
+                base = name.dropLast(deletionSuffix.count)
+            } else if name.hasSuffix(legacySuffix) {
+                base = name.dropLast(legacySuffix.count)
+            } else {
+                continue
+            }
+            guard ULID(base) != nil, isDirectory(tenantDirectory + "/" + name) else { continue }
+            try Files.remove(tenantDirectory + "/" + name)
+            removed.append(name)
+            logger.info("removed leftover of an interrupted block deletion", metadata: ["directory": "\(name)"])
+        }
+        if !removed.isEmpty { try Files.syncDirectory(tenantDirectory) }
+        return removed
+    }
+
+    /// Renames the block out of the way, makes that durable, then removes it.
+    static func deleteBlock(_ directory: String) throws {
+        let parent = (directory as NSString).deletingLastPathComponent
+        let doomed = directory + deletionSuffix
+        try Files.remove(doomed)
+        try Files.rename(directory, doomed)
+        try Files.syncDirectory(parent)
+        try Files.remove(doomed)
+        try Files.syncDirectory(parent)
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+}
