@@ -172,3 +172,42 @@ import Testing
         try db.close()
     }
 }
+
+@Suite struct MaintenanceTests {
+    @Test func onePassCutsShipsAndExpiresAcrossTenants() throws {
+        let root = try TestPaths.temporaryDirectory("maintain").path
+        let options = DatabaseOptions(wal: WALOptions(fsync: .never), idleFlushTimeout: 3600)
+        let dbs = try Databases(dataDirectory: root, options: options)
+        // Data near the wall clock (idle detection and retention both use it):
+        // 5 h ending at least an hour ago, starting on a 2 h boundary.
+        let hour = CompactionTests.hour
+        let now = Date()
+        let base = (Int64(now.timeIntervalSince1970 * 1000) - 6 * hour) / (2 * hour) * (2 * hour)
+        for tenant in ["a", "b"] {
+            let db = try dbs.database(for: tenant)
+            for step in 0..<(5 * 240) {
+                var batch = AppendBatch()
+                for i in 0..<5 { batch.add(series("m", ["i": String(i)]), timestamp: base + Int64(step) * 15_000, value: 1) }
+                #expect(try db.append(batch).accepted == 5)
+            }
+        }
+        let bucket = try FilesystemBucket(root: root + "/bucket")
+
+        let first = dbs.maintain(bucket: bucket, now: now)
+        #expect(first.failures.isEmpty)
+        #expect(first.blocksWritten == 2 && first.blocksShipped == 2 && first.blocksDeleted == 0)
+        #expect(try bucket.list(prefix: "a/").count == 1)
+
+        // A day later both tenants are idle: their heads are flushed and shipped,
+        // and every block, now in the bucket and past retention, leaves the disk.
+        let second = dbs.maintain(bucket: bucket, now: now.addingTimeInterval(20 * 3600))
+        #expect(second.failures.isEmpty)
+        #expect(second.blocksWritten == 4, "two remaining ranges per tenant")
+        #expect(second.blocksShipped == 4)
+        #expect(second.blocksDeleted == 6)
+        #expect(try bucket.list(prefix: "b/").count == 3)
+        #expect(dbs.existing("a")?.head.seriesCount == 0)
+        #expect(dbs.existing("a")?.blockMetas.isEmpty == true)
+        try dbs.close()
+    }
+}

@@ -6,7 +6,8 @@ import Logging
 public final class Databases: @unchecked Sendable {
     public let root: String
     public let options: DatabaseOptions
-    private let logger: Logger
+    let logger: Logger
+    private var shippers: [String: Shipper] = [:]
     private let lock = NSLock()
     private var open: [String: TenantDB] = [:]
     private var creating: [String: NSCondition] = [:]
@@ -59,6 +60,15 @@ public final class Databases: @unchecked Sendable {
         lock.unlock()
         signal.lock(); signal.broadcast(); signal.unlock()
         return try result.get()
+    }
+
+    /// The tenant's shipper, created on first use (it reads its state file then).
+    func shipper(for db: TenantDB, bucket: any ObjectStore) throws -> Shipper {
+        lock.lock(); defer { lock.unlock() }
+        if let s = shippers[db.tenant] { return s }
+        let s = try Shipper(tenant: db.tenant, tenantDirectory: db.directory, bucket: bucket, logger: logger)
+        shippers[db.tenant] = s
+        return s
     }
 
     /// Closes every tenant's logs.

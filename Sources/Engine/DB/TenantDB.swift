@@ -7,11 +7,18 @@ public struct DatabaseOptions: Sendable {
     public var wal: WALOptions
     public var chunkRange: Int64
     public var limits: TenantLimits
+    /// A tenant with no new sample for this long has its whole head written out.
+    public var idleFlushTimeout: TimeInterval
+    /// Local blocks are deleted this long after their end, once shipped.
+    public var retention: Retention
 
-    public init(wal: WALOptions = WALOptions(), chunkRange: Int64 = 2 * 3_600_000, limits: TenantLimits = TenantLimits()) {
+    public init(wal: WALOptions = WALOptions(), chunkRange: Int64 = 2 * 3_600_000, limits: TenantLimits = TenantLimits(),
+                idleFlushTimeout: TimeInterval = 3600, retention: Retention = Retention()) {
         self.wal = wal
         self.chunkRange = chunkRange
         self.limits = limits
+        self.idleFlushTimeout = idleFlushTimeout
+        self.retention = retention
     }
 }
 
