@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 
@@ -209,5 +210,38 @@ import Testing
         #expect(dbs.existing("a")?.head.seriesCount == 0)
         #expect(dbs.existing("a")?.blockMetas.isEmpty == true)
         try dbs.close()
+    }
+}
+
+@Suite struct PromtoolBlockInTenantTests {
+    /// A block written by promtool, dropped into a tenant directory, is served by
+    /// our queries sample for sample.
+    @Test func promtoolBlocksAreQueried() throws {
+        let dir = try TestPaths.temporaryDirectory("promtool-tenant").path
+        var rng = SplitMix64(seed: 77)
+        let start: Int64 = 1_700_000_000_000
+        var input: [PromtoolInteropTests.Series] = []
+        for i in 0..<12 {
+            var samples: [Sample] = []
+            for k in 0..<900 {
+                let t: Int64 = start + Int64(k) * 15_000 + Int64(i)
+                samples.append(Sample(timestamp: t, value: Double.random(in: -5...5, using: &rng)))
+            }
+            input.append(PromtoolInteropTests.Series(labels: series(i % 2 == 0 ? "x_total" : "y", ["i": String(i)]), samples: samples))
+        }
+        let om = dir + "/input.om"
+        try PromtoolInteropTests.openMetrics(input).write(toFile: om, atomically: true, encoding: .utf8)
+        try run(PromtoolInteropTests.promtool, ["tsdb", "create-blocks-from", "openmetrics", om, dir])
+        try FileManager.default.removeItem(atPath: om)
+
+        let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(wal: WALOptions(fsync: .never)))
+        #expect(db.blockMetas.count >= 2)
+        let got = try db.select(matchers: [try LabelMatcher(.regexMatch, "__name__", "x_total|y")])
+        #expect(got.map { $0.labels } == input.map { $0.labels }.sorted())
+        for s in got {
+            #expect(try s.samples() == input.first { $0.labels == s.labels }!.samples, "\(s.labels)")
+        }
+        #expect(try db.labelValues("i").count == 12)
+        try db.close()
     }
 }

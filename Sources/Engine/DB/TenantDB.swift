@@ -81,11 +81,13 @@ public final class TenantDB: @unchecked Sendable {
     }
 
     /// Opens every block directory (ULID-named) and removes leftovers of
-    /// interrupted block writes (`*.tmp-for-creation`) and deletions.
+    /// interrupted writes and deletions.
     static func loadBlocks(_ directory: String, logger: Logger) throws -> [BlockReader] {
         var blocks: [BlockReader] = []
         for name in try Files.list(directory).sorted() {
-            if name.hasSuffix(".tmp-for-creation") || name.hasSuffix(".tmp-for-deletion") {
+            // Leftovers of writes a crash interrupted: block directories and
+            // temporary files such as the shipper's `mimir.shipper.json.tmp`.
+            if name.hasSuffix(".tmp-for-creation") || name.hasSuffix(".tmp-for-deletion") || name.hasSuffix(".tmp") {
                 try Files.remove(directory + "/" + name)
                 continue
             }

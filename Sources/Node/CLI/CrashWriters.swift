@@ -56,10 +56,15 @@ struct DBCrashWriter: ParsableCommand {
 
     @Argument var directory: String
     @Option var start: Int64
+    @Option(help: "Block range in ms; small values make cuts frequent.") var blockRange: Int64 = 2 * 3_600_000
+    @Option(help: "Ship blocks to this bucket directory after each cut.") var bucket: String?
 
     func run() throws {
         let db = try TenantDB.open(directory: directory, tenant: "crash", options: DatabaseOptions(
-            wal: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .interval(milliseconds: 50))))
+            wal: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .interval(milliseconds: 50)), chunkRange: blockRange))
+        let shipper = try bucket.map {
+            try Shipper(tenant: "crash", tenantDirectory: directory, bucket: try FilesystemBucket(root: $0))
+        }
         var next = Int64(db.head.maxTime == .min ? 1 : (db.head.maxTime - start) / 1000 + 1)
         let out = FileHandle.standardOutput
         while true {
@@ -72,6 +77,10 @@ struct DBCrashWriter: ParsableCommand {
             guard outcome.accepted == Self.seriesPerBatch else { throw CLIFailure("batch \(next) not accepted: \(outcome)") }
             out.write(Data("ack \(next)\n".utf8))
             next += 1
+            if next % 25 == 0 {
+                try db.compact()
+                _ = try shipper?.sync()
+            }
         }
     }
 }
