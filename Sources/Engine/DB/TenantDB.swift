@@ -173,25 +173,13 @@ extension Head {
     /// Creates the series of a WAL series record straight from its byte spans:
     /// strings are interned from the record, and only unseen ones become `String`s.
     func replaySeries(_ record: UnsafeRawBufferPointer) throws {
-        let rec = record.bindMemory(to: UInt8.self)
-        var it = cs_wal_series_iter()
-        try CodecError.check(cs_wal_series_iter_init(&it, rec.baseAddress, rec.count))
-        var spans = [cs_wal_label](repeating: cs_wal_label(), count: 64)
         var ids: [UInt32] = []
-        while true {
-            var ref: UInt64 = 0, n = 0
-            var rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
-            if rc == CS_E_NOSPACE {
-                spans = [cs_wal_label](repeating: cs_wal_label(), count: n)
-                rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
-            }
-            if rc == 0 { return }
-            try CodecError.check(rc)
-            guard ref > lastRef else { continue }
+        try WALRecord.forEachSeries(record) { ref, spans in
+            guard ref > lastRef else { return }
             ids.removeAll(keepingCapacity: true)
-            for i in 0..<n {
-                ids.append(symbols.intern(bytes: UnsafeBufferPointer(start: spans[i].name.ptr, count: spans[i].name.len)))
-                ids.append(symbols.intern(bytes: UnsafeBufferPointer(start: spans[i].value.ptr, count: spans[i].value.len)))
+            for span in spans {
+                ids.append(symbols.intern(bytes: UnsafeBufferPointer(start: span.name.ptr, count: span.name.len)))
+                ids.append(symbols.intern(bytes: UnsafeBufferPointer(start: span.value.ptr, count: span.value.len)))
             }
             ids.withUnsafeBufferPointer { _ = createSeries(ref: ref, ids: $0) }
         }

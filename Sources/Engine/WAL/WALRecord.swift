@@ -134,24 +134,12 @@ public enum WALRecord: Sendable, Equatable {
         guard let base = rec.baseAddress, rec.count > 0 else { throw CodecError(code: CS_E_SHORT) }
         switch RecordType(rawValue: rec[0]) {
         case .series:
-            var it = cs_wal_series_iter()
-            try CodecError.check(cs_wal_series_iter_init(&it, base, rec.count))
             var entries: [WALSeries] = []
-            var spans = [cs_wal_label](repeating: cs_wal_label(), count: 64)
-            while true {
-                var ref: UInt64 = 0, n = 0
-                var rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
-                if rc == CS_E_NOSPACE {
-                    spans = [cs_wal_label](repeating: cs_wal_label(), count: n)
-                    rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
-                }
-                if rc == 0 { break }
-                try CodecError.check(rc)
-                let labels = (0..<n).map { i in
-                    Label(string(spans[i].name), string(spans[i].value))
-                }
+            try forEachSeries(bytes) { ref, spans in
                 // Writers store labels sorted by name; keep them as stored.
-                entries.append(WALSeries(ref: ref, labels: Labels(sorted: labels)))
+                entries.append(WALSeries(ref: ref, labels: Labels(sorted: spans.map {
+                    Label(string($0.name), string($0.value))
+                })))
             }
             return .series(entries)
         case .samples:
@@ -173,6 +161,27 @@ public enum WALRecord: Sendable, Equatable {
 
     public static func decode(_ bytes: [UInt8]) throws(CodecError) -> WALRecord {
         try bytes.withUnsafeBufferPointer { (b) throws(CodecError) in try decode(UnsafeRawBufferPointer(b)) }
+    }
+
+    /// Calls `body` with each entry of a series record: its ref and its label
+    /// spans, which point into `record` and are valid only during the call.
+    static func forEachSeries(_ record: UnsafeRawBufferPointer,
+                              _ body: (UInt64, UnsafeBufferPointer<cs_wal_label>) -> Void) throws(CodecError) {
+        let rec = record.bindMemory(to: UInt8.self)
+        var it = cs_wal_series_iter()
+        try CodecError.check(cs_wal_series_iter_init(&it, rec.baseAddress, rec.count))
+        var spans = [cs_wal_label](repeating: cs_wal_label(), count: 64)
+        while true {
+            var ref: UInt64 = 0, n = 0
+            var rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
+            if rc == CS_E_NOSPACE {
+                spans = [cs_wal_label](repeating: cs_wal_label(), count: n)
+                rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
+            }
+            if rc == 0 { return }
+            try CodecError.check(rc)
+            spans.withUnsafeBufferPointer { body(ref, UnsafeBufferPointer(rebasing: $0[0..<n])) }
+        }
     }
 
     private static func string(_ s: cs_wal_str) -> String {
