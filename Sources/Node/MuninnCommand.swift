@@ -4,13 +4,17 @@ import Foundation
 
 /// The `muninn` command line: the node and the offline tools.
 @main
-struct MuninnCommand: ParsableCommand {
+struct MuninnCommand: AsyncParsableCommand {
     /// Prints failures as `muninn: <message>` and exits 1 (usage errors keep
     /// ArgumentParser's own output and exit code).
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let failure as CLIFailure {
             FileHandle.standardError.write(Data("muninn: \(failure)\n".utf8))
             Foundation.exit(1)
@@ -23,6 +27,6 @@ struct MuninnCommand: ParsableCommand {
         commandName: "muninn",
         abstract: "Muninn: a metrics ingester for Prometheus remote-write.",
         version: Muninn.version,
-        subcommands: [WALCommand.self, BenchCommand.self, DBCrashWriter.self]
+        subcommands: [NodeCommand.self, WALCommand.self, BenchCommand.self, DBCrashWriter.self]
     )
 }

@@ -71,6 +71,12 @@ public final class Databases: @unchecked Sendable {
         return s
     }
 
+    /// The tenant's shipper counters, once it has shipped (or tried).
+    public func shipperStats(_ tenant: String) -> ShipperStats? {
+        lock.lock(); defer { lock.unlock() }
+        return shippers[tenant]?.stats
+    }
+
     /// Closes every tenant's logs.
     public func close() throws {
         lock.lock()

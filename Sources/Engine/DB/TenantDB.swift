@@ -132,6 +132,8 @@ public final class TenantDB: @unchecked Sendable {
         return outcome
     }
 
+    public var walStats: WALStats { wal.stats }
+
     /// Syncs and closes the logs. The head stays readable.
     public func close() throws {
         try wal.close()

@@ -32,6 +32,8 @@ public final class WAL: @unchecked Sendable {
     private var frame = [UInt8](repeating: 0, count: 64 * 1024)
     private var packed = [UInt8](repeating: 0, count: 64 * 1024)
     private var syncThread: Thread?
+    private var fsyncs: UInt64 = 0
+    private var fsyncSeconds: Double = 0
 
     private var segmentPath: String { directory + "/" + WALSegments.name(segment) }
 
@@ -70,6 +72,12 @@ public final class WAL: @unchecked Sendable {
 
     deinit {
         if fd >= 0 { Glibc.close(fd) }
+    }
+
+    /// Bytes written, fsyncs run and the time they took since open.
+    public var stats: WALStats {
+        condition.lock(); defer { condition.unlock() }
+        return WALStats(bytesWritten: written, fsyncs: fsyncs, fsyncSeconds: fsyncSeconds)
     }
 
     /// Index of the segment being written.
@@ -246,8 +254,12 @@ public final class WAL: @unchecked Sendable {
             let path = segmentPath
             condition.unlock()
             var error: Error?
+            let started = ContinuousClock.now
             do { try Files.sync(syncFd, path: path) } catch let e { error = e }
+            let took = ContinuousClock.now - started
             condition.lock()
+            fsyncs += 1
+            fsyncSeconds += Double(took.components.seconds) + Double(took.components.attoseconds) * 1e-18
             syncing = false
             if let error { failure = error; condition.broadcast(); throw error }
             synced = max(synced, upTo)
@@ -264,6 +276,12 @@ public final class WAL: @unchecked Sendable {
             if synced < written { try? waitForSync(covering: written) }
         }
     }
+}
+
+public struct WALStats: Sendable, Equatable {
+    public var bytesWritten: UInt64
+    public var fsyncs: UInt64
+    public var fsyncSeconds: Double
 }
 
 public struct WALClosedError: Error, CustomStringConvertible {

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `muninn node`: a single ingester node on the embedded defaults (HTTP on
+/// 8080, data in ./data, filesystem bucket in ./data/bucket).
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "node", abstract: "Run an ingester node.")
+
+    @Option(help: "YAML configuration file.") var config: String?
+    @Option(help: "HTTP port.") var httpPort: Int?
+    @Option(help: "HTTP listen address.") var httpAddress: String?
+    @Option(help: "Data directory.") var dataDir: String?
+    @Option(help: "Filesystem bucket directory.") var bucketDir: String?
+    @Option(help: "WAL fsync: always, never, or milliseconds between fsyncs.") var walFsync: String?
+    @Flag(help: "Store everything for the tenant `anonymous`, ignoring X-Scope-OrgID.") var noMultitenancy = false
+    @Flag(help: "Print the effective configuration and exit.") var printConfig = false
+    @Option(help: "Log level: trace, debug, info, warning, error.") var logLevel: String = "info"
+
+    func effectiveConfig() throws -> NodeConfig {
+        var c = NodeConfig()
+        if let config {
+            guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
+                throw CLIFailure("\(config): cannot read configuration file")
+            }
+            c = try NodeConfig.load(yaml: text, file: config)
+        }
+        if let httpPort { c.server.httpPort = httpPort }
+        if let httpAddress { c.server.httpAddress = httpAddress }
+        if let dataDir {
+            c.storage.dataDir = dataDir
+            if bucketDir == nil, config == nil { c.storage.bucketDir = dataDir + "/bucket" }
+        }
+        if let bucketDir { c.storage.bucketDir = bucketDir }
+        if let walFsync { c.storage.walFsync = walFsync }
+        if noMultitenancy { c.multitenancy = false }
+        try c.validate()
+        return c
+    }
+
+    func run() async throws {
+        let config: NodeConfig
+        do { config = try effectiveConfig() } catch let error as ConfigError { throw CLIFailure("bad configuration: \(error)") }
+        if printConfig {
+            print(try config.yaml(), terminator: "")
+            return
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else { throw CLIFailure("unknown log level \(logLevel)") }
+        LoggingSystem.bootstrap { label in
+            var handler = LogfmtHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "muninn")
+        let state = NodeState(config: config, metrics: NodeMetrics(), logger: logger)
+        let app = Application(
+            router: Routes.build(state),
+            configuration: .init(address: .hostname(config.server.httpAddress, port: config.server.httpPort),
+                                 serverName: "muninn/\(Muninn.version)"),
+            logger: logger)
+        let box = GroupBox()
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: StorageService(state: state)),
+                .init(service: MaintenanceService(state: state)),
+                .init(service: app),
+                .init(service: ShutdownRequestService(state: state) { await box.group?.triggerGracefulShutdown() }),
+                .init(service: AdmissionService(state: state)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        box.group = group
+        try await group.run()
+    }
+}
+
+/// Lets a service trigger the group's shutdown (the group exists after the services).
+final class GroupBox: @unchecked Sendable {
+    var group: ServiceGroup?
+}

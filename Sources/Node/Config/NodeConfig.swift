@@ -1,0 +1,150 @@
+import Engine
+import Foundation
+import Yams
+
+/// Everything `muninn node` can be told, with the embedded single-node defaults.
+/// Loaded from YAML (`--config`), then overridden by flags. Unknown keys and bad
+/// values fail at start with a message naming the key.
+struct NodeConfig: Codable, Equatable, Sendable {
+    struct Server: Codable, Equatable, Sendable {
+        var httpAddress = "0.0.0.0"
+        var httpPort = 8080
+        /// Largest accepted (compressed) request body.
+        var maxRequestBytes = 16 * 1024 * 1024
+        /// Largest remote-write body after snappy decoding.
+        var maxDecodedBytes = 64 * 1024 * 1024
+        /// How long shutdown waits for in-flight requests.
+        var shutdownGraceSeconds = 30
+    }
+
+    struct Storage: Codable, Equatable, Sendable {
+        var dataDir = "./data"
+        var bucketDir = "./data/bucket"
+        /// `always`, `never`, or a number of milliseconds between background fsyncs.
+        var walFsync = "1000"
+        var walCompression = "lz4"
+        var blockRangeSeconds = 7200
+        var retentionSeconds = 13 * 3600
+        var idleFlushSeconds = 3600
+        var shipping = true
+        var flushOnShutdown = false
+        var maintenanceIntervalSeconds = 60
+    }
+
+    struct Limits: Codable, Equatable, Sendable {
+        var maxSeries = 2_000_000
+        var maxSeriesPerMetric = 500_000
+        var maxLabelNamesPerSeries = 30
+        var maxLabelNameLength = 1024
+        var maxLabelValueLength = 2048
+        var ingestionRate = 10_000_000
+        var ingestionBurst = 20_000_000
+        var outOfOrderWindowSeconds = 0
+        var creationGracePeriodSeconds = 600
+    }
+
+    var server = Server()
+    var storage = Storage()
+    var limits = Limits()
+    /// Off: every request is stored for the tenant `anonymous`.
+    var multitenancy = true
+
+    enum CodingKeys: String, CodingKey { case server, storage, limits, multitenancy }
+
+    init() {}
+
+    /// Reads YAML; every key is optional, unknown keys are errors.
+    static func load(yaml: String, file: String) throws -> NodeConfig {
+        do {
+            let defaults = try Yams.load(yaml: try YAMLEncoder().encode(NodeConfig()))
+            let given = try Yams.load(yaml: yaml)
+            if given != nil, !(given is [String: Any]) {
+                throw ConfigError(file: file, key: "", reason: "expected a mapping at the top level")
+            }
+            try checkKeys(given, path: "", against: defaults, file: file)
+            // Keys left out keep their defaults.
+            let merged = merge(defaults, given)
+            return try YAMLDecoder().decode(NodeConfig.self, from: try Yams.dump(object: merged))
+        } catch let error as ConfigError {
+            throw error
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            throw ConfigError(file: file, key: context.codingPath.map(\.stringValue).joined(separator: "."),
+                              reason: context.debugDescription)
+        } catch {
+            throw ConfigError(file: file, key: "", reason: "\(error)")
+        }
+    }
+
+    private static func merge(_ base: Any?, _ over: Any?) -> Any? {
+        guard let b = base as? [String: Any], let o = over as? [String: Any] else { return over ?? base }
+        var out = b
+        for (k, v) in o { out[k] = merge(b[k], v) }
+        return out
+    }
+
+    /// Unknown keys are the usual typo; name them instead of ignoring them.
+    private static func checkKeys(_ value: Any?, path: String, against defaults: Any?, file: String) throws {
+        guard let map = value as? [String: Any] else { return }
+        let known = defaults as? [String: Any] ?? [:]
+        for (key, inner) in map {
+            let full = path.isEmpty ? key : path + "." + key
+            guard let expected = known[key] else {
+                throw ConfigError(file: file, key: full, reason: "unknown key")
+            }
+            try checkKeys(inner, path: full, against: expected, file: file)
+        }
+    }
+
+    func yaml() throws -> String { try YAMLEncoder().encode(self) }
+
+    /// Cross-field and range checks, naming the key.
+    func validate() throws {
+        func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(file: "config", key: key, reason: reason) }
+        guard (1...65535).contains(server.httpPort) else { throw fail("server.httpPort", "must be 1-65535") }
+        guard server.maxRequestBytes > 0 else { throw fail("server.maxRequestBytes", "must be positive") }
+        guard server.maxDecodedBytes >= server.maxRequestBytes else {
+            throw fail("server.maxDecodedBytes", "must be at least server.maxRequestBytes")
+        }
+        _ = try fsyncPolicy()
+        guard WALCompression(rawValue: storage.walCompression) != nil else {
+            throw fail("storage.walCompression", "must be none or lz4")
+        }
+        guard storage.blockRangeSeconds >= 60 else { throw fail("storage.blockRangeSeconds", "must be at least 60") }
+        guard storage.retentionSeconds >= 0 else { throw fail("storage.retentionSeconds", "must not be negative") }
+        guard limits.outOfOrderWindowSeconds >= 0 else { throw fail("limits.outOfOrderWindowSeconds", "must not be negative") }
+    }
+
+    func fsyncPolicy() throws -> FsyncPolicy {
+        switch storage.walFsync {
+        case "always": return .always
+        case "never": return .never
+        default:
+            guard let ms = Int(storage.walFsync), ms > 0 else {
+                throw ConfigError(file: "config", key: "storage.walFsync", reason: "must be always, never or milliseconds")
+            }
+            return .interval(milliseconds: ms)
+        }
+    }
+
+    func databaseOptions() throws -> DatabaseOptions {
+        DatabaseOptions(
+            wal: WALOptions(compression: WALCompression(rawValue: storage.walCompression) ?? .lz4, fsync: try fsyncPolicy()),
+            chunkRange: Int64(storage.blockRangeSeconds) * 1000,
+            limits: TenantLimits(
+                maxSeries: limits.maxSeries, maxSeriesPerMetric: limits.maxSeriesPerMetric,
+                maxLabelNamesPerSeries: limits.maxLabelNamesPerSeries, maxLabelNameLength: limits.maxLabelNameLength,
+                maxLabelValueLength: limits.maxLabelValueLength, ingestionRate: Double(limits.ingestionRate),
+                ingestionBurst: limits.ingestionBurst, outOfOrderWindow: Int64(limits.outOfOrderWindowSeconds) * 1000,
+                creationGracePeriod: Int64(limits.creationGracePeriodSeconds) * 1000),
+            idleFlushTimeout: TimeInterval(storage.idleFlushSeconds),
+            retention: Retention(period: .seconds(storage.retentionSeconds), requireShipped: storage.shipping))
+    }
+}
+
+/// A configuration problem, naming the file and the key.
+struct ConfigError: Error, CustomStringConvertible {
+    var file: String
+    var key: String
+    var reason: String
+    var description: String { key.isEmpty ? "\(file): \(reason)" : "\(file): \(key): \(reason)" }
+}

@@ -1,0 +1,99 @@
+import Engine
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// Prometheus's JSON series / label APIs (`/api/v1/series`, `/labels`,
+/// `/label/<name>/values`): parameters from the query string or a form body,
+/// answers `{"status":"success","data":…}`, errors `{"status":"error",…}` 400.
+enum QueryAPI {
+    struct Parameters {
+        var matchers: [[LabelMatcher]] = []
+        var start = Int64.min
+        var end = Int64.max
+    }
+
+    static func parameters(_ request: Request, requireMatch: Bool) async throws -> Parameters {
+        var pairs: [(String, String)] = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        if request.method == .post {
+            let body = try await request.body.collect(upTo: 1 << 20)
+            pairs += formPairs(String(buffer: body))
+        }
+        var p = Parameters()
+        for (key, value) in pairs {
+            switch key {
+            case "match[]":
+                do { p.matchers.append(try SelectorParser.parse(value)) } catch {
+                    throw HTTPFailure(.badRequest, "invalid match[] \(value): \(error)")
+                }
+            case "start": p.start = try time(value, "start")
+            case "end": p.end = try time(value, "end")
+            default: break
+            }
+        }
+        if requireMatch, p.matchers.isEmpty { throw HTTPFailure(.badRequest, "no match[] parameter provided") }
+        if p.start > p.end { throw HTTPFailure(.badRequest, "end timestamp must not be before start time") }
+        return p
+    }
+
+    /// Unix seconds (fractions allowed) or RFC 3339, as Prometheus accepts.
+    static func time(_ value: String, _ name: String) throws -> Int64 {
+        if let seconds = Double(value) { return Int64((seconds * 1000).rounded()) }
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = parser.date(from: value) ?? ISO8601DateFormatter().date(from: value) {
+            return Int64((date.timeIntervalSince1970 * 1000).rounded())
+        }
+        throw HTTPFailure(.badRequest, "invalid \(name) time \(value): want unix seconds or RFC 3339")
+    }
+
+    static func formPairs(_ body: String) -> [(String, String)] {
+        body.split(separator: "&").compactMap { item in
+            let parts = item.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }
+    }
+
+    static func database(_ request: Request, _ state: NodeState) throws -> TenantDB? {
+        guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
+        let tenant = try state.tenant(from: request.headers[HTTPField.Name("X-Scope-OrgID")!])
+        return dbs.existing(tenant)
+    }
+
+    static func series(_ request: Request, _ state: NodeState) async throws -> Response {
+        let p = try await parameters(request, requireMatch: true)
+        var seen = Set<Labels>()
+        var out: [[String: String]] = []
+        if let db = try database(request, state) {
+            for matchers in p.matchers {
+                for s in try db.select(mint: p.start, maxt: p.end, matchers: matchers) where seen.insert(s.labels).inserted {
+                    out.append(Dictionary(uniqueKeysWithValues: s.labels.labels.map { ($0.name, $0.value) }))
+                }
+            }
+        }
+        return try Routes.json(.ok, ["status": "success", "data": out])
+    }
+
+    static func labels(_ request: Request, _ state: NodeState) async throws -> Response {
+        let p = try await parameters(request, requireMatch: false)
+        var names = Set<String>()
+        if let db = try database(request, state) {
+            if p.matchers.isEmpty { names.formUnion(try db.labelNames()) }
+            for m in p.matchers { names.formUnion(try db.labelNames(matchers: m)) }
+        }
+        return try Routes.json(.ok, ["status": "success", "data": names.sorted()])
+    }
+
+    static func labelValues(_ request: Request, name: String, _ state: NodeState) async throws -> Response {
+        let p = try await parameters(request, requireMatch: false)
+        var values = Set<String>()
+        if let db = try database(request, state) {
+            if p.matchers.isEmpty { values.formUnion(try db.labelValues(name)) }
+            for m in p.matchers { values.formUnion(try db.labelValues(name, matchers: m)) }
+        }
+        return try Routes.json(.ok, ["status": "success", "data": values.sorted()])
+    }
+}
