@@ -46,6 +46,7 @@ enum Routes {
             }
         }
         Push.register(on: router, state)
+        Read.register(on: router, state)
         return router
     }
 
