@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# Builds Muninn (release) and starts it. Extra arguments go to `muninn`.
+# Builds Muninn (release) and starts a node on the embedded defaults: HTTP on
+# :8080, data in ./data, filesystem bucket in ./data/bucket. Extra arguments go
+# to `muninn node` (see `muninn node --help`, or `--print-config`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build -c release --product muninn
-if [ $# -eq 0 ]; then
-    # The node service arrives with issue #6; until then this shows the build works.
-    set -- --version
-fi
-exec .build/release/muninn "$@"
+exec .build/release/muninn node "$@"
