@@ -15,7 +15,7 @@ enum QueryAPI {
     }
 
     static func parameters(_ request: Request, requireMatch: Bool) async throws -> Parameters {
-        var pairs: [(String, String)] = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        var pairs = formPairs(request.uri.query ?? "")
         if request.method == .post {
             let body = try await request.body.collect(upTo: 1 << 20)
             pairs += formPairs(String(buffer: body))
@@ -48,12 +48,40 @@ enum QueryAPI {
         throw HTTPFailure(.badRequest, "invalid \(name) time \(value): want unix seconds or RFC 3339")
     }
 
+    /// `application/x-www-form-urlencoded` pairs (also the query string).
     static func formPairs(_ body: String) -> [(String, String)] {
         body.split(separator: "&").compactMap { item in
-            let parts = item.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
-            }
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(percentDecoded)
             return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }
+    }
+
+    /// `+` is a space and `%XX` a byte; malformed escapes stay as they are.
+    static func percentDecoded(_ s: Substring) -> String {
+        var out: [UInt8] = []
+        let bytes = Array(s.utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "+") { out.append(0x20); i += 1; continue }
+            if b == UInt8(ascii: "%"), i + 2 < bytes.count,
+               let hi = hex(bytes[i + 1]), let lo = hex(bytes[i + 2]) {
+                out.append(hi << 4 | lo)
+                i += 3
+                continue
+            }
+            out.append(b)
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
         }
     }
 

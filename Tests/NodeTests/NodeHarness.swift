@@ -1,0 +1,108 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A process started for a test and stopped (SIGTERM, then SIGKILL) at the end.
+final class TestProcess: @unchecked Sendable {
+    let process = Process()
+    let log: URL
+
+    init(_ executable: String, _ arguments: [String], log: URL) throws {
+        self.log = log
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// Sends `signal` and waits for the exit status (SIGKILL after `timeout`).
+    @discardableResult
+    func stop(_ signal: Int32 = SIGTERM, timeout: TimeInterval = 30) -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(pid, signal)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+        return process.terminationStatus
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    deinit { if process.isRunning { kill(pid, SIGKILL) } }
+}
+
+enum HTTP {
+    struct Reply {
+        var status: Int
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    /// A blocking HTTP request on loopback.
+    static func request(_ url: String, method: String = "GET", headers: [String: String] = [:],
+                        body: Data? = nil, timeout: TimeInterval = 10) -> Reply? {
+        var request = URLRequest(url: URL(string: url)!, timeoutInterval: timeout)
+        request.httpMethod = method
+        request.httpBody = body
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var reply: Reply?
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            if let http = response as? HTTPURLResponse { reply = Reply(status: http.statusCode, body: data ?? Data()) }
+            done.signal()
+        }.resume()
+        done.wait()
+        return reply
+    }
+
+    /// Polls until `url` answers 200.
+    static func waitReady(_ url: String, timeout: TimeInterval = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if request(url, timeout: 1)?.status == 200 { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+}
+
+/// A free loopback port (bind to 0, read it back, close).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+func temporaryDirectory(_ name: String) -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-\(name)-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Starts `muninn node` on a free port and waits for /ready.
+func startNode(_ dataDir: String, extra: [String] = []) throws -> (TestProcess, Int) {
+    let port = freePort()
+    let node = try TestProcess(muninnBinary().path, ["node", "--http-address", "127.0.0.1", "--http-port", String(port),
+                                                     "--data-dir", dataDir] + extra,
+                               log: URL(fileURLWithPath: dataDir + "-node.log"))
+    guard HTTP.waitReady("http://127.0.0.1:\(port)/ready") else {
+        node.stop(SIGKILL)
+        throw NodeTestError(description: "node did not become ready:\n\(node.output)")
+    }
+    return (node, port)
+}
+
+struct NodeTestError: Error, CustomStringConvertible { var description: String }
