@@ -13,5 +13,7 @@
 #include "cs_wal_record.h"
 #include "cs_head_chunk.h"
 #include "cs_hash.h"
+#include "cs_snappy.h"
+#include "cs_prompb.h"
 
 #endif

@@ -63,6 +63,8 @@ public struct AppendOutcome: Sendable, Equatable {
     public var seriesCreated = 0
 
     public var rejectedCount: Int { rejected.values.reduce(0, +) }
+
+    public init() {}
 }
 
 /// A batch entry named a ref this head never handed out (or that was removed).

@@ -1,0 +1,322 @@
+import CStorage
+
+// Prometheus remote write 1.0 (prometheus.WriteRequest, formats.md §8.2): the
+// snappy body ↔ Swift values. Decoding, framing checks and label checks run in
+// C (cs_snappy.h, cs_prompb.h); this file turns their results into Swift values
+// and error messages. HTTP handling lives in Node.
+
+/// Remote write's body codec.
+public enum RemoteWrite {
+    /// Decodes a snappy-compressed WriteRequest. The body is refused before
+    /// anything is allocated for it when its announced decompressed size
+    /// exceeds `maxDecodedBytes` (or could not come from a body this small).
+    ///
+    /// Framing errors (truncated or malformed protobuf) refuse the whole
+    /// request. Label problems do not: each series carries its own
+    /// `labelError`, so a caller can store the valid series and report the
+    /// first invalid one (`RemoteWriteRequest.firstLabelError`). Safe to call
+    /// concurrently.
+    public static func decode(snappyBody: [UInt8], maxDecodedBytes: Int) throws(RemoteWriteError) -> RemoteWriteRequest {
+        let plain = try decompress(snappyBody, maxDecodedBytes: maxDecodedBytes)
+        return try decode(protobuf: plain)
+    }
+
+    /// Decodes an uncompressed WriteRequest, as `decode(snappyBody:maxDecodedBytes:)`.
+    public static func decode(protobuf: [UInt8]) throws(RemoteWriteError) -> RemoteWriteRequest {
+        try protobuf.withUnsafeBufferPointer { (buf) throws(RemoteWriteError) in try decode(buf) }
+    }
+
+    /// A snappy-compressed WriteRequest holding each series' labels (as given,
+    /// empty values omitted as on the wire) and samples (exact value bits).
+    /// Exemplar, histogram and metadata counts and label errors are not encoded.
+    public static func encode(_ request: RemoteWriteRequest) -> [UInt8] {
+        compress(encodeProtobuf(request))
+    }
+
+    /// The uncompressed WriteRequest that `encode(_:)` compresses.
+    public static func encodeProtobuf(_ request: RemoteWriteRequest) -> [UInt8] {
+        var out: [UInt8] = []
+        var blob: [UInt8] = []
+        var ranges: [(name: Range<Int>, value: Range<Int>)] = []
+        var timestamps: [Int64] = []
+        var values: [UInt64] = []
+        for series in request.series {
+            blob.removeAll(keepingCapacity: true)
+            ranges.removeAll(keepingCapacity: true)
+            for label in series.labels.labels {
+                let n = blob.count
+                blob.append(contentsOf: label.name.utf8)
+                let v = blob.count
+                blob.append(contentsOf: label.value.utf8)
+                ranges.append((n..<v, v..<blob.count))
+            }
+            timestamps.removeAll(keepingCapacity: true)
+            values.removeAll(keepingCapacity: true)
+            for sample in series.samples {
+                timestamps.append(sample.timestamp)
+                values.append(sample.value.bitPattern)
+            }
+            blob.withUnsafeBufferPointer { b in
+                let spans = ranges.map { r in
+                    cs_prompb_label(name: cs_prompb_str(ptr: b.baseAddress.map { $0 + r.name.lowerBound }, len: r.name.count),
+                                    value: cs_prompb_str(ptr: b.baseAddress.map { $0 + r.value.lowerBound }, len: r.value.count))
+                }
+                let size = cs_prompb_series_size(spans, spans.count, timestamps, values, values.count)
+                precondition(size > 0, "remote write series too large to encode")
+                let start = out.count
+                out.append(contentsOf: repeatElement(0, count: size))
+                let written = out.withUnsafeMutableBufferPointer { o in
+                    cs_prompb_encode_series(o.baseAddress! + start, size, spans, spans.count,
+                                            timestamps, values, values.count)
+                }
+                precondition(written == size, "remote write series size")
+            }
+        }
+        return out
+    }
+
+    // MARK: - Snappy
+
+    static func decompress(_ body: [UInt8], maxDecodedBytes: Int) throws(RemoteWriteError) -> [UInt8] {
+        try body.withUnsafeBufferPointer { (src) throws(RemoteWriteError) -> [UInt8] in
+            let announced = cs_snappy_uncompressed_length(src.baseAddress, src.count)
+            guard announced >= 0 else {
+                throw RemoteWriteError(.snappy, "body is not a snappy block: bad length prefix or a decompressed size (\(body.count) bytes could not expand that far)")
+            }
+            let limit = max(maxDecodedBytes, 0)
+            guard announced <= limit else {
+                throw RemoteWriteError(.tooLarge(decodedBytes: Int(announced), limit: limit),
+                                       "decompressed body of \(announced) bytes exceeds the limit of \(limit) bytes")
+            }
+            var rc: Int64 = 0
+            let plain = [UInt8](unsafeUninitializedCapacity: max(Int(announced), 1)) { out, initialized in
+                rc = cs_snappy_decompress(src.baseAddress, src.count, out.baseAddress, Int(announced), limit)
+                initialized = rc > 0 ? Int(rc) : 0
+            }
+            guard rc == announced else {
+                throw RemoteWriteError(.snappy, "body is not a valid snappy block (\(body.count) bytes announcing \(announced))")
+            }
+            return plain
+        }
+    }
+
+    static func compress(_ plain: [UInt8]) -> [UInt8] {
+        plain.withUnsafeBufferPointer { src in
+            let cap = cs_snappy_bound(src.count)
+            precondition(cap > 0, "remote write body too large for one snappy block")
+            var rc: Int64 = 0
+            let out = [UInt8](unsafeUninitializedCapacity: cap) { out, initialized in
+                rc = cs_snappy_compress(src.baseAddress, src.count, out.baseAddress, cap)
+                initialized = rc > 0 ? Int(rc) : 0
+            }
+            precondition(rc > 0, "snappy bound")
+            return out
+        }
+    }
+
+    // MARK: - Protobuf
+
+    private static func decode(_ buf: UnsafeBufferPointer<UInt8>) throws(RemoteWriteError) -> RemoteWriteRequest {
+        var it = cs_prompb_iter()
+        cs_prompb_iter_init(&it, buf.baseAddress, buf.count)
+        var request = RemoteWriteRequest()
+        var spans = [cs_prompb_label](repeating: cs_prompb_label(), count: 64)
+        var timestamps = [Int64](repeating: 0, count: 256)
+        var values = [UInt64](repeating: 0, count: 256)
+        var s = cs_prompb_series()
+        while true {
+            var rc = next(&it, &s, &spans, &timestamps, &values)
+            if rc == CS_E_NOSPACE {
+                if s.n_labels > spans.count {
+                    spans = [cs_prompb_label](repeating: cs_prompb_label(), count: s.n_labels)
+                }
+                if s.n_samples > values.count {
+                    timestamps = [Int64](repeating: 0, count: s.n_samples)
+                    values = [UInt64](repeating: 0, count: s.n_samples)
+                }
+                rc = next(&it, &s, &spans, &timestamps, &values)
+            }
+            if rc == 0 { break }
+            guard rc == 1 else { throw protobufError(it, code: rc, size: buf.count) }
+            let index = request.series.count
+            let samples = (0..<s.n_samples).map { Sample(timestamp: timestamps[$0], valueBits: values[$0]) }
+            let (labels, labelError) = spans.withUnsafeBufferPointer {
+                makeLabels(UnsafeBufferPointer(rebasing: $0[0..<s.n_labels]), series: index)
+            }
+            request.series.append(RemoteWriteSeries(labels: labels, samples: samples,
+                                                    exemplarCount: s.n_exemplars,
+                                                    histogramCount: s.n_histograms,
+                                                    labelError: labelError))
+            request.exemplarCount += s.n_exemplars
+            request.histogramCount += s.n_histograms
+        }
+        request.metadataCount = it.n_metadata
+        return request
+    }
+
+    private static func next(_ it: inout cs_prompb_iter, _ s: inout cs_prompb_series, _ spans: inout [cs_prompb_label],
+                             _ timestamps: inout [Int64], _ values: inout [UInt64]) -> Int32 {
+        let labelCap = spans.count, sampleCap = values.count
+        return cs_prompb_next(&it, &s, &spans, labelCap, &timestamps, &values, sampleCap)
+    }
+
+    private static func protobufError(_ it: cs_prompb_iter, code: Int32, size: Int) -> RemoteWriteError {
+        let what = it.err_what.map { String(cString: $0) } ?? "message"
+        let problem: String
+        switch code {
+        case CS_E_SHORT: problem = "truncated"
+        case CS_E_OVERFLOW: problem = "varint overflow"
+        default: problem = "malformed"
+        }
+        return RemoteWriteError(.protobuf(CodecError(code: code).kind, offset: it.err_offset),
+                                "protobuf \(problem) at byte \(it.err_offset) of \(size) (decompressed body): \(what)")
+    }
+
+    /// Labels of one series and, when they are refused, why. Valid series
+    /// lose their empty-valued labels, as Prometheus drops them.
+    private static func makeLabels(_ spans: UnsafeBufferPointer<cs_prompb_label>,
+                                   series: Int) -> (Labels, RemoteWriteError?) {
+        var index = 0
+        let code = cs_prompb_check_labels(spans.baseAddress, spans.count, &index)
+        switch code {
+        case CS_PROMPB_LABELS_OK, CS_PROMPB_LABELS_EMPTY_VALUE:
+            var labels: [Label] = []
+            labels.reserveCapacity(spans.count)
+            for span in spans where span.value.len > 0 {
+                labels.append(Label(string(span.name), string(span.value)))
+            }
+            return (Labels(sorted: labels), nil)
+        default:
+            let labels = Labels(sorted: spans.map { Label(string($0.name), string($0.value)) })
+            let problem = LabelProblem(code: code)
+            let label = index < labels.labels.count ? labels.labels[index] : nil
+            return (labels, RemoteWriteError(.invalidLabels(series: series, label: index, problem: problem),
+                                             labelMessage(problem, series: series, index: index, label: label, labels: labels)))
+        }
+    }
+
+    private static func labelMessage(_ problem: LabelProblem, series: Int, index: Int, label: Label?, labels: Labels) -> String {
+        let name = label.map { Label.quote($0.name) } ?? "\"\""
+        let value = label.map { Label.quote(String($0.value.prefix(256))) } ?? "\"\""
+        let detail: String
+        switch problem {
+        case .noLabels: detail = "no labels (labels with empty values do not count)"
+        case .emptyName: detail = "label \(index) has an empty name"
+        case .invalidNameUTF8: detail = "label \(index) name is not valid UTF-8"
+        case .invalidName: detail = "invalid label name \(name) (label \(index); must match [a-zA-Z_][a-zA-Z0-9_]*)"
+        case .invalidValueUTF8: detail = "value of label \(name) (label \(index)) is not valid UTF-8"
+        case .invalidMetricName: detail = "invalid metric name \(value) (must match [a-zA-Z_:][a-zA-Z0-9_:]*)"
+        case .unsorted:
+            let previous = labels.labels[..<index].last { !$0.value.isEmpty }.map { Label.quote($0.name) } ?? "\"\""
+            detail = "labels not sorted by name: \(name) (label \(index)) after \(previous)"
+        case .duplicate: detail = "duplicate label name \(name) (label \(index))"
+        }
+        var shown = labels.description
+        if shown.count > 1024 { shown = String(shown.prefix(1024)) + "…" }
+        return "series \(series) \(shown): \(detail)"
+    }
+
+    private static func string(_ s: cs_prompb_str) -> String {
+        guard let p = s.ptr, s.len > 0 else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: s.len), as: UTF8.self)
+    }
+}
+
+/// A decoded WriteRequest.
+public struct RemoteWriteRequest: Sendable, Equatable {
+    public var series: [RemoteWriteSeries]
+    /// Totals over all series (counted, not decoded: Muninn stores floats only).
+    public var exemplarCount: Int
+    public var histogramCount: Int
+    /// MetricMetadata entries (counted, not decoded).
+    public var metadataCount: Int
+
+    public init(series: [RemoteWriteSeries] = [], exemplarCount: Int = 0, histogramCount: Int = 0, metadataCount: Int = 0) {
+        self.series = series
+        self.exemplarCount = exemplarCount
+        self.histogramCount = histogramCount
+        self.metadataCount = metadataCount
+    }
+
+    /// Float samples in all series, valid or not.
+    public var sampleCount: Int { series.reduce(0) { $0 + $1.samples.count } }
+
+    /// The first series whose labels are refused, as the error to report.
+    public var firstLabelError: RemoteWriteError? { series.lazy.compactMap(\.labelError).first }
+}
+
+/// One TimeSeries of a WriteRequest.
+public struct RemoteWriteSeries: Sendable, Equatable {
+    /// In wire order. For a valid series: sorted, unique, empty values dropped.
+    public var labels: Labels
+    /// In wire order, value bits exact.
+    public var samples: [Sample]
+    public var exemplarCount: Int
+    public var histogramCount: Int
+    /// Why this series must not be stored (an `.invalidLabels` error), or nil.
+    public var labelError: RemoteWriteError?
+
+    public init(labels: Labels, samples: [Sample], exemplarCount: Int = 0, histogramCount: Int = 0,
+                labelError: RemoteWriteError? = nil) {
+        self.labels = labels
+        self.samples = samples
+        self.exemplarCount = exemplarCount
+        self.histogramCount = histogramCount
+        self.labelError = labelError
+    }
+
+    public var isValid: Bool { labelError == nil }
+}
+
+/// Why a series' labels are refused (cs_prompb_check_labels).
+public enum LabelProblem: String, Sendable, Equatable, CaseIterable {
+    case noLabels = "no-labels"
+    case emptyName = "empty-label-name"
+    case invalidNameUTF8 = "label-name-invalid-utf8"
+    case invalidName = "label-name-invalid"
+    case invalidValueUTF8 = "label-value-invalid-utf8"
+    case invalidMetricName = "metric-name-invalid"
+    case unsorted = "labels-not-sorted"
+    case duplicate = "duplicate-label-name"
+
+    init(code: Int32) {
+        switch code {
+        case CS_PROMPB_LABELS_NONE: self = .noLabels
+        case CS_PROMPB_LABELS_EMPTY_NAME: self = .emptyName
+        case CS_PROMPB_LABELS_BAD_NAME_UTF8: self = .invalidNameUTF8
+        case CS_PROMPB_LABELS_BAD_NAME: self = .invalidName
+        case CS_PROMPB_LABELS_BAD_VALUE_UTF8: self = .invalidValueUTF8
+        case CS_PROMPB_LABELS_BAD_METRIC: self = .invalidMetricName
+        case CS_PROMPB_LABELS_UNSORTED: self = .unsorted
+        default: self = .duplicate
+        }
+    }
+}
+
+/// A refused remote-write body or series. `description` is the message for
+/// the HTTP 400 body: what was wrong, where (byte offset in the decompressed
+/// body, or series and label index).
+public struct RemoteWriteError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The decompressed body would exceed the caller's limit.
+        case tooLarge(decodedBytes: Int, limit: Int)
+        /// Not a valid snappy block.
+        case snappy
+        /// The protobuf is truncated (`.truncated`), malformed (`.corrupt`) or
+        /// has an over-long varint (`.overflow`) at this decompressed offset.
+        case protobuf(CodecError.Kind, offset: Int)
+        /// Series `series` (0-based, wire order) has a bad label at index `label`.
+        case invalidLabels(series: Int, label: Int, problem: LabelProblem)
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
