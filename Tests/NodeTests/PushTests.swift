@@ -4,11 +4,14 @@ import Testing
 
 /// Real Prometheus scrapes itself every second and remote-writes to a node for
 /// over a minute; every sample it holds up to what it reports as sent must be
-/// in Muninn, value bits included.
+/// in Muninn, value bits included. The Debian Prometheus 2.42 here was seen not
+/// to send configured `headers` (the node answered 401 for a missing
+/// X-Scope-OrgID), so this node runs single-tenant; multi-tenant pushes are
+/// covered by `PushBadInputTests`.
 @Suite(.serialized) struct PrometheusRemoteWriteTests {
     @Test func everySampleSentByPrometheusIsStored() throws {
         let dir = temporaryDirectory("node-rw")
-        let (node, port) = try startNode(dir, extra: ["--wal-fsync", "never"])
+        let (node, port) = try startNode(dir, extra: ["--wal-fsync", "never", "--no-multitenancy"])
         let promPort = freePort()
         let promDir = temporaryDirectory("prom-rw")
         try """
@@ -18,7 +21,6 @@ import Testing
             static_configs: [{targets: ['127.0.0.1:\(promPort)']}]
         remote_write:
           - url: http://127.0.0.1:\(port)/api/v1/push
-            headers: {X-Scope-OrgID: tenant-a}
             queue_config: {batch_send_deadline: 1s}
 
         """.write(toFile: promDir + "/prometheus.yml", atomically: true, encoding: .utf8)
@@ -47,7 +49,7 @@ import Testing
         }
         #expect(expected.count > 100, "Prometheus scraped too little: \(expected.count) series")
 
-        let db = try TenantDB.open(directory: dir + "/tsdb/tenant-a", tenant: "tenant-a", options: DatabaseOptions(wal: WALOptions(fsync: .never)))
+        let db = try TenantDB.open(directory: dir + "/tsdb/anonymous", tenant: "anonymous", options: DatabaseOptions(wal: WALOptions(fsync: .never)))
         var stored: [Labels: [Sample]] = [:]
         for s in try db.select(maxt: cutoff, matchers: [try LabelMatcher(.regexMatch, "__name__", ".+")]) {
             stored[s.labels] = try s.samples(maxt: cutoff)
