@@ -1,4 +1,5 @@
 import CStorage
+import TestSupport
 import Testing
 
 /// Drives the C XOR codec directly, without the Swift wrappers.
@@ -15,17 +16,6 @@ private func encode(_ samples: [(Int64, Double)]) -> [UInt8] {
     return Array(buf[0..<cs_xor_len(&state)])
 }
 
-private func hex(_ s: String) -> [UInt8] {
-    let digits = s.filter { !$0.isWhitespace && $0 != "|" }
-    var out: [UInt8] = []
-    var i = digits.startIndex
-    while i < digits.endIndex {
-        let j = digits.index(i, offsetBy: 2)
-        out.append(UInt8(digits[i..<j], radix: 16)!)
-        i = j
-    }
-    return out
-}
 
 @Suite struct XORBitExactTests {
     /// formats.md §2.7, checked there against promtool 2.42.

@@ -33,16 +33,6 @@ private struct PB {
     }
 }
 
-private func hex(_ s: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var i = s.startIndex
-    while i < s.endIndex {
-        let j = s.index(i, offsetBy: 2)
-        out.append(UInt8(s[i..<j], radix: 16)!)
-        i = j
-    }
-    return out
-}
 
 private func rwSeries(_ labels: [(String, String)], _ samples: [Sample]) -> RemoteWriteSeries {
     RemoteWriteSeries(labels: Labels(sorted: labels.map { Label($0.0, $0.1) }), samples: samples)
