@@ -1,4 +1,5 @@
 import CSnappy
+import CStorage
 
 // Prometheus remote read (prompb/remote.proto; formats.md §8.4): the request
 // decoder and the two response encoders. HTTP handling lives in Node.
@@ -547,18 +548,18 @@ enum SnappyBlock {
     /// so a larger announced length is a lie, refused before allocating.
     static let maxExpansion = 22
 
+    /// One snappy block, through the C glue shared with remote write.
     static func compress(_ input: [UInt8]) -> [UInt8] {
-        precondition(input.count <= Int(UInt32.max), "snappy blocks hold at most 4 GiB")
-        let capacity = snappy_max_compressed_length(input.count)
-        return [UInt8](unsafeUninitializedCapacity: capacity) { out, initialized in
-            var length = capacity
-            let status = input.withUnsafeBufferPointer { source in
-                source.withMemoryRebound(to: CChar.self) { source in
-                    out.withMemoryRebound(to: CChar.self) { snappy_compress(source.baseAddress, source.count, $0.baseAddress, &length) }
-                }
+        input.withUnsafeBufferPointer { src in
+            let cap = cs_snappy_bound(src.count)
+            precondition(cap > 0, "snappy blocks hold at most 4 GiB")
+            var rc: Int64 = 0
+            let out = [UInt8](unsafeUninitializedCapacity: cap) { out, initialized in
+                rc = cs_snappy_compress(src.baseAddress, src.count, out.baseAddress, cap)
+                initialized = rc > 0 ? Int(rc) : 0
             }
-            precondition(status == SNAPPY_OK, "snappy_compress failed with a worst-case buffer")
-            initialized = length
+            precondition(rc > 0, "snappy compression failed with a worst-case buffer")
+            return out
         }
     }
 

@@ -30,7 +30,7 @@ public enum RemoteWrite {
     /// empty values omitted as on the wire) and samples (exact value bits).
     /// Exemplar, histogram and metadata counts and label errors are not encoded.
     public static func encode(_ request: RemoteWriteRequest) -> [UInt8] {
-        compress(encodeProtobuf(request))
+        SnappyBlock.compress(encodeProtobuf(request))
     }
 
     /// The uncompressed WriteRequest that `encode(_:)` compresses.
@@ -97,20 +97,6 @@ public enum RemoteWrite {
                 throw RemoteWriteError(.snappy, "body is not a valid snappy block (\(body.count) bytes announcing \(announced))")
             }
             return plain
-        }
-    }
-
-    static func compress(_ plain: [UInt8]) -> [UInt8] {
-        plain.withUnsafeBufferPointer { src in
-            let cap = cs_snappy_bound(src.count)
-            precondition(cap > 0, "remote write body too large for one snappy block")
-            var rc: Int64 = 0
-            let out = [UInt8](unsafeUninitializedCapacity: cap) { out, initialized in
-                rc = cs_snappy_compress(src.baseAddress, src.count, out.baseAddress, cap)
-                initialized = rc > 0 ? Int(rc) : 0
-            }
-            precondition(rc > 0, "snappy bound")
-            return out
         }
     }
 
