@@ -350,7 +350,7 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
 
     @Test func realBombOverTheLimitIsRefused() {
         // 1 MiB of zeros compresses ~21:1 (the format's best); a 64 KiB limit refuses it.
-        let zeros = RemoteWrite.compress([UInt8](repeating: 0, count: 1 << 20))
+        let zeros = SnappyBlock.compress([UInt8](repeating: 0, count: 1 << 20))
         #expect(zeros.count < 50_000)
         guard case .failure(let error) = attemptSnappy(zeros, limit: 1 << 16) else { Issue.record("accepted"); return }
         #expect(error.kind == .tooLarge(decodedBytes: 1 << 20, limit: 1 << 16))
