@@ -447,3 +447,75 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
         #expect(back.series.filter(\.isValid).map(\.labels) == [request.series[0].labels, request.series[2].labels])
     }
 }
+
+// MARK: - Straight into an append batch
+
+@Suite struct RemoteWriteBatchTests {
+    /// What `decode` says the batch must hold: the valid series, in order.
+    static func expected(_ request: RemoteWriteRequest) -> [(Labels, [Sample])] {
+        request.series.filter(\.isValid).map { ($0.labels, $0.samples) }
+    }
+
+    static func contents(_ decoded: RemoteWriteBatch) -> [(Labels, [Sample])] {
+        let batch = decoded.batch
+        return batch.entries.map { entry in
+            #expect(entry.labels == nil && entry.ref == 0 && !entry.spans.isEmpty)
+            return (batch.labels(ofSpans: entry.spans), Array(batch.samples[entry.range]))
+        }
+    }
+
+    @Test func batchesHoldExactlyTheValidSeriesOfDecode() throws {
+        var rng = SplitMix64(seed: 0xBA7C_0001)
+        for round in 0..<200 {
+            var request = randomRequest(&rng)
+            // Mix in refused series and empty-valued labels.
+            if round % 3 == 0 {
+                request.series.insert(rwSeries([("__name__", "bad-name")], [Sample(timestamp: 5, value: 5)]), at: request.series.count / 2)
+            }
+            if round % 4 == 0 {
+                request.series.append(rwSeries([("__name__", "kept"), ("empty", ""), ("job", "j")], [Sample(timestamp: 7, value: 7)]))
+            }
+            let body = RemoteWrite.encode(request)
+            let plain = try RemoteWrite.decode(snappyBody: body, maxDecodedBytes: 1 << 24)
+            let batch = try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: 1 << 24)
+            let want = Self.expected(plain), got = Self.contents(batch)
+            #expect(got.map(\.0) == want.map(\.0))
+            #expect(got.map(\.1) == want.map(\.1))
+            #expect(batch.seriesCount == plain.series.count)
+            #expect(batch.sampleCount == plain.sampleCount)
+            #expect(batch.invalidSamples == plain.series.filter { !$0.isValid }.reduce(0) { $0 + $1.samples.count })
+            #expect(batch.firstLabelError == plain.firstLabelError)
+        }
+    }
+
+    @Test func errorsMatchDecode() {
+        let truncated = Array(RemoteWrite.encodeProtobuf(RemoteWriteRequest(series: [
+            rwSeries([("__name__", "up")], [Sample(timestamp: 1, value: 1)])])).dropLast(3))
+        let body = SnappyBlock.compress(truncated)
+        #expect(throws: RemoteWriteError.self) { try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: 1 << 20) }
+        #expect(throws: RemoteWriteError.self) { try RemoteWrite.decodeBatch(snappyBody: [0xFF, 0xFF], maxDecodedBytes: 1 << 20) }
+    }
+
+    @Test func rawBatchesFindTheSeriesLabelBatchesCreated() throws {
+        let db = try openDB()
+        let a = series("up", ["job": "a"]), b = series("up", ["job": "b"])
+        var first = AppendBatch()
+        first.add(a, timestamp: t0, value: 1)
+        let created = try db.append(first)
+        // b is new and named twice; a exists already.
+        let request = RemoteWriteRequest(series: [
+            RemoteWriteSeries(labels: b, samples: [Sample(timestamp: t0, value: 2)]),
+            RemoteWriteSeries(labels: a, samples: [Sample(timestamp: t0 + 1, value: 3)]),
+            RemoteWriteSeries(labels: b, samples: [Sample(timestamp: t0 + 1, value: 4)]),
+            RemoteWriteSeries(labels: a, samples: [Sample(timestamp: t0, value: 9)]),
+        ])
+        let raw = try RemoteWrite.decodeBatch(snappyBody: RemoteWrite.encode(request), maxDecodedBytes: 1 << 20)
+        let out = try db.append(raw.batch)
+        #expect(out.refs == [2, created.refs[0], 2, created.refs[0]])
+        #expect(out.seriesCreated == 1 && out.accepted == 3)
+        #expect(out.firstRejection?.labels == a && out.firstRejection?.reason == .outOfOrder)
+        let all = try everything(db)
+        #expect(all[a] == [Sample(timestamp: t0, value: 1), Sample(timestamp: t0 + 1, value: 3)])
+        #expect(all[b] == [Sample(timestamp: t0, value: 2), Sample(timestamp: t0 + 1, value: 4)])
+    }
+}

@@ -24,8 +24,7 @@ public final class Head: @unchecked Sendable {
     var ooo: [OutOfOrderSamples?] = []
     var hashes: [UInt64] = []
     var alive: [Bool] = []
-    var byHash: [UInt64: UInt32] = [:]
-    var collisions: [UInt64: [UInt32]] = [:]
+    let byHash = SeriesHashTable()
     var postings: [UInt64: [UInt32]] = [:]
     var valuesByName: [UInt32: [UInt32]] = [:]
     var metricSeries: [UInt32: Int] = [:]
@@ -88,8 +87,7 @@ public final class Head: @unchecked Sendable {
     }
 
     private func find(_ ids: UnsafeBufferPointer<UInt32>, hash: UInt64) -> Int? {
-        if let id = byHash[hash], matches(Int(id), ids) { return Int(id) }
-        return collisions[hash]?.first { matches(Int($0), ids) }.map(Int.init)
+        byHash.find(hash) { matches(Int($0), ids) }.map(Int.init)
     }
 
     /// The id (ref - 1) of the live series with exactly these labels.
@@ -102,6 +100,27 @@ public final class Head: @unchecked Sendable {
             idScratch.append(v)
         }
         return idScratch.withUnsafeBufferPointer { find($0, hash: hash(ids: $0)) }
+    }
+
+    /// The id of the live series whose labels are these byte ranges of `bytes`
+    /// (sorted, unique names, as `AppendBatch.addRaw` requires): no `String`
+    /// is made.
+    func lookup(bytes: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<AppendBatch.LabelSpan>) -> Int? {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: spans.count * 2) { ids in
+            let resolved = symbols.withReader { reader -> Bool in
+                for (i, s) in spans.enumerated() {
+                    guard let n = reader.id(UnsafeBufferPointer(rebasing: bytes[Int(s.nameStart)..<Int(s.nameStart + s.nameCount)])),
+                          let v = reader.id(UnsafeBufferPointer(rebasing: bytes[Int(s.valueStart)..<Int(s.valueStart + s.valueCount)]))
+                    else { return false }
+                    ids[2 * i] = n
+                    ids[2 * i + 1] = v
+                }
+                return true
+            }
+            guard resolved else { return nil }
+            let view = UnsafeBufferPointer(ids)
+            return find(view, hash: hash(ids: view))
+        }
     }
 
     /// Creates a series under `ref` (from the WAL during replay, or `lastRef + 1`).
@@ -146,7 +165,7 @@ public final class Head: @unchecked Sendable {
         hashes[id] = h
         alive[id] = true
         allSeries.append(UInt32(id))
-        if byHash[h] == nil { byHash[h] = UInt32(id) } else { collisions[h, default: []].append(UInt32(id)) }
+        byHash.insert(h, UInt32(id))
         seriesCount += 1
         return id
     }

@@ -1,16 +1,28 @@
 import CStorage
 
 /// Samples for many series, committed together. Series are named by labels
-/// (sorted, unique names) or by a ref an earlier commit returned.
+/// (sorted, unique names), by raw UTF-8 label bytes (remote write's decoded
+/// body, so a known series is found without making a `String`), or by a ref
+/// an earlier commit returned.
 public struct AppendBatch: Sendable {
     struct Entry: Sendable {
         var labels: Labels?
         var ref: UInt64
         var range: Range<Int>
+        /// Into `spans`, for entries named by raw label bytes.
+        var spans: Range<Int> = 0..<0
+    }
+
+    /// One label as byte ranges of `labelBytes`.
+    struct LabelSpan: Sendable {
+        var nameStart: UInt32, nameCount: UInt32, valueStart: UInt32, valueCount: UInt32
     }
 
     private(set) var entries: [Entry] = []
     private(set) var samples: [Sample] = []
+    /// Label bytes the raw entries point into (remote write's decompressed body).
+    private(set) var labelBytes: [UInt8] = []
+    private(set) var spans: [LabelSpan] = []
 
     public init() {}
 
@@ -36,10 +48,35 @@ public struct AppendBatch: Sendable {
         entries.append(Entry(labels: nil, ref: ref, range: samples.count - 1..<samples.count))
     }
 
+    /// Sets the bytes that `addRaw` spans index. The caller guarantees the
+    /// spans it adds are valid, sorted, unique-named labels (checked with
+    /// cs_prompb_check_labels) with non-empty values.
+    mutating func setLabelBytes(_ bytes: [UInt8]) { labelBytes = bytes }
+
+    /// Adds a series named by `labels` (offsets into the label bytes) with
+    /// samples in `ts`/`vals` (time, value bits).
+    mutating func addRaw(_ labels: UnsafeBufferPointer<LabelSpan>, ts: UnsafeBufferPointer<Int64>, vals: UnsafeBufferPointer<UInt64>) {
+        let spanStart = spans.count
+        spans.append(contentsOf: labels)
+        let start = samples.count
+        for i in 0..<ts.count { samples.append(Sample(timestamp: ts[i], valueBits: vals[i])) }
+        entries.append(Entry(labels: nil, ref: 0, range: start..<samples.count, spans: spanStart..<spans.count))
+    }
+
     /// Reserves room for `series` entries and `samples` samples.
     public mutating func reserveCapacity(series: Int, samples: Int) {
         entries.reserveCapacity(series)
         self.samples.reserveCapacity(samples)
+    }
+
+    /// The labels of a raw entry, as values (for new series and messages).
+    func labels(ofSpans range: Range<Int>) -> Labels {
+        labelBytes.withUnsafeBufferPointer { b in
+            Labels(sorted: spans[range].map { s in
+                Label(String(decoding: UnsafeBufferPointer(rebasing: b[Int(s.nameStart)..<Int(s.nameStart + s.nameCount)]), as: UTF8.self),
+                      String(decoding: UnsafeBufferPointer(rebasing: b[Int(s.valueStart)..<Int(s.valueStart + s.valueCount)]), as: UTF8.self))
+            })
+        }
     }
 
     public var sampleCount: Int { samples.count }
@@ -115,14 +152,29 @@ extension Head {
             }
         }
 
+        func labelsOf(_ entry: AppendBatch.Entry, _ id: Int?) -> Labels {
+            if let l = entry.labels { return l }
+            if let id { return labels(of: id) }
+            return batch.labels(ofSpans: entry.spans)
+        }
+
         let entries = batch.entries, samples = batch.samples
         try entries.withUnsafeBufferPointer { entries in
         try samples.withUnsafeBufferPointer { samples in
+        try batch.labelBytes.withUnsafeBufferPointer { labelBytes in
+        try batch.spans.withUnsafeBufferPointer { spans in
         for index in entries.indices {
-            let entry = entries[index]
+            var entry = entries[index]
             var id: Int?
             var pending: Int?
-            if let l = entry.labels {
+            if !entry.spans.isEmpty {
+                id = lookup(bytes: labelBytes, spans: UnsafeBufferPointer(rebasing: spans[entry.spans]))
+                if id == nil {
+                    // A new series (or one created earlier in this batch): labels as values from here on.
+                    entry.labels = batch.labels(ofSpans: entry.spans)
+                    pending = createdIndex[entry.labels!]
+                }
+            } else if let l = entry.labels {
                 id = lookup(l)
                 if id == nil { pending = createdIndex[l] }
             } else {
@@ -131,7 +183,7 @@ extension Head {
                 id = i
             }
             if id == nil, pending == nil, let problem = labelProblem(entry.labels!, limits) {
-                for k in entry.range { reject(problem.0, (entry.labels ?? self.labels(of: id!)), samples[k].timestamp, problem.1) }
+                for k in entry.range { reject(problem.0, labelsOf(entry, id), samples[k].timestamp, problem.1) }
                 continue
             }
             var current: (t: Int64, v: UInt64)?
@@ -147,20 +199,20 @@ extension Head {
                 let s = samples[k]
                 let t = s.timestamp, v = s.value.bitPattern
                 if t > future {
-                    reject(.tooFarInFuture, (entry.labels ?? self.labels(of: id!)), t, "timestamp is more than \(limits.creationGracePeriod / 1000)s ahead of the wall clock")
+                    reject(.tooFarInFuture, labelsOf(entry, id), t, "timestamp is more than \(limits.creationGracePeriod / 1000)s ahead of the wall clock")
                     continue
                 }
                 if let cur = current, t <= cur.t {
                     if t == cur.t {
                         if v == cur.v { outcome.duplicatesIgnored += 1 }
-                        else { reject(.duplicateTimestamp, (entry.labels ?? self.labels(of: id!)), t, "a different value is already stored at this timestamp") }
+                        else { reject(.duplicateTimestamp, labelsOf(entry, id), t, "a different value is already stored at this timestamp") }
                         continue
                     }
                     let windowStart = headMax &- limits.outOfOrderWindow
                     if limits.outOfOrderWindow > 0, let id, t >= windowStart {
                         if let stored = late.first(where: { $0.id == id && $0.sample.timestamp == t })?.sample ?? storedSample(id, at: t) {
                             if stored.value.bitPattern == v { outcome.duplicatesIgnored += 1 }
-                            else { reject(.duplicateTimestamp, entry.labels ?? self.labels(of: id), t, "a different value is already stored at this timestamp") }
+                            else { reject(.duplicateTimestamp, labelsOf(entry, id), t, "a different value is already stored at this timestamp") }
                             continue
                         }
                         late.append((id, UInt64(id + 1), s))
@@ -169,27 +221,27 @@ extension Head {
                         continue
                     }
                     if limits.outOfOrderWindow > 0 {
-                        reject(.tooOld, (entry.labels ?? self.labels(of: id!)), t, "older than the out-of-order window of \(limits.outOfOrderWindow / 1000)s behind the newest sample")
+                        reject(.tooOld, labelsOf(entry, id), t, "older than the out-of-order window of \(limits.outOfOrderWindow / 1000)s behind the newest sample")
                     } else {
-                        reject(.outOfOrder, (entry.labels ?? self.labels(of: id!)), t, "older than the series' newest sample at \(cur.t)")
+                        reject(.outOfOrder, labelsOf(entry, id), t, "older than the series' newest sample at \(cur.t)")
                     }
                     continue
                 }
                 let minValid = max(minValidTime, headMax == .min ? .min : headMax &- chunkRange / 2)
                 if t < minValid {
-                    reject(.tooOld, (entry.labels ?? self.labels(of: id!)), t, "older than the head's minimum valid time \(minValid)")
+                    reject(.tooOld, labelsOf(entry, id), t, "older than the head's minimum valid time \(minValid)")
                     continue
                 }
                 if id == nil, pending == nil {
                     // First accepted sample of a new series: the series limits apply now.
                     if limits.maxSeries > 0, seriesCount + created.count >= limits.maxSeries {
-                        reject(.maxSeries, (entry.labels ?? self.labels(of: id!)), t, "the tenant has reached its limit of \(limits.maxSeries) series")
+                        reject(.maxSeries, labelsOf(entry, id), t, "the tenant has reached its limit of \(limits.maxSeries) series")
                         continue
                     }
                     let metric = entry.labels!["__name__"] ?? ""
                     if limits.maxSeriesPerMetric > 0,
                        seriesCount(metric: metric) + createdPerMetric[metric, default: 0] >= limits.maxSeriesPerMetric {
-                        reject(.maxSeriesPerMetric, (entry.labels ?? self.labels(of: id!)), t, "metric \(metric) has reached its limit of \(limits.maxSeriesPerMetric) series")
+                        reject(.maxSeriesPerMetric, labelsOf(entry, id), t, "metric \(metric) has reached its limit of \(limits.maxSeriesPerMetric) series")
                         continue
                     }
                     createdPerMetric[metric, default: 0] += 1
@@ -214,6 +266,8 @@ extension Head {
                 }
             }
             outcome.refs[index] = id.map { UInt64($0 + 1) } ?? pending.map { created[$0].ref } ?? 0
+        }
+        }
         }
         }
         }

@@ -72,17 +72,7 @@ extension Head {
                 touched.insert(Postings.key(n, v))
                 if n == metricNameSymbol { metricSeries[v, default: 1] -= 1 }
             }
-            let h = hashes[id]
-            if byHash[h] == UInt32(id) {
-                if var rest = collisions[h], !rest.isEmpty {
-                    byHash[h] = rest.removeFirst()
-                    collisions[h] = rest.isEmpty ? nil : rest
-                } else {
-                    byHash[h] = nil
-                }
-            } else {
-                collisions[h]?.removeAll { $0 == UInt32(id) }
-            }
+            byHash.remove(hashes[id], UInt32(id))
         }
         for key in touched {
             let list = Postings.subtract(postings[key] ?? [], gone)

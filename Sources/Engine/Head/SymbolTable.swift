@@ -46,7 +46,49 @@ struct SymbolTable {
         return copy.withUTF8 { probe($0, Self.hash($0)).found }
     }
 
-    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    /// Read-only probing through raw pointers, for lookups in bulk: a method
+    /// call per symbol on the struct would retain and release its arrays each
+    /// time. Valid only inside `withReader`.
+    struct Reader {
+        fileprivate let arena: UnsafePointer<UInt8>?
+        fileprivate let starts: UnsafePointer<UInt32>
+        fileprivate let hashes: UnsafePointer<UInt32>
+        fileprivate let slots: UnsafeBufferPointer<UInt32>
+
+        /// The id of these UTF-8 bytes, if interned.
+        func id(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
+            let h = SymbolTable.hash(bytes)
+            let mask = slots.count - 1
+            var slot = Int(h) & mask
+            while true {
+                let entry = slots[slot]
+                if entry == 0 { return nil }
+                let id = Int(entry - 1)
+                if hashes[id] == h {
+                    let start = Int(starts[id]), length = Int(starts[id + 1]) - start
+                    if length == bytes.count,
+                       length == 0 || memcmp(arena! + start, bytes.baseAddress!, length) == 0 {
+                        return UInt32(id)
+                    }
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    func withReader<R>(_ body: (Reader) -> R) -> R {
+        arena.withUnsafeBufferPointer { a in
+            starts.withUnsafeBufferPointer { st in
+                hashes.withUnsafeBufferPointer { h in
+                    slots.withUnsafeBufferPointer { sl in
+                        body(Reader(arena: a.baseAddress, starts: st.baseAddress!, hashes: h.baseAddress ?? st.baseAddress!, slots: sl))
+                    }
+                }
+            }
+        }
+    }
+
+    fileprivate static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
         UInt32(truncatingIfNeeded: cs_hash64(bytes.baseAddress, bytes.count, 0x5359_4D42))
     }
 

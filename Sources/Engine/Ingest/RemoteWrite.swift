@@ -103,9 +103,72 @@ public enum RemoteWrite {
     // MARK: - Protobuf
 
     private static func decode(_ buf: UnsafeBufferPointer<UInt8>) throws(RemoteWriteError) -> RemoteWriteRequest {
+        var request = RemoteWriteRequest()
+        request.metadataCount = try forEachSeries(buf) { s, spans, ts, vals in
+            let index = request.series.count
+            let samples = (0..<ts.count).map { Sample(timestamp: ts[$0], valueBits: vals[$0]) }
+            let (labels, labelError) = makeLabels(spans, series: index)
+            request.series.append(RemoteWriteSeries(labels: labels, samples: samples,
+                                                    exemplarCount: s.n_exemplars,
+                                                    histogramCount: s.n_histograms,
+                                                    labelError: labelError))
+            request.exemplarCount += s.n_exemplars
+            request.histogramCount += s.n_histograms
+        }
+        return request
+    }
+
+    /// Decodes a snappy-compressed WriteRequest straight into an append
+    /// batch: valid series keep their labels as byte ranges of the
+    /// decompressed body, so a series the head already holds is found without
+    /// making a `String`. Errors as `decode(snappyBody:maxDecodedBytes:)`;
+    /// refused series are left out and reported in the result. Safe to call
+    /// concurrently.
+    public static func decodeBatch(snappyBody: [UInt8], maxDecodedBytes: Int) throws(RemoteWriteError) -> RemoteWriteBatch {
+        // Label offsets are 32-bit.
+        let plain = try decompress(snappyBody, maxDecodedBytes: min(maxDecodedBytes, Int(UInt32.max)))
+        var result = RemoteWriteBatch()
+        var labels: [AppendBatch.LabelSpan] = []
+        try plain.withUnsafeBufferPointer { (buf) throws(RemoteWriteError) in
+            result.batch.reserveCapacity(series: buf.count / 64, samples: buf.count / 32)
+            let base = buf.baseAddress
+            func offset(_ p: UnsafePointer<UInt8>?) -> UInt32 {
+                guard let p, let base else { return 0 }
+                return UInt32(p - base)
+            }
+            result.metadataCount = try forEachSeries(buf) { s, spans, ts, vals in
+                result.sampleCount += ts.count
+                result.exemplarCount += s.n_exemplars
+                result.histogramCount += s.n_histograms
+                var index = 0
+                let code = cs_prompb_check_labels(spans.baseAddress, spans.count, &index)
+                guard code == CS_PROMPB_LABELS_OK || code == CS_PROMPB_LABELS_EMPTY_VALUE else {
+                    result.invalidSamples += ts.count
+                    if result.firstLabelError == nil { result.firstLabelError = makeLabels(spans, series: result.seriesCount).1 }
+                    result.seriesCount += 1
+                    return
+                }
+                result.seriesCount += 1
+                labels.removeAll(keepingCapacity: true)
+                for span in spans where span.value.len > 0 {
+                    labels.append(AppendBatch.LabelSpan(nameStart: offset(span.name.ptr), nameCount: UInt32(span.name.len),
+                                                        valueStart: offset(span.value.ptr), valueCount: UInt32(span.value.len)))
+                }
+                labels.withUnsafeBufferPointer { result.batch.addRaw($0, ts: ts, vals: vals) }
+            }
+        }
+        result.batch.setLabelBytes(plain)
+        return result
+    }
+
+    /// Calls `body` with each TimeSeries' labels (wire order) and samples;
+    /// returns the metadata count.
+    private static func forEachSeries(
+        _ buf: UnsafeBufferPointer<UInt8>,
+        _ body: (cs_prompb_series, UnsafeBufferPointer<cs_prompb_label>, UnsafeBufferPointer<Int64>, UnsafeBufferPointer<UInt64>) -> Void
+    ) throws(RemoteWriteError) -> Int {
         var it = cs_prompb_iter()
         cs_prompb_iter_init(&it, buf.baseAddress, buf.count)
-        var request = RemoteWriteRequest()
         var spans = [cs_prompb_label](repeating: cs_prompb_label(), count: 64)
         var timestamps = [Int64](repeating: 0, count: 256)
         var values = [UInt64](repeating: 0, count: 256)
@@ -124,20 +187,17 @@ public enum RemoteWrite {
             }
             if rc == 0 { break }
             guard rc == 1 else { throw protobufError(it, code: rc, size: buf.count) }
-            let index = request.series.count
-            let samples = (0..<s.n_samples).map { Sample(timestamp: timestamps[$0], valueBits: values[$0]) }
-            let (labels, labelError) = spans.withUnsafeBufferPointer {
-                makeLabels(UnsafeBufferPointer(rebasing: $0[0..<s.n_labels]), series: index)
+            spans.withUnsafeBufferPointer { l in
+                timestamps.withUnsafeBufferPointer { t in
+                    values.withUnsafeBufferPointer { v in
+                        body(s, UnsafeBufferPointer(rebasing: l[0..<s.n_labels]),
+                             UnsafeBufferPointer(rebasing: t[0..<s.n_samples]),
+                             UnsafeBufferPointer(rebasing: v[0..<s.n_samples]))
+                    }
+                }
             }
-            request.series.append(RemoteWriteSeries(labels: labels, samples: samples,
-                                                    exemplarCount: s.n_exemplars,
-                                                    histogramCount: s.n_histograms,
-                                                    labelError: labelError))
-            request.exemplarCount += s.n_exemplars
-            request.histogramCount += s.n_histograms
         }
-        request.metadataCount = it.n_metadata
-        return request
+        return it.n_metadata
     }
 
     private static func next(_ it: inout cs_prompb_iter, _ s: inout cs_prompb_series, _ spans: inout [cs_prompb_label],
@@ -206,6 +266,24 @@ public enum RemoteWrite {
         guard let p = s.ptr, s.len > 0 else { return "" }
         return String(decoding: UnsafeBufferPointer(start: p, count: s.len), as: UTF8.self)
     }
+}
+
+/// A WriteRequest decoded for appending (`RemoteWrite.decodeBatch`).
+public struct RemoteWriteBatch: Sendable {
+    /// The valid series.
+    public internal(set) var batch = AppendBatch()
+    /// TimeSeries in the request, valid or not.
+    public internal(set) var seriesCount = 0
+    /// Float samples in the request, valid or not.
+    public internal(set) var sampleCount = 0
+    /// Samples of series whose labels were refused.
+    public internal(set) var invalidSamples = 0
+    /// The first refused series, as the error to report.
+    public internal(set) var firstLabelError: RemoteWriteError?
+    /// Counted, not decoded (Muninn stores floats only).
+    public internal(set) var exemplarCount = 0
+    public internal(set) var histogramCount = 0
+    public internal(set) var metadataCount = 0
 }
 
 /// A decoded WriteRequest.

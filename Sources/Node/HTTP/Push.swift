@@ -27,19 +27,14 @@ enum Push {
             throw HTTPFailure(.unsupportedMediaType, "remote-write 2.0 is not supported; send prometheus.WriteRequest (1.0)")
         }
         let body = try await collect(request, limit: state.config.server.maxRequestBytes)
-        let decoded: RemoteWriteRequest
+        let decoded: RemoteWriteBatch
         do {
-            decoded = try RemoteWrite.decode(snappyBody: body, maxDecodedBytes: state.config.server.maxDecodedBytes)
+            decoded = try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: state.config.server.maxDecodedBytes)
         } catch {
             if case .tooLarge = error.kind { throw HTTPFailure(.payloadTooLarge, "\(error)") }
             throw HTTPFailure(.badRequest, "invalid remote-write request: \(error)")
         }
-        var batch = AppendBatch()
-        batch.reserveCapacity(series: decoded.series.count, samples: decoded.sampleCount)
-        var invalid = 0
-        for s in decoded.series {
-            if s.isValid { batch.add(s.labels, s.samples) } else { invalid += s.samples.count }
-        }
+        let batch = decoded.batch, invalid = decoded.invalidSamples
         let outcome: AppendOutcome
         do {
             outcome = batch.isEmpty ? AppendOutcome() : try dbs.database(for: tenant).append(batch)
