@@ -60,14 +60,13 @@ func preload(_ dataDir: String, tenant: String = "a", minutes: Int = 10) throws 
 }
 
 /// A real Prometheus with `remote_read` pointed at the node answers PromQL over
-/// Muninn's data. Prometheus 2.42 does not send `headers` configured under
-/// `remote_read` (checked: only remote_write sends them), so this node runs
-/// single-tenant and serves the tenant `anonymous`.
+/// Muninn's data, exactly as the data implies. The tenant is the basic-auth
+/// username (this Prometheus build drops custom `headers`).
 @Suite(.serialized) struct RemoteReadPrometheusTests {
     @Test func promQLOverMuninnMatchesTheStoredData() throws {
         let dir = temporaryDirectory("node-rr")
-        let (now, _) = try preload(dir, tenant: "anonymous")
-        let (node, port) = try startNode(dir, extra: ["--no-multitenancy"])
+        let (now, _) = try preload(dir, tenant: "team-b")
+        let (node, port) = try startNode(dir)
         defer { node.stop() }
         let promPort = freePort()
         let promDir = temporaryDirectory("prom-rr")
@@ -75,6 +74,7 @@ func preload(_ dataDir: String, tenant: String = "a", minutes: Int = 10) throws 
         global: {scrape_interval: 1h}
         remote_read:
           - url: http://127.0.0.1:\(port)/api/v1/read
+            basic_auth: {username: team-b, password: unused}
             read_recent: true
 
         """
@@ -85,19 +85,7 @@ func preload(_ dataDir: String, tenant: String = "a", minutes: Int = 10) throws 
         defer { prom.stop() }
         #expect(HTTP.waitReady("http://127.0.0.1:\(promPort)/-/ready"))
 
-        func query(_ q: String) throws -> Double? {
-            let time = String(format: "%.3f", Double(now - 15_000) / 1000)
-            let url = "http://127.0.0.1:\(promPort)/api/v1/query?query=\(q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&time=\(time)"
-            let reply = HTTP.request(url)
-            if reply?.status != 200 || !(reply?.text.contains("\"value\"") ?? false) {
-                Issue.record("query \(q): \(reply?.status ?? 0) \(reply?.text ?? "no reply")")
-            }
-            guard let reply, reply.status == 200,
-                  let json = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any],
-                  let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
-                  let value = result.first?["value"] as? [Any], let text = value.last as? String else { return nil }
-            return Double(text)
-        }
+        func query(_ q: String) throws -> Double? { try promQL(promPort, q, at: now - 15_000) }
         #expect(try query("count(e2e_requests_total)") == 5)
         #expect(try query("sum(e2e_up)") == 1)
         // Counter i grows by 3·(i+1) every 15 s: rate = 0.2·(i+1)/s, summed over i = 0…4 → 3.0/s.

@@ -4,14 +4,22 @@ import Testing
 
 /// Real Prometheus scrapes itself every second and remote-writes to a node for
 /// over a minute; every sample it holds up to what it reports as sent must be
-/// in Muninn, value bits included. The Debian Prometheus 2.42 here was seen not
-/// to send configured `headers` (the node answered 401 for a missing
-/// X-Scope-OrgID), so this node runs single-tenant; multi-tenant pushes are
-/// covered by `PushBadInputTests`.
+/// in Muninn, value bits included, and a second Prometheus reading the node
+/// through `remote_read` answers PromQL as the first does. The Debian
+/// Prometheus 2.42 here does not send configured `headers` (checked with a
+/// capturing server), so the tenant travels as the basic-auth username, which
+/// it does send on both paths.
 @Suite(.serialized) struct PrometheusRemoteWriteTests {
+    static let queries = [
+        "count({__name__=~\".+\"})",
+        "count(prometheus_http_requests_total)",
+        "sum(rate(prometheus_http_requests_total[30s]))",
+        "sum(rate(prometheus_tsdb_head_samples_appended_total[20s]))",
+    ]
+
     @Test func everySampleSentByPrometheusIsStored() throws {
         let dir = temporaryDirectory("node-rw")
-        let (node, port) = try startNode(dir, extra: ["--wal-fsync", "never", "--no-multitenancy"])
+        let (node, port) = try startNode(dir, extra: ["--wal-fsync", "never"])
         let promPort = freePort()
         let promDir = temporaryDirectory("prom-rw")
         try """
@@ -21,6 +29,7 @@ import Testing
             static_configs: [{targets: ['127.0.0.1:\(promPort)']}]
         remote_write:
           - url: http://127.0.0.1:\(port)/api/v1/push
+            basic_auth: {username: team-a, password: unused}
             queue_config: {batch_send_deadline: 1s}
 
         """.write(toFile: promDir + "/prometheus.yml", atomically: true, encoding: .utf8)
@@ -36,6 +45,27 @@ import Testing
         let sent = Double(value?.last as? String ?? "") ?? 0
         #expect(sent > 0, "Prometheus reports nothing sent: \(sentReply?.text ?? "")")
         let cutoff = Int64((sent - 5) * 1000)
+
+        // A second Prometheus with only remote_read to the node agrees on PromQL at the cutoff.
+        let readerPort = freePort()
+        let readerDir = temporaryDirectory("prom-reader")
+        try """
+        global: {scrape_interval: 1h}
+        remote_read:
+          - url: http://127.0.0.1:\(port)/api/v1/read
+            basic_auth: {username: team-a, password: unused}
+            read_recent: true
+
+        """.write(toFile: readerDir + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let reader = try TestProcess("/usr/bin/prometheus", [
+            "--config.file=\(readerDir)/prometheus.yml", "--storage.tsdb.path=\(readerDir)/data",
+            "--web.listen-address=127.0.0.1:\(readerPort)"], log: URL(fileURLWithPath: readerDir + "/prometheus.log"))
+        #expect(HTTP.waitReady("http://127.0.0.1:\(readerPort)/-/ready"))
+        for q in Self.queries {
+            let source = try promQL(promPort, q, at: cutoff), viaMuninn = try promQL(readerPort, q, at: cutoff)
+            #expect(source != nil && source == viaMuninn, "\(q): source \(String(describing: source)), via Muninn \(String(describing: viaMuninn))")
+        }
+        #expect(reader.stop() == 0)
         #expect(prom.stop() == 0)
         #expect(node.stop() == 0)
         #expect(!prom.output.contains("non-recoverable error"), "Prometheus dropped data:\n\(prom.output.suffix(2000))")
@@ -49,7 +79,7 @@ import Testing
         }
         #expect(expected.count > 100, "Prometheus scraped too little: \(expected.count) series")
 
-        let db = try TenantDB.open(directory: dir + "/tsdb/anonymous", tenant: "anonymous", options: DatabaseOptions(wal: WALOptions(fsync: .never)))
+        let db = try TenantDB.open(directory: dir + "/tsdb/team-a", tenant: "team-a", options: DatabaseOptions(wal: WALOptions(fsync: .never)))
         var stored: [Labels: [Sample]] = [:]
         for s in try db.select(maxt: cutoff, matchers: [try LabelMatcher(.regexMatch, "__name__", ".+")]) {
             stored[s.labels] = try s.samples(maxt: cutoff)
@@ -87,6 +117,9 @@ import Testing
         let cases: [(String, [String: String], Data, Int, String)] = [
             ("valid", tenant, good, 204, ""),
             ("missing tenant", ["Content-Encoding": "snappy"], good, 401, "X-Scope-OrgID"),
+            ("tenant as basic-auth user", ["Authorization": "Basic " + Data("t2:secret".utf8).base64EncodedString()], good, 204, ""),
+            ("bad basic-auth tenant", ["Authorization": "Basic " + Data("../x:secret".utf8).base64EncodedString()], good, 400, "tenant"),
+            ("basic auth without user", ["Authorization": "Basic " + Data(":secret".utf8).base64EncodedString()], good, 401, "X-Scope-OrgID"),
             ("bad tenant", tenant.merging(["X-Scope-OrgID": "a/b"]) { $1 }, good, 400, "tenant"),
             ("truncated snappy", tenant, good.prefix(good.count / 2), 400, "invalid remote-write request"),
             ("not snappy", tenant, Data("hello world".utf8), 400, "invalid remote-write request"),
@@ -111,8 +144,25 @@ import Testing
         #expect(reply?.status == 400 && reply?.text.contains("1 samples stored") == true, "\(reply?.text ?? "")")
         let series = HTTP.request("http://127.0.0.1:\(port)/api/v1/series?match%5B%5D=mixed", headers: tenant)
         #expect(series?.text == #"{"data":[{"__name__":"mixed","i":"1"}],"status":"success"}"#)
+        let t2 = HTTP.request("http://127.0.0.1:\(port)/api/v1/series?match%5B%5D=ok", headers: ["X-Scope-OrgID": "t2"])
+        #expect(t2?.text == #"{"data":[{"__name__":"ok","job":"a"}],"status":"success"}"#)
         #expect(HTTP.request("http://127.0.0.1:\(port)/ready")?.status == 200)
     }
+}
+
+/// The single value of an instant PromQL query at `ms`, or nil.
+func promQL(_ port: Int, _ query: String, at ms: Int64) throws -> Double? {
+    let time = String(format: "%.3f", Double(ms) / 1000)
+    let url = "http://127.0.0.1:\(port)/api/v1/query?query=\(query.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&time=\(time)"
+    let reply = HTTP.request(url)
+    if reply?.status != 200 || !(reply?.text.contains("\"value\"") ?? false) {
+        Issue.record("query \(query): \(reply?.status ?? 0) \(reply?.text ?? "no reply")")
+    }
+    guard let reply, reply.status == 200,
+          let json = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any],
+          let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
+          let value = result.first?["value"] as? [Any], let text = value.last as? String else { return nil }
+    return Double(text)
 }
 
 /// Runs a tool and returns stdout.

@@ -22,7 +22,7 @@ enum Push {
 
     static func push(_ request: Request, _ state: NodeState) async throws -> Response {
         guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
-        let tenant = try state.tenant(from: request.headers[HTTPField.Name("X-Scope-OrgID")!])
+        let tenant = try state.tenant(from: request.headers)
         if let type = request.headers[.contentType], type.contains("io.prometheus.write.v2") {
             throw HTTPFailure(.unsupportedMediaType, "remote-write 2.0 is not supported; send prometheus.WriteRequest (1.0)")
         }

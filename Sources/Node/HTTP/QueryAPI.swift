@@ -87,7 +87,7 @@ enum QueryAPI {
 
     static func database(_ request: Request, _ state: NodeState) throws -> TenantDB? {
         guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
-        let tenant = try state.tenant(from: request.headers[HTTPField.Name("X-Scope-OrgID")!])
+        let tenant = try state.tenant(from: request.headers)
         return dbs.existing(tenant)
     }
 

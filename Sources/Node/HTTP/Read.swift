@@ -16,7 +16,7 @@ enum Read {
 
     static func read(_ request: Request, _ state: NodeState) async throws -> Response {
         guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
-        let tenant = try state.tenant(from: request.headers[HTTPField.Name("X-Scope-OrgID")!])
+        let tenant = try state.tenant(from: request.headers)
         let body = try await Push.collect(request, limit: state.config.server.maxRequestBytes)
         let query: RemoteReadRequest
         do {

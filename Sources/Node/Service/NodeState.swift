@@ -1,3 +1,4 @@
+import HTTPTypes
 import Engine
 import Foundation
 import Logging
@@ -44,15 +45,30 @@ final class NodeState: @unchecked Sendable {
         return databases_
     }
 
-    /// The tenant a request is for: X-Scope-OrgID, or `anonymous` with
-    /// multi-tenancy off.
-    func tenant(from header: String?) throws(HTTPFailure) -> String {
+    /// The tenant a request is for: the X-Scope-OrgID header; without it, the
+    /// username of HTTP basic auth (Prometheus sends `basic_auth` on both
+    /// remote_write and remote_read, while some builds drop custom `headers`);
+    /// `anonymous` with multi-tenancy off. Neither is authenticated: as with
+    /// Mimir, an authenticating proxy belongs in front of the node.
+    func tenant(from headers: HTTPFields) throws(HTTPFailure) -> String {
         guard config.multitenancy else { return "anonymous" }
-        guard let id = header, !id.isEmpty else {
-            throw HTTPFailure(.unauthorized, "no tenant: the X-Scope-OrgID header is required")
+        guard let id = headers[Self.orgIDHeader].flatMap({ $0.isEmpty ? nil : $0 }) ?? Self.basicAuthUser(headers[.authorization]) else {
+            throw HTTPFailure(.unauthorized, "no tenant: send the X-Scope-OrgID header (or basic auth with the tenant as username)")
         }
         do { try TenantID.validate(id) } catch { throw HTTPFailure(.badRequest, "invalid tenant ID: \(error)") }
         return id
+    }
+
+    static let orgIDHeader = HTTPField.Name("X-Scope-OrgID")!
+
+    /// The username of an `Authorization: Basic` header, if it has a non-empty one.
+    static func basicAuthUser(_ authorization: String?) -> String? {
+        guard let authorization, authorization.count > 6,
+              authorization.prefix(6).lowercased() == "basic ",
+              let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: decoded, encoding: .utf8) else { return nil }
+        let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return user.isEmpty ? nil : user
     }
 }
 
