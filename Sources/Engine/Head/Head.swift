@@ -104,10 +104,11 @@ public final class Head: @unchecked Sendable {
 
     /// The id of the live series whose labels are these byte ranges of `bytes`
     /// (sorted, unique names, as `AppendBatch.addRaw` requires): no `String`
-    /// is made.
-    func lookup(bytes: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<AppendBatch.LabelSpan>) -> Int? {
+    /// is made. `symbols` is a reader over this head's symbol table.
+    func lookup(bytes: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<AppendBatch.LabelSpan>,
+                symbols reader: SymbolTable.Reader) -> Int? {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: spans.count * 2) { ids in
-            let resolved = symbols.withReader { reader -> Bool in
+            let resolved = { () -> Bool in
                 for (i, s) in spans.enumerated() {
                     guard let n = reader.id(UnsafeBufferPointer(rebasing: bytes[Int(s.nameStart)..<Int(s.nameStart + s.nameCount)])),
                           let v = reader.id(UnsafeBufferPointer(rebasing: bytes[Int(s.valueStart)..<Int(s.valueStart + s.valueCount)]))
@@ -116,7 +117,7 @@ public final class Head: @unchecked Sendable {
                     ids[2 * i + 1] = v
                 }
                 return true
-            }
+            }()
             guard resolved else { return nil }
             let view = UnsafeBufferPointer(ids)
             return find(view, hash: hash(ids: view))

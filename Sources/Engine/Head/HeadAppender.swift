@@ -53,11 +53,16 @@ public struct AppendBatch: Sendable {
     /// cs_prompb_check_labels) with non-empty values.
     mutating func setLabelBytes(_ bytes: [UInt8]) { labelBytes = bytes }
 
-    /// Adds a series named by `labels` (offsets into the label bytes) with
+    /// Adds a series named by decoded remote-write labels (spans into the
+    /// label bytes, which start at `base`; empty values are left out) with
     /// samples in `ts`/`vals` (time, value bits).
-    mutating func addRaw(_ labels: UnsafeBufferPointer<LabelSpan>, ts: UnsafeBufferPointer<Int64>, vals: UnsafeBufferPointer<UInt64>) {
+    mutating func addRaw(_ labels: UnsafeBufferPointer<cs_prompb_label>, base: UnsafePointer<UInt8>,
+                         ts: UnsafeBufferPointer<Int64>, vals: UnsafeBufferPointer<UInt64>) {
         let spanStart = spans.count
-        spans.append(contentsOf: labels)
+        for l in labels where l.value.len > 0 {
+            spans.append(LabelSpan(nameStart: l.name.len > 0 ? UInt32(l.name.ptr! - base) : 0, nameCount: UInt32(l.name.len),
+                                   valueStart: UInt32(l.value.ptr! - base), valueCount: UInt32(l.value.len)))
+        }
         let start = samples.count
         for i in 0..<ts.count { samples.append(Sample(timestamp: ts[i], valueBits: vals[i])) }
         entries.append(Entry(labels: nil, ref: 0, range: start..<samples.count, spans: spanStart..<spans.count))
@@ -163,12 +168,15 @@ extension Head {
         try samples.withUnsafeBufferPointer { samples in
         try batch.labelBytes.withUnsafeBufferPointer { labelBytes in
         try batch.spans.withUnsafeBufferPointer { spans in
+        // Nothing is interned until the loop is over (new series are created
+        // after logging), so one reader serves every lookup.
+        try symbols.withReader { symbolReader in
         for index in entries.indices {
             var entry = entries[index]
             var id: Int?
             var pending: Int?
             if !entry.spans.isEmpty {
-                id = lookup(bytes: labelBytes, spans: UnsafeBufferPointer(rebasing: spans[entry.spans]))
+                id = lookup(bytes: labelBytes, spans: UnsafeBufferPointer(rebasing: spans[entry.spans]), symbols: symbolReader)
                 if id == nil {
                     // A new series (or one created earlier in this batch): labels as values from here on.
                     entry.labels = batch.labels(ofSpans: entry.spans)
@@ -266,6 +274,7 @@ extension Head {
                 }
             }
             outcome.refs[index] = id.map { UInt64($0 + 1) } ?? pending.map { created[$0].ref } ?? 0
+        }
         }
         }
         }

@@ -76,12 +76,14 @@ struct SymbolTable {
         }
     }
 
-    func withReader<R>(_ body: (Reader) -> R) -> R {
-        arena.withUnsafeBufferPointer { a in
-            starts.withUnsafeBufferPointer { st in
-                hashes.withUnsafeBufferPointer { h in
-                    slots.withUnsafeBufferPointer { sl in
-                        body(Reader(arena: a.baseAddress, starts: st.baseAddress!, hashes: h.baseAddress ?? st.baseAddress!, slots: sl))
+    /// Calls `body` with a reader over the table as it is; the table must not
+    /// change until `body` returns.
+    func withReader<R>(_ body: (Reader) throws -> R) rethrows -> R {
+        try arena.withUnsafeBufferPointer { a in
+            try starts.withUnsafeBufferPointer { st in
+                try hashes.withUnsafeBufferPointer { h in
+                    try slots.withUnsafeBufferPointer { sl in
+                        try body(Reader(arena: a.baseAddress, starts: st.baseAddress!, hashes: h.baseAddress ?? st.baseAddress!, slots: sl))
                     }
                 }
             }

@@ -128,14 +128,9 @@ public enum RemoteWrite {
         // Label offsets are 32-bit.
         let plain = try decompress(snappyBody, maxDecodedBytes: min(maxDecodedBytes, Int(UInt32.max)))
         var result = RemoteWriteBatch()
-        var labels: [AppendBatch.LabelSpan] = []
         try plain.withUnsafeBufferPointer { (buf) throws(RemoteWriteError) in
             result.batch.reserveCapacity(series: buf.count / 64, samples: buf.count / 32)
-            let base = buf.baseAddress
-            func offset(_ p: UnsafePointer<UInt8>?) -> UInt32 {
-                guard let p, let base else { return 0 }
-                return UInt32(p - base)
-            }
+            guard let base = buf.baseAddress else { return }
             result.metadataCount = try forEachSeries(buf) { s, spans, ts, vals in
                 result.sampleCount += ts.count
                 result.exemplarCount += s.n_exemplars
@@ -149,12 +144,7 @@ public enum RemoteWrite {
                     return
                 }
                 result.seriesCount += 1
-                labels.removeAll(keepingCapacity: true)
-                for span in spans where span.value.len > 0 {
-                    labels.append(AppendBatch.LabelSpan(nameStart: offset(span.name.ptr), nameCount: UInt32(span.name.len),
-                                                        valueStart: offset(span.value.ptr), valueCount: UInt32(span.value.len)))
-                }
-                labels.withUnsafeBufferPointer { result.batch.addRaw($0, ts: ts, vals: vals) }
+                result.batch.addRaw(spans, base: base, ts: ts, vals: vals)
             }
         }
         result.batch.setLabelBytes(plain)
