@@ -51,7 +51,8 @@ let package = Package(
         // Swift library: storage engine.
         .target(
             name: "Engine",
-            dependencies: ["CStorage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CStorage", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: engineSettings
         ),
 

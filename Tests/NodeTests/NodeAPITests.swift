@@ -27,9 +27,13 @@ func preload(_ dataDir: String, tenant: String = "a", minutes: Int = 10) throws 
     @Test func jsonAPIsAnswerLikePrometheusAndShutdownIsClean() throws {
         let dir = temporaryDirectory("node-api")
         _ = try preload(dir)
-        let (node, port) = try startNode(dir)
+        let (node, port) = try startNode(dir, extra: ["--wal-fsync", "always"])
         let base = "http://127.0.0.1:\(port)"
         let a = ["X-Scope-OrgID": "a"]
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let push = HTTP.request(base + "/api/v1/push", method: "POST", headers: a, body: Data(RemoteWrite.encode(RemoteWriteRequest(
+            series: [RemoteWriteSeries(labels: Labels(["__name__": "e2e_pushed"]), samples: [Sample(timestamp: now, value: 1)])]))))
+        #expect(push?.status == 204)
 
         let series = HTTP.request(base + "/api/v1/series?match%5B%5D=e2e_requests_total%7Binstance%3D%22i1%22%7D", headers: a)
         #expect(series?.status == 200)
@@ -51,8 +55,12 @@ func preload(_ dataDir: String, tenant: String = "a", minutes: Int = 10) throws 
         #expect(HTTP.request(base + "/api/v1/series", headers: a)?.text.contains("no match[]") == true)
 
         let metrics = HTTP.request(base + "/metrics")?.text ?? ""
-        #expect(metrics.contains(#"muninn_head_series{tenant="a"} 6"#))
+        #expect(metrics.contains(#"muninn_head_series{tenant="a"} 7"#))
         #expect(metrics.contains("muninn_request_duration_seconds_bucket"))
+        #expect(metrics.contains(#"muninn_ingested_samples_total{tenant="a"} 1"#))
+        #expect(metrics.contains(#"muninn_wal_written_bytes_total{tenant="a"}"#))
+        #expect(metrics.contains(#"muninn_wal_fsyncs_total{tenant="a"}"#))
+        #expect(metrics.contains("muninn_wal_fsync_duration_seconds_count 1"), "\(metrics)")
 
         #expect(node.stop(SIGTERM) == 0)
         #expect(!node.output.contains("Fatal error"))

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CStorage
 import Foundation
+import Metrics
 
 /// A write-ahead log directory: numbered segments of 32 KiB pages holding
 /// CRC-checked record fragments (Prometheus's framing, `docs/format/wal.md`).
@@ -260,12 +261,17 @@ public final class WAL: @unchecked Sendable {
             condition.lock()
             fsyncs += 1
             fsyncSeconds += Double(took.components.seconds) + Double(took.components.attoseconds) * 1e-18
+            Self.fsyncDuration.record(duration: took)
             syncing = false
             if let error { failure = error; condition.broadcast(); throw error }
             synced = max(synced, upTo)
             condition.broadcast()
         }
     }
+
+    /// Every WAL's fsync latency, through swift-metrics (a no-op until the
+    /// process bootstraps a metrics backend, as the node does).
+    private static let fsyncDuration = Metrics.Timer(label: "muninn_wal_fsync_duration_seconds")
 
     private func syncLoop(every ms: Int) {
         condition.lock()

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Synchronization
 import Metrics
 import Prometheus
 
@@ -40,26 +41,40 @@ final class NodeMetrics: Sendable {
 
     func maintenanceFailures(_ n: Int) { Counter(label: "muninn_maintenance_failures_total").increment(by: n) }
 
-    /// Samples engine state into gauges, then renders every metric.
+    /// Samples engine state into gauges and counters, then renders every metric.
     func render(_ databases: Databases?) -> [UInt8] {
         if let databases {
             for tenant in databases.tenants {
                 guard let db = databases.existing(tenant) else { continue }
                 Gauge(label: "muninn_head_series", dimensions: [("tenant", tenant)]).record(db.head.seriesCount)
-                let wal = db.walStats
-                Gauge(label: "muninn_wal_written_bytes", dimensions: [("tenant", tenant)]).record(Int(wal.bytesWritten))
-                Gauge(label: "muninn_wal_fsyncs", dimensions: [("tenant", tenant)]).record(Int(wal.fsyncs))
-                Gauge(label: "muninn_wal_fsync_seconds_sum", dimensions: [("tenant", tenant)]).record(wal.fsyncSeconds)
                 Gauge(label: "muninn_local_blocks", dimensions: [("tenant", tenant)]).record(db.blockMetas.count)
+                let wal = db.walStats
+                advance("muninn_wal_written_bytes_total", tenant, to: Int(wal.bytesWritten))
+                advance("muninn_wal_fsyncs_total", tenant, to: Int(wal.fsyncs))
                 if let stats = databases.shipperStats(tenant) {
-                    Gauge(label: "muninn_shipper_uploads", dimensions: [("tenant", tenant)]).record(Int(stats.uploads))
-                    Gauge(label: "muninn_shipper_upload_failures", dimensions: [("tenant", tenant)]).record(Int(stats.uploadFailures))
+                    advance("muninn_shipper_uploads_total", tenant, to: Int(stats.uploads))
+                    advance("muninn_shipper_upload_failures_total", tenant, to: Int(stats.uploadFailures))
                 }
             }
         }
         var out: [UInt8] = []
         registry.emit(into: &out)
         return out
+    }
+
+    private let seen = Mutex<[String: Int]>([:])
+
+    /// Engine figures are cumulative since their database opened: expose them
+    /// as counters by adding what grew since the last scrape (a database that
+    /// reopened restarts from zero, so its counter just waits to catch up).
+    private func advance(_ label: String, _ tenant: String, to value: Int) {
+        let delta = seen.withLock { seen -> Int in
+            let key = label + "\u{0}" + tenant
+            let before = seen[key] ?? 0
+            seen[key] = max(before, value)
+            return max(0, value - before)
+        }
+        if delta > 0 { Counter(label: label, dimensions: [("tenant", tenant)]).increment(by: delta) }
     }
 }
 
