@@ -3,14 +3,20 @@
 
 #include <snappy-c.h>
 
-int64_t cs_snappy_uncompressed_length(const uint8_t *src, size_t n) {
+int64_t cs_snappy_announced_length(const uint8_t *src, size_t n) {
     size_t ulen;
     if (n == 0 || snappy_uncompressed_length((const char *)src, n, &ulen) != SNAPPY_OK)
         return CS_E_CORRUPT;
-    if (n <= SIZE_MAX / CS_SNAPPY_MAX_RATIO && ulen > n * CS_SNAPPY_MAX_RATIO)
-        return CS_E_CORRUPT;
     if (ulen > INT64_MAX) return CS_E_CORRUPT;
     return (int64_t)ulen;
+}
+
+int64_t cs_snappy_uncompressed_length(const uint8_t *src, size_t n) {
+    int64_t ulen = cs_snappy_announced_length(src, n);
+    if (ulen < 0) return ulen;
+    if (n <= SIZE_MAX / CS_SNAPPY_MAX_RATIO && (uint64_t)ulen > n * CS_SNAPPY_MAX_RATIO)
+        return CS_E_CORRUPT;
+    return ulen;
 }
 
 int64_t cs_snappy_decompress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,

@@ -14,6 +14,10 @@
  * copy of 64 bytes. A length prefix above 22 x the block size is a lie. */
 #define CS_SNAPPY_MAX_RATIO 22u
 
+/* The uncompressed length the block's prefix announces, plausible or not,
+ * or CS_E_CORRUPT when the prefix is malformed (or n is 0). */
+int64_t cs_snappy_announced_length(const uint8_t *src, size_t n);
+
 /* The uncompressed length announced by the block's prefix, or CS_E_CORRUPT
  * when the prefix is malformed or no block of n bytes could expand that far
  * (see CS_SNAPPY_MAX_RATIO). Reads only the prefix: a positive answer does

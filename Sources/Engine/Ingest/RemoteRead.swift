@@ -144,7 +144,12 @@ public struct RemoteReadRequest: Sendable, Equatable {
     /// decoded size is checked against `maxDecodedBytes` before anything is
     /// allocated. Every error is the client's fault (HTTP 400).
     public static func decode(snappyBody: [UInt8], maxDecodedBytes: Int) throws(RemoteReadError) -> RemoteReadRequest {
-        try decode(protobuf: SnappyBlock.decompress(snappyBody, maxDecodedBytes: maxDecodedBytes))
+        let plain: [UInt8]
+        do { plain = try SnappyBlock.decompress(snappyBody, maxDecodedBytes: maxDecodedBytes) } catch {
+            if case let .tooLarge(announced, limit) = error { throw .tooLarge(decodedBytes: announced, limit: limit) }
+            throw .badSnappy(error.description)
+        }
+        return try decode(protobuf: plain)
     }
 
     /// Decodes an uncompressed ReadRequest. Matchers are compiled here, so an
@@ -536,57 +541,5 @@ public enum RemoteReadError: Error, Equatable, Sendable, CustomStringConvertible
         case let .unknownMatcherType(type, query, matcher): return "query \(query), matcher \(matcher): unknown matcher type \(type)"
         case let .invalidRegex(error, query, matcher): return "query \(query), matcher \(matcher): \(error)"
         }
-    }
-}
-
-// MARK: - Snappy
-
-/// Snappy block format through the system libsnappy (whose decoder is safe on
-/// untrusted input). Safe to call concurrently.
-enum SnappyBlock {
-    /// No valid block expands by more than this (a 3-byte copy of 64 bytes),
-    /// so a larger announced length is a lie, refused before allocating.
-    static let maxExpansion = 22
-
-    /// One snappy block, through the C glue shared with remote write.
-    static func compress(_ input: [UInt8]) -> [UInt8] {
-        input.withUnsafeBufferPointer { src in
-            let cap = cs_snappy_bound(src.count)
-            precondition(cap > 0, "snappy blocks hold at most 4 GiB")
-            var rc: Int64 = 0
-            let out = [UInt8](unsafeUninitializedCapacity: cap) { out, initialized in
-                rc = cs_snappy_compress(src.baseAddress, src.count, out.baseAddress, cap)
-                initialized = rc > 0 ? Int(rc) : 0
-            }
-            precondition(rc > 0, "snappy compression failed with a worst-case buffer")
-            return out
-        }
-    }
-
-    /// Decompresses one block, refusing before allocation when it announces
-    /// more than `maxDecodedBytes`.
-    static func decompress(_ input: [UInt8], maxDecodedBytes: Int) throws(RemoteReadError) -> [UInt8] {
-        var announced = 0
-        let status = input.withUnsafeBufferPointer { source in
-            source.withMemoryRebound(to: CChar.self) { snappy_uncompressed_length($0.baseAddress, $0.count, &announced) }
-        }
-        guard status == SNAPPY_OK else { throw .badSnappy("malformed length prefix") }
-        guard announced <= maxDecodedBytes else { throw .tooLarge(decodedBytes: announced, limit: maxDecodedBytes) }
-        guard announced / maxExpansion <= input.count else {
-            throw .badSnappy("announces \(announced) bytes, more than \(input.count) compressed bytes can hold")
-        }
-        var length = announced
-        var ok = false
-        let output = [UInt8](unsafeUninitializedCapacity: max(announced, 1)) { out, initialized in
-            let status = input.withUnsafeBufferPointer { source in
-                source.withMemoryRebound(to: CChar.self) { source in
-                    out.withMemoryRebound(to: CChar.self) { snappy_uncompress(source.baseAddress, source.count, $0.baseAddress, &length) }
-                }
-            }
-            ok = status == SNAPPY_OK && length == announced
-            initialized = ok ? length : 0
-        }
-        guard ok else { throw .badSnappy("corrupt data") }
-        return output
     }
 }

@@ -78,25 +78,13 @@ public enum RemoteWrite {
     // MARK: - Snappy
 
     static func decompress(_ body: [UInt8], maxDecodedBytes: Int) throws(RemoteWriteError) -> [UInt8] {
-        try body.withUnsafeBufferPointer { (src) throws(RemoteWriteError) -> [UInt8] in
-            let announced = cs_snappy_uncompressed_length(src.baseAddress, src.count)
-            guard announced >= 0 else {
-                throw RemoteWriteError(.snappy, "body is not a snappy block: bad length prefix or a decompressed size (\(body.count) bytes could not expand that far)")
+        do {
+            return try SnappyBlock.decompress(body, maxDecodedBytes: maxDecodedBytes)
+        } catch {
+            if case let .tooLarge(announced, limit) = error {
+                throw RemoteWriteError(.tooLarge(decodedBytes: announced, limit: limit), error.description)
             }
-            let limit = max(maxDecodedBytes, 0)
-            guard announced <= limit else {
-                throw RemoteWriteError(.tooLarge(decodedBytes: Int(announced), limit: limit),
-                                       "decompressed body of \(announced) bytes exceeds the limit of \(limit) bytes")
-            }
-            var rc: Int64 = 0
-            let plain = [UInt8](unsafeUninitializedCapacity: max(Int(announced), 1)) { out, initialized in
-                rc = cs_snappy_decompress(src.baseAddress, src.count, out.baseAddress, Int(announced), limit)
-                initialized = rc > 0 ? Int(rc) : 0
-            }
-            guard rc == announced else {
-                throw RemoteWriteError(.snappy, "body is not a valid snappy block (\(body.count) bytes announcing \(announced))")
-            }
-            return plain
+            throw RemoteWriteError(.snappy, "body is not a valid snappy block: \(error)")
         }
     }
 
