@@ -7,7 +7,7 @@ import Foundation
 /// * csv: the codec table (header `codec,bytes,bytes_per_sample,...`), then a
 ///   blank line and the XOR breakdown (header `part,encoding,count,share,...`)
 ///   when an XOR codec ran.
-/// * json: the report with sorted (stable) keys.
+/// * json: the report with sorted (stable) snake_case keys.
 enum CompressionTable {
     static let codecColumns = ["codec", "bytes", "bytes_per_sample", "ratio_to_raw", "encode_ns_per_sample",
                                "encode_mb_per_s", "decode_ns_per_sample", "decode_mb_per_s", "round_trip"]
@@ -51,7 +51,8 @@ enum CompressionTable {
 
     static func json(_ r: CompressionReport) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: try encoder.encode(r), as: UTF8.self)
     }
 
