@@ -112,4 +112,26 @@ import Testing
         #expect(codec.status == 1)
         #expect(codec.stderr.contains("unknown codec 'zstd'"))
     }
+
+    /// Without --input the default is `../shared/data/real-1s.txt.gz` relative
+    /// to the working directory; when it is absent the error says so.
+    @Test func missingDefaultInputIsExplained() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-benchcomp-\(UUID().uuidString)")
+        // Two levels down, so `..` is inside the fresh directory whatever TMPDIR is.
+        let cwd = dir.appendingPathComponent("a/b")
+        try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let process = Process()
+        process.executableURL = muninnBinary()
+        process.arguments = ["bench", "compression"]
+        process.currentDirectoryURL = cwd
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(stderr.contains("no --input given and the default ../shared/data/real-1s.txt.gz does not exist"))
+    }
 }

@@ -129,6 +129,7 @@ public enum CompressionBench {
         guard count == samples.sampleCount else {
             throw CompressionBenchError(description: "\(codec.rawValue): decoded \(count) samples, encoded \(samples.sampleCount)")
         }
+        if count == 0 { return }
         let same = ts.withUnsafeBytes { a in samples.timestamps.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
             && vs.withUnsafeBytes { a in samples.values.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
         if same { return }

@@ -67,7 +67,7 @@ public struct XORChunks: Sendable {
                                     _ = cs_head_chunk_start(&head, base + offset, min(512, capacity - offset), ts[i], Self.chunkRange)
                                 } else if rc == CS_HEAD_GROW {
                                     // The buffer past the chunk is still zero: widening it is enough.
-                                    let room = UInt32(capacity - offset)
+                                    let room = UInt32(clamping: capacity - offset)
                                     guard head.cap < room else { throw CodecError(code: CS_E_NOSPACE) }
                                     head.cap = min(room, head.cap * 2)
                                 } else {
