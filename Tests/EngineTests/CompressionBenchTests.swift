@@ -111,11 +111,24 @@ import Testing
                 + withUnsafeBytes(of: one.value_payload_bits) { $0.bindMemory(to: UInt64.self).reduce(0, +) }
             #expect(sum == UInt64(8 * c.count))
         }
-        // A truncated chunk is an error, not a count.
-        let c = Array(chunks.chunk(0).dropLast(3))
-        var acc = cs_xor_bits()
-        #expect(cs_xor_bits_add(&acc, c, c.count) == CS_E_SHORT)
-        #expect(acc.chunks == 0)
+        // A truncated chunk is an error, not a count, and leaves the totals alone;
+        // garbage never reads out of bounds (ASan builds would catch it).
+        let whole = Array(chunks.chunk(0))
+        for cut in 0..<(whole.count - 1) {
+            let c = Array(whole.prefix(cut))
+            var acc = cs_xor_bits()
+            let rc = c.withUnsafeBufferPointer { cs_xor_bits_add(&acc, $0.baseAddress, $0.count) }
+            #expect(rc == CS_E_SHORT, "cut at \(cut)")
+            #expect(acc.chunks == 0)
+        }
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<2000 {
+            let junk = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var acc = cs_xor_bits()
+            let rc = junk.withUnsafeBufferPointer { cs_xor_bits_add(&acc, $0.baseAddress, $0.count) }
+            #expect(rc == CS_OK || rc == CS_E_SHORT || rc == CS_E_CORRUPT)
+            if rc == CS_OK { #expect(acc.header_bits + acc.padding_bits <= UInt64(8 * junk.count)) }
+        }
     }
 
     /// Every codec reproduces every bit, NaN payloads included; a difference is caught.
