@@ -44,14 +44,14 @@ let package = Package(
         // C: everything per sample or per byte.
         .target(
             name: "CStorage",
-            dependencies: ["CLZ4", "CSnappy"],
+            dependencies: ["CLZ4", "CSnappy", "CZlib"],
             cSettings: cSettings
         ),
 
         // Swift library: storage engine.
         .target(
             name: "Engine",
-            dependencies: ["CStorage", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["CStorage", "CZlib", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: engineSettings
         ),

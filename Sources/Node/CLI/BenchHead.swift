@@ -184,7 +184,7 @@ struct BenchHead: ParsableCommand {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchHead.self, BenchPush.self])
+        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchHead.self, BenchPush.self, BenchCompression.self])
 }
 
 func fmt(_ v: Double) -> String { String(format: "%.3f", v) }
