@@ -12,7 +12,7 @@ cc=${CLANG:-clang}
 flags=(-g -O1 -std=c11 -Wall -Wextra -ISources/CStorage/include -fno-omit-frame-pointer
        -fsanitize=address,undefined -fno-sanitize-recover=all -fuse-ld=lld)
 core=(Sources/CStorage/*.c)
-libs=(-llz4 -lsnappy -lpthread)
+libs=(-llz4 -lsnappy -lz -lpthread)
 
 status=0
 programs=()

@@ -15,7 +15,7 @@ static int cs_xor_bits_varint(cs_breader *br, uint64_t *bits) {
     return CS_E_CORRUPT;
 }
 
-/* One XOR-coded value; *lead/*trail is the current window (0/0 before the
+/* One XOR-coded value; *lead and *trail is the current window (0/0 before the
  * first '11', as the decoder assumes). */
 static int cs_xor_bits_value(cs_breader *br, cs_xor_bits *acc, unsigned *lead, unsigned *trail) {
     uint64_t b, skipped;
