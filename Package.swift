@@ -76,6 +76,6 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "CStorageTests", dependencies: ["CStorage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Engine", "CStorage"], swiftSettings: swiftSettings),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Engine", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

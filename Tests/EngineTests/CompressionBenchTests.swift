@@ -8,26 +8,8 @@ import Testing
 /// must equal the encoded sizes), round trips, and a cross-check of the XOR
 /// bytes against the chunks promtool writes for the same samples.
 @Suite(.serialized) struct CompressionBenchTests {
-    /// Three series, hand-checkable (see `fixtureBreakdown`): `a` constant value
-    /// at a constant 15 s interval, `b` a single sample, `c` formats.md §2.7.
-    static let fixture = """
-        {__name__="a"} 1 1700000000000
-        {__name__="a"} 1 1700000015000
-        {__name__="a"} 1 1700000030000
-        {__name__="a"} 1 1700000045000
-        {__name__="a"} 1 1700000060000
-        {__name__="a"} 1 1700000075000
-        {__name__="a"} 1 1700000090000
-        {__name__="a"} 1 1700000105000
-        {__name__="a"} 1 1700000120000
-        {__name__="a"} 1 1700000135000
-        {__name__="b"} 3.5 1700000000000
-        {__name__="c"} 1 1700000000000
-        {__name__="c"} 1 1700000015000
-        {__name__="c"} 0 1700000030000
-        {__name__="c"} 1 1700000045500
-
-        """
+    /// Hand-checkable (see `fixtureBreakdown`).
+    static let fixture = compressionFixture
 
     static func write(_ text: String, _ name: String = "input.txt") throws -> (URL, String) {
         let dir = try TestPaths.temporaryDirectory("compression")

@@ -1,30 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `muninn bench compression` end to end: golden XOR breakdown for a small
 /// fixture, the JSON shape, and exit status 1 with the file (and line) named for
 /// bad inputs.
 @Suite struct BenchCompressionTests {
-    /// `a`: constant value every 15 s (every dod in bucket '0' after the second
-    /// sample, every value '0'); `b`: one sample; `c`: formats.md §2.7.
-    static let fixture = """
-        {__name__="a"} 1 1700000000000
-        {__name__="a"} 1 1700000015000
-        {__name__="a"} 1 1700000030000
-        {__name__="a"} 1 1700000045000
-        {__name__="a"} 1 1700000060000
-        {__name__="a"} 1 1700000075000
-        {__name__="a"} 1 1700000090000
-        {__name__="a"} 1 1700000105000
-        {__name__="a"} 1 1700000120000
-        {__name__="a"} 1 1700000135000
-        {__name__="b"} 3.5 1700000000000
-        {__name__="c"} 1 1700000000000
-        {__name__="c"} 1 1700000015000
-        {__name__="c"} 0 1700000030000
-        {__name__="c"} 1 1700000045500
-
-        """
+    static let fixture = compressionFixture
 
     /// Hand-computed: 63 chunk bytes = 21 (a) + 17 (b) + 25 (c).
     static let goldenBreakdown = """
