@@ -189,6 +189,8 @@ public enum BlockVerifier {
         }
         var labelPairs = 0
         var stats = BlockMeta.Stats()
+        // Samples of a corrupt chunk are unknown; its problem is already reported.
+        var samplesKnown = true
         for (i, series) in all.enumerated() {
             let at = Int(series.id) * 16
             if i > 0, !(all[i - 1].labels < series.labels) {
@@ -196,7 +198,7 @@ public enum BlockVerifier {
             }
             labelPairs += series.labels.labels.count
             stats.numSeries += 1
-            checkChunks(series, at: at, path, meta, records, &v, &stats)
+            checkChunks(series, at: at, path, meta, records, &v, &stats, &samplesKnown)
         }
         checkPostings(index, all, labelPairs, &v)
         let stones = checkTombstones(directory, all, &v)
@@ -205,6 +207,7 @@ public enum BlockVerifier {
         v.samples = stats.numSamples
         if let meta {
             stats.numTombstones = stones ?? meta.stats.numTombstones
+            if !samplesKnown { stats.numSamples = meta.stats.numSamples }
             if stats != meta.stats {
                 v.problems.append(FormatError(file: directory + "/" + BlockMeta.fileName, offset: 0,
                                               reason: "stats \(describe(meta.stats)) disagree with the block's contents \(describe(stats))"))
@@ -213,7 +216,7 @@ public enum BlockVerifier {
     }
 
     private static func checkChunks(_ series: IndexSeries, at: Int, _ path: String, _ meta: BlockMeta?, _ records: [Record],
-                                    _ v: inout Verification, _ stats: inout BlockMeta.Stats) {
+                                    _ v: inout Verification, _ stats: inout BlockMeta.Stats, _ samplesKnown: inout Bool) {
         var previousMax: Int64?
         for (j, c) in series.chunks.enumerated() {
             stats.numChunks += 1
@@ -230,7 +233,11 @@ public enum BlockVerifier {
                 v.problems.append(FormatError(file: path, offset: at, reason: "\(name) does not point at a chunk record in chunks/"))
                 continue
             }
-            guard record.valid, record.encoding == ChunkEncoding.xor.rawValue else { continue }
+            guard record.valid else {
+                samplesKnown = false
+                continue
+            }
+            guard record.encoding == ChunkEncoding.xor.rawValue else { continue }
             stats.numSamples += UInt64(record.samples)
             if record.minTime != c.minTime || record.maxTime != c.maxTime {
                 v.problems.append(FormatError(file: path, offset: at,
