@@ -80,18 +80,19 @@ public struct IndexReader: Sendable {
         self.tocStart = tocStart
         let tocCRC = bytes.withUnsafeBufferPointer { cs_crc32c(0, $0.baseAddress! + tocStart, 48) }
         var tocDecoder = IndexDecoder(bytes: bytes, file: file, position: tocStart, end: bytes.count)
-        var offsets: [Int] = []
-        for _ in 0..<6 {
-            let at = tocDecoder.position
-            let v = try tocDecoder.be64()
-            guard v <= UInt64(tocStart) else {
-                throw FormatError(file: file, offset: at, reason: "TOC offset \(v) is past the TOC at \(tocStart)")
-            }
-            offsets.append(Int(v))
-        }
+        var raw: [UInt64] = []
+        for _ in 0..<6 { raw.append(try tocDecoder.be64()) }
+        // The CRC first: a flipped bit is reported as such, not as a bad offset.
         let storedCRC = try tocDecoder.be32()
         guard storedCRC == tocCRC else {
             throw FormatError(file: file, offset: tocStart, reason: crcMismatch("TOC", storedCRC, tocCRC))
+        }
+        var offsets: [Int] = []
+        for (i, v) in raw.enumerated() {
+            guard v <= UInt64(tocStart) else {
+                throw FormatError(file: file, offset: tocStart + 8 * i, reason: "TOC offset \(v) is past the TOC at \(tocStart)")
+            }
+            offsets.append(Int(v))
         }
         let toc = IndexTOC(symbols: offsets[0], series: offsets[1], labelIndices: offsets[2],
                            labelOffsetTable: offsets[3], postings: offsets[4], postingsOffsetTable: offsets[5])
