@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 series=${1:-1000000}
 samples=${2:-10}
 command -v promtool >/dev/null || scripts/install-deps.sh
-swift build -c release --scratch-path .build-release --product muninn >/dev/null
+swift build -c release --scratch-path .build-release --product muninn >/dev/null 2>&1 || { echo "release build failed"; exit 1; }
 M=$PWD/.build-release/release/muninn
 work=$(mktemp -d /tmp/muninn-blocksbench.XXXXXX)
 trap 'rm -rf "$work"' EXIT

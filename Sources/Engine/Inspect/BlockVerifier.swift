@@ -220,7 +220,7 @@ public enum BlockVerifier {
         var previousMax: Int64?
         for (j, c) in series.chunks.enumerated() {
             stats.numChunks += 1
-            let name = "series \(series.labels) chunk \(j) (ref \(c.ref.segment):\(c.ref.offset))"
+            var name: String { "series \(series.labels) chunk \(j) (ref \(c.ref.segment):\(c.ref.offset))" }
             if let previousMax, c.minTime <= previousMax {
                 v.problems.append(FormatError(file: path, offset: at, reason: "\(name) starts at \(c.minTime), not after the previous chunk's end \(previousMax)"))
             }
