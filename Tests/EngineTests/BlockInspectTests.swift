@@ -106,7 +106,8 @@ import Testing
     // MARK: Verify
 
     /// A block by our writer with one tombstone, inside a tenant database whose
-    /// WAL holds a series and samples. Returns (database dir, block dir).
+    /// WAL holds a series and samples. Returns (database dir, block dir); the
+    /// database is `<root>/tsdb/t`, see `remove`.
     static func database(_ name: String) throws -> (String, String) {
         let dir = try TestPaths.temporaryDirectory(name).path + "/tsdb/t"
         let series = BlockFixtures.generatedSeries(count: 30)
@@ -136,8 +137,14 @@ import Testing
         return (dir, block)
     }
 
+    /// Deletes the temporary root of a `database(_:)`.
+    static func remove(_ databaseDir: String) {
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: databaseDir).deletingLastPathComponent().deletingLastPathComponent().path)
+    }
+
     @Test func verifyPassesIntactBlocksAndLogs() throws {
         let (dir, block) = try Self.database("verify-ok")
+        defer { Self.remove(dir) }
         let v = BlockVerifier.verify(block: block)
         #expect(v.problems == [])
         let meta = try BlockMeta.read(directory: block)
@@ -170,7 +177,8 @@ import Testing
         ("tombstones", 6),              // a stone (CRC mismatch)
     ])
     func verifyNamesTheCorruptBlockFile(file: String, offset: Int) throws {
-        let (_, block) = try Self.database("verify-flip")
+        let (dir, block) = try Self.database("verify-flip")
+        defer { Self.remove(dir) }
         try Self.flip(block + "/" + file, at: offset)
         let problems = BlockVerifier.verify(block: block).problems
         #expect(!problems.isEmpty)
@@ -178,7 +186,8 @@ import Testing
     }
 
     @Test func verifyNamesEveryChunkAndSeriesProblemNotJustTheFirst() throws {
-        let (_, block) = try Self.database("verify-many")
+        let (dir, block) = try Self.database("verify-many")
+        defer { Self.remove(dir) }
         let reader = try BlockReader(directory: block)
         let chunks = try reader.series().flatMap(\.chunks)
         try Self.flip(block + "/chunks/000001", at: chunks[3].ref.offset + 9)
@@ -189,7 +198,8 @@ import Testing
     }
 
     @Test func verifyChecksMetaAgainstTheBlock() throws {
-        let (_, block) = try Self.database("verify-meta")
+        let (dir, block) = try Self.database("verify-meta")
+        defer { Self.remove(dir) }
         let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: block + "/meta.json")), as: UTF8.self)
         // Flip a bit in the ULID's last character (a valid base32 digit either way).
         let ulidEnd = try #require(text.range(of: "\"ulid\": \"")).upperBound
@@ -212,6 +222,7 @@ import Testing
 
     @Test func verifyNamesTheCorruptWALSegment() throws {
         let (dir, _) = try Self.database("verify-wal")
+        defer { Self.remove(dir) }
         try Self.flip(dir + "/wal/00000000", at: 40)
         let v = BlockVerifier.verify(log: dir + "/wal")
         #expect(v.problems.map(\.file) == [dir + "/wal/00000000"])
@@ -268,6 +279,7 @@ import Testing
 
     @Test func inspectionNeverWritesIntoThePath() throws {
         let (dir, block) = try Self.database("readonly")
+        defer { Self.remove(dir) }
         let root = URL(fileURLWithPath: dir).deletingLastPathComponent().deletingLastPathComponent().path
         let before = try Self.snapshot(root)
         for database in try BlockDiscovery(path: root).databases {

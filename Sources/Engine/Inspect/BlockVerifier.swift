@@ -5,6 +5,8 @@ import Foundation
 public struct Verification: Sendable {
     /// The checked block or log directory.
     public let path: String
+    /// A WAL/WBL directory rather than a block.
+    public let isLog: Bool
     public var problems: [FormatError] = []
     public var series: UInt64 = 0
     public var chunks: UInt64 = 0
@@ -33,7 +35,7 @@ public struct Verification: Sendable {
 public enum BlockVerifier {
     /// Checks the block directory `directory`.
     public static func verify(block directory: String) -> Verification {
-        var v = Verification(path: directory)
+        var v = Verification(path: directory, isLog: false)
         let meta = checkMeta(directory, &v)
         let records = scanChunks(directory + "/chunks", &v)
         checkIndex(directory, meta, records, &v)
@@ -44,7 +46,7 @@ public enum BlockVerifier {
     /// CRC and decoding. Reading a log cannot go past a bad record, so at most one
     /// problem is reported.
     public static func verify(log directory: String) -> Verification {
-        var v = Verification(path: directory)
+        var v = Verification(path: directory, isLog: true)
         do {
             try WALScan.walk(directory) { _, record in
                 v.records += 1

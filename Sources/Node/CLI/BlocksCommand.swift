@@ -106,7 +106,7 @@ struct BlocksCommand: ParsableCommand {
                 for v in results {
                     checked += 1
                     if v.ok {
-                        let what = v.records > 0 || v.path.hasSuffix("/wal") || v.path.hasSuffix("/wbl")
+                        let what = v.isLog
                             ? "\(v.records) records, \(v.series) series, \(v.samples) samples"
                             : "\(v.series) series, \(v.chunks) chunks, \(v.samples) samples"
                         print("ok: \(v.path): \(what)", to: &out)
