@@ -197,6 +197,35 @@ import Testing
         #expect(problems.allSatisfy { $0.reason.contains("CRC32C") })
     }
 
+    /// Every single-bit flip anywhere in `index` or `chunks/000001` of the
+    /// reference block is reported against that file, and dump and analyze either
+    /// work or throw: nothing traps.
+    @Test func everyFlipIsReportedAndNothingTraps() throws {
+        let dir = try TestPaths.temporaryDirectory("verify-every").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let meta = try #require(try BlockWriter.write(series: try BlockFixtures.referenceSeries(), minTime: BlockFixtures.start,
+                                                      maxTime: BlockFixtures.start + 60_000, into: dir))
+        let block = dir + "/" + meta.ulid.description
+        let discovered = try BlockDiscovery(path: block)
+        for file in ["index", "chunks/000001"] {
+            let path = block + "/" + file
+            let good = try Data(contentsOf: URL(fileURLWithPath: path))
+            for offset in 0..<good.count {
+                for bit in [UInt8(0x01), 0x80] {
+                    var bytes = good
+                    bytes[offset] ^= bit
+                    try bytes.write(to: URL(fileURLWithPath: path))
+                    let problems = BlockVerifier.verify(block: block).problems
+                    #expect(problems.contains { $0.file == path }, "\(file) byte \(offset) bit \(bit): \(problems)")
+                    _ = try? BlockDump.dump(discovered.databases[0], selection: DumpSelection()) { _ in }
+                    _ = try? BlockAnalysis(discovered.blocks[0], limit: 3)
+                }
+            }
+            try good.write(to: URL(fileURLWithPath: path))
+        }
+        #expect(BlockVerifier.verify(block: block).problems == [])
+    }
+
     @Test func verifyChecksMetaAgainstTheBlock() throws {
         let (dir, block) = try Self.database("verify-meta")
         defer { Self.remove(dir) }

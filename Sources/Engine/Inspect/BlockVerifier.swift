@@ -29,9 +29,9 @@ public struct Verification: Sendable {
 /// values sorted, postings referencing existing series that carry the label and
 /// covering every label of every series, chunk refs pointing at records, chunk
 /// time ranges equal to their samples', inside the block's `[minTime, maxTime)`
-/// and in order); `tombstones` (CRC, series that exist). A problem in one file
-/// does not stop the others; a structural index problem stops the index checks
-/// that depend on it.
+/// and in order); `tombstones` (CRC, series that exist); zero padding in the
+/// chunk segment headers. A problem in one file does not stop the others; a
+/// structural index problem stops the index checks that depend on it.
 public enum BlockVerifier {
     /// Checks the block directory `directory`.
     public static func verify(block directory: String) -> Verification {
@@ -118,6 +118,10 @@ public enum BlockVerifier {
             let path = directory + "/" + name
             do {
                 let window = try ChunkSegmentWindow(path: path)
+                // Readers ignore the header's 3 padding bytes; a verifier does not.
+                if try window.bytes(at: 5, count: 3) != [0, 0, 0] {
+                    v.problems.append(FormatError(file: path, offset: 5, reason: "non-zero header padding"))
+                }
                 var offset = ChunkSegment.headerSize
                 while offset < window.size {
                     let r = try window.record(at: offset)

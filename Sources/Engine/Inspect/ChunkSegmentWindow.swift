@@ -100,6 +100,12 @@ final class ChunkSegmentWindow {
         }
     }
 
+    /// A copy of file bytes [offset, offset + count); throws past the end.
+    func bytes(at offset: Int, count: Int) throws -> [UInt8] {
+        let at = try load(offset, count)
+        return Array(buffer[at..<(at + count)])
+    }
+
     /// Makes file bytes [offset, offset + count) resident and returns where
     /// `offset` sits in `buffer`.
     private func load(_ offset: Int, _ count: Int) throws -> Int {
