@@ -177,21 +177,22 @@ public enum BlockVerifier {
             v.problems.append(problem(error, path))
             return
         }
-        do {
-            try index.verify()
-        } catch {
-            v.problems.append(error)
-        }
         for i in index.symbols.indices.dropFirst() where IndexReader.compareBytes(index.symbols[i - 1], index.symbols[i]) >= 0 {
             v.problems.append(FormatError(file: path, offset: index.toc.symbols,
                                           reason: "symbol \(i) \(Label.quote(index.symbols[i])) does not sort after \(Label.quote(index.symbols[i - 1]))"))
         }
         let all: [IndexSeries]
         do {
-            all = try index.allSeries()
+            all = try index.verify()
         } catch {
             v.problems.append(error)
-            return
+            // The series may still be readable through the all-series postings.
+            do {
+                all = try index.allSeries()
+            } catch let again {
+                if again != error { v.problems.append(again) }
+                return
+            }
         }
         var labelPairs = 0
         var stats = BlockMeta.Stats()
@@ -288,7 +289,7 @@ public enum BlockVerifier {
                                                       reason: "postings \(name)=\(Label.quote(value)) name series \(id), which does not exist"))
                         continue
                     }
-                    if all[k].labels[name].map({ !$0.utf8.elementsEqual(value.utf8) }) ?? true {
+                    if !all[k].labels.labels.contains(where: { sameBytes($0.name, name) && sameBytes($0.value, value) }) {
                         v.problems.append(FormatError(file: index.file, offset: index.toc.postings,
                                                       reason: "postings \(name)=\(Label.quote(value)) name series \(id) \(all[k].labels), which lacks that label"))
                     }
@@ -299,6 +300,16 @@ public enum BlockVerifier {
             v.problems.append(FormatError(file: index.file, offset: index.toc.postings,
                                           reason: "postings lists hold \(entries) entries, the series have \(labelPairs) labels"))
         }
+    }
+
+    /// Byte-wise string equality (no Unicode normalization), memcmp-fast for
+    /// native strings.
+    private static func sameBytes(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        let fast = a.utf8.withContiguousStorageIfAvailable { x -> Bool? in
+            b.utf8.withContiguousStorageIfAvailable { y in x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
+        }
+        return (fast ?? nil) ?? a.utf8.elementsEqual(b.utf8)
     }
 
     private static func lowerBound(_ id: UInt32, _ ids: [UInt32]) -> Int {
@@ -315,7 +326,7 @@ public enum BlockVerifier {
         let path = directory + "/tombstones"
         do {
             let stones = try BlockReader.readTombstones(path)
-            let ids = Set(all.map { UInt64($0.id) })
+            let ids = stones.isEmpty ? [] : Set(all.map { UInt64($0.id) })
             for t in stones where !ids.contains(t.seriesID) {
                 v.problems.append(FormatError(file: path, offset: 5, reason: "tombstone for series \(t.seriesID), which does not exist"))
             }
