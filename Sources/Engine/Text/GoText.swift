@@ -74,16 +74,19 @@ public enum GoText {
     /// Appends the decimal digits of `n`.
     public static func appendInteger(_ n: UInt64, to out: inout [UInt8]) {
         if n < 10 { out.append(UInt8(ascii: "0") + UInt8(n)); return }
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0) // 24 bytes ≥ 20 digits
-        withUnsafeMutableBytes(of: &scratch) { buf in
-            var i = buf.count
+        var digits = 1
+        var m = n
+        while m >= 10 { m /= 10; digits += 1 }
+        let end = out.count + digits
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        out.withUnsafeMutableBufferPointer { b in
+            var i = end
             var m = n
             while m > 0 {
                 i -= 1
-                buf[i] = UInt8(ascii: "0") + UInt8(m % 10)
+                b[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: m % 10)
                 m /= 10
             }
-            out.append(contentsOf: buf[i...])
         }
     }
 
