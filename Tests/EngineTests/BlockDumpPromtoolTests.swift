@@ -79,6 +79,21 @@ import Testing
         Self.expectSame(try Self.ourDump(dir), try Self.promtoolDump(dir), "our block")
     }
 
+    /// Tombstones: one in the block's `tombstones` file, one in the WAL.
+    @Test func tombstonesHideSamplesAsInPromtool() throws {
+        let (dir, block) = try BlockInspectTests.database("dump-stones")
+        defer { BlockInspectTests.remove(dir) }
+        let theirs = try Self.promtoolDump(dir)
+        let ours = try Self.ourDump(dir)
+        Self.expectSame(ours, theirs, "tombstones")
+        let first = try BlockReader(directory: block).series()[0].labels
+        let meta = try BlockMeta.read(directory: block)
+        let firstLines = ours.split(separator: "\n").filter { $0.hasPrefix(first.description + " ") }
+        #expect(firstLines.allSatisfy { Int64($0.split(separator: " ").last!)! > meta.minTime + 60_000 }, "block tombstone applied")
+        let head = ours.split(separator: "\n").filter { $0.hasPrefix("{__name__=\"head_only\"") }
+        #expect(head.count == 40, "WAL tombstone removes 10 of 50 samples")
+    }
+
     /// A tenant database after a cut: one block, a checkpointed WAL with the
     /// head's samples (a stale marker among them) and a WBL with late samples.
     @Test func tenantDatabaseWithHeadDumpsLikePromtool() throws {

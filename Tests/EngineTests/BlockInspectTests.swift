@@ -106,7 +106,7 @@ import Testing
     // MARK: Verify
 
     /// A block by our writer with one tombstone, inside a tenant database whose
-    /// WAL holds a series and samples. Returns (database dir, block dir); the
+    /// uncompressed WAL holds a series, samples after the block and a tombstone. Returns (database dir, block dir); the
     /// database is `<root>/tsdb/t`, see `remove`.
     static func database(_ name: String) throws -> (String, String) {
         let dir = try TestPaths.temporaryDirectory(name).path + "/tsdb/t"
@@ -133,6 +133,7 @@ import Testing
         let (wal, _) = try WAL.open(directory: dir + "/wal", options: WALOptions(compression: .none, fsync: .never))
         try wal.log(.series([WALSeries(ref: 7, labels: Labels(["__name__": "head_only", "job": "x"]))]))
         try wal.log(.samples((0..<50).map { WALSample(ref: 7, timestamp: range.maxTime + Int64($0) * 1000, value: Double($0)) }))
+        try wal.log(.tombstones([WALTombstone(ref: 7, minTime: range.maxTime + 10_000, maxTime: range.maxTime + 19_999)]))
         try wal.close()
         return (dir, block)
     }
@@ -151,7 +152,7 @@ import Testing
         #expect(v.series == meta.stats.numSeries && v.chunks == meta.stats.numChunks && v.samples == meta.stats.numSamples)
         let log = BlockVerifier.verify(log: dir + "/wal")
         #expect(log.problems == [])
-        #expect(log.records == 2 && log.samples == 50 && log.series == 1)
+        #expect(log.records == 3 && log.samples == 50 && log.series == 1)
 
         // A promtool-written block passes too.
         let tmp = try TestPaths.temporaryDirectory("verify-promtool")
@@ -229,24 +230,37 @@ import Testing
     @Test func verifyChecksMetaAgainstTheBlock() throws {
         let (dir, block) = try Self.database("verify-meta")
         defer { Self.remove(dir) }
-        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: block + "/meta.json")), as: UTF8.self)
-        // Flip a bit in the ULID's last character (a valid base32 digit either way).
-        let ulidEnd = try #require(text.range(of: "\"ulid\": \"")).upperBound
-        let at = text.utf8.distance(from: text.utf8.startIndex, to: ulidEnd) + 25
-        try Self.flip(block + "/meta.json", at: at, bit: 0x02)
-        let problems = BlockVerifier.verify(block: block).problems
-        #expect(problems.count == 1)
-        #expect(problems.first?.file == block + "/meta.json")
-        #expect(problems.first?.reason.contains("does not match the directory name") == true, "\(problems)")
+        let path = block + "/meta.json"
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        let text = String(decoding: good, as: UTF8.self)
+        func offset(after key: String, plus: Int = 0) throws -> Int {
+            let end = try #require(text.range(of: key)).upperBound
+            return text.utf8.distance(from: text.utf8.startIndex, to: end) + plus
+        }
 
-        // Stats that disagree with the contents.
-        var meta = try BlockMeta.read(directory: block)
-        meta.ulid = try #require(ULID(URL(fileURLWithPath: block).lastPathComponent))
-        meta.stats.numSamples += 1
-        try Data(meta.encoded()).write(to: URL(fileURLWithPath: block + "/meta.json"))
+        // A flipped low bit in numSamples' last digit (a digit either way): stats mismatch.
+        let numberStart = try #require(text.range(of: "\"numSamples\": ")).upperBound
+        let digits = text[numberStart...].prefix { $0.isNumber }.count
+        try Self.flip(path, at: try offset(after: "\"numSamples\": ", plus: digits - 1))
         let stats = BlockVerifier.verify(block: block).problems
-        #expect(stats.map(\.file) == [block + "/meta.json"])
-        #expect(stats.first?.reason.contains("disagree") == true)
+        #expect(stats.map(\.file) == [path])
+        #expect(stats.first?.reason.contains("disagree with the block's contents") == true, "\(stats)")
+
+        // A different (valid) ULID than the directory's name.
+        var bytes = [UInt8](good)
+        let last = try offset(after: "\"ulid\": \"", plus: 25)
+        bytes[last] = bytes[last] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let ulid = BlockVerifier.verify(block: block).problems
+        #expect(ulid.map(\.file) == [path])
+        #expect(ulid.first?.reason.contains("does not match the directory name") == true, "\(ulid)")
+
+        // A flipped bit that breaks the JSON (the opening brace).
+        try good.write(to: URL(fileURLWithPath: path))
+        try Self.flip(path, at: 0, bit: 0x04)
+        let broken = BlockVerifier.verify(block: block).problems
+        #expect(broken.map(\.file) == [path])
+        #expect(broken.first?.reason.hasPrefix("invalid meta.json") == true, "\(broken)")
     }
 
     @Test func verifyNamesTheCorruptWALSegment() throws {

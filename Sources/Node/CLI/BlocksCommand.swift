@@ -78,8 +78,9 @@ struct BlocksCommand: ParsableCommand {
 
         func run() throws {
             guard limit > 0 else { throw CLIFailure("--limit must be positive") }
-            let blocks = try BlocksCommand.discover(path).blocks
-            guard !blocks.isEmpty else { throw CLIFailure("\(path): no blocks") }
+            let discovery = try BlocksCommand.discover(path)
+            let blocks = discovery.blocks
+            guard !blocks.isEmpty else { throw CLIFailure("\(path): no blocks in this \(discovery.kind.rawValue)") }
             try BlocksCommand.reporting {
                 for (i, block) in blocks.enumerated() {
                     print((i > 0 ? "\n" : "") + BlocksReport.analysis(try BlockAnalysis(block, limit: limit)), terminator: "")
