@@ -23,7 +23,8 @@ public struct Verification: Sendable {
 /// A block is checked for: `meta.json` (parses, version 1, `ulid` equals the
 /// directory name, `minTime < maxTime`, stats equal the counted series, chunks
 /// and samples); every chunk segment (header, every record's length, CRC32C,
-/// known encoding, XOR data decoding with strictly increasing timestamps); the
+/// known encoding, XOR data decoding with strictly increasing timestamps;
+/// histogram chunks count by their header and are not decoded); the
 /// index (`IndexReader.verify()`: every CRC, section layout, padding, symbol
 /// references; plus symbols sorted and unique, series sorted by labels, label
 /// values sorted, postings referencing existing series that carry the label and
@@ -139,7 +140,9 @@ public enum BlockVerifier {
                         continue
                     }
                     guard encoding == .xor, valid else {
-                        records.append(Record(ref: ref, encoding: r.encoding, samples: 0, minTime: 0, maxTime: 0, valid: valid))
+                        // Histogram chunks also start with a BE16 sample count; they are not decoded.
+                        let count = window.withData(r) { $0.count < 2 ? 0 : Int($0[0]) << 8 | Int($0[1]) }
+                        records.append(Record(ref: ref, encoding: r.encoding, samples: count, minTime: 0, maxTime: 0, valid: valid))
                         continue
                     }
                     do {
@@ -244,8 +247,8 @@ public enum BlockVerifier {
                 samplesKnown = false
                 continue
             }
-            guard record.encoding == ChunkEncoding.xor.rawValue else { continue }
             stats.numSamples += UInt64(record.samples)
+            guard record.encoding == ChunkEncoding.xor.rawValue else { continue }
             if record.minTime != c.minTime || record.maxTime != c.maxTime {
                 v.problems.append(FormatError(file: path, offset: at,
                                               reason: "\(name) claims [\(c.minTime), \(c.maxTime)], its samples span [\(record.minTime), \(record.maxTime)]"))

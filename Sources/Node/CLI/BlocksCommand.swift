@@ -21,10 +21,12 @@ struct BlocksCommand: ParsableCommand {
             return try BlockDiscovery(path: path)
         } catch let error as FormatError {
             throw CLIFailure("\(error.file): \(error.reason)")
+        } catch {
+            throw CLIFailure("\(path): \(error.localizedDescription)")
         }
     }
 
-    /// Runs `body`, reporting format and system errors as CLI failures.
+    /// Runs `body`, reporting every error (format, system, WAL, I/O) as a CLI failure.
     static func reporting<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
@@ -34,6 +36,10 @@ struct BlocksCommand: ParsableCommand {
             throw CLIFailure("\(error)")
         } catch let error as WALCorruption {
             throw CLIFailure("corrupt WAL: \(error)")
+        } catch let error as CLIFailure {
+            throw error
+        } catch {
+            throw CLIFailure("\(error.localizedDescription)")
         }
     }
 
