@@ -35,11 +35,21 @@ public struct Verification: Sendable {
 /// structural index problem stops the index checks that depend on it.
 public enum BlockVerifier {
     /// Checks the block directory `directory`.
+    /// The chunk files and the index are read on two threads; they meet only
+    /// when chunk refs are matched to records.
     public static func verify(block directory: String) -> Verification {
         var v = Verification(path: directory, isLog: false)
         let meta = checkMeta(directory, &v)
-        let records = scanChunks(directory + "/chunks", &v)
-        checkIndex(directory, meta, records, &v)
+        let scan = Background { () -> ([Record], [FormatError]) in
+            var chunks = Verification(path: directory, isLog: false)
+            let records = scanChunks(directory + "/chunks", &chunks)
+            return (records, chunks.problems)
+        }
+        var indexed = Verification(path: directory, isLog: false)
+        let index = readIndex(directory, &indexed)
+        let (records, chunkProblems) = scan.wait()
+        v.problems += chunkProblems + indexed.problems
+        if let (index, all) = index { checkSeries(directory, meta, index, all, records, &v) }
         return v
     }
 
@@ -89,7 +99,7 @@ public enum BlockVerifier {
     // MARK: Chunks
 
     /// What the scan found about one chunk record.
-    struct Record {
+    struct Record: Sendable {
         let ref: UInt64
         let encoding: UInt8
         let samples: Int
@@ -171,14 +181,17 @@ public enum BlockVerifier {
 
     // MARK: Index and tombstones
 
-    private static func checkIndex(_ directory: String, _ meta: BlockMeta?, _ records: [Record], _ v: inout Verification) {
+    /// Opens the index and runs the checks that need no chunk records: every
+    /// section (`IndexReader.verify()`), symbol order, postings. Returns the
+    /// index and its series when they could be read.
+    private static func readIndex(_ directory: String, _ v: inout Verification) -> (IndexReader, [IndexSeries])? {
         let path = directory + "/index"
         let index: IndexReader
         do {
             index = try IndexReader(path: path)
         } catch {
             v.problems.append(problem(error, path))
-            return
+            return nil
         }
         for i in index.symbols.indices.dropFirst() where IndexReader.compareBytes(index.symbols[i - 1], index.symbols[i]) >= 0 {
             v.problems.append(FormatError(file: path, offset: index.toc.symbols,
@@ -194,10 +207,18 @@ public enum BlockVerifier {
                 all = try index.allSeries()
             } catch let again {
                 if again != error { v.problems.append(again) }
-                return
+                return nil
             }
         }
-        var labelPairs = 0
+        checkPostings(index, all, all.reduce(0) { $0 + $1.labels.labels.count }, &v)
+        return (index, all)
+    }
+
+    /// Series order, every chunk ref against the scanned records, tombstones,
+    /// and `meta.json`'s stats against what was counted.
+    private static func checkSeries(_ directory: String, _ meta: BlockMeta?, _ index: IndexReader, _ all: [IndexSeries],
+                                    _ records: [Record], _ v: inout Verification) {
+        let path = index.file
         var stats = BlockMeta.Stats()
         // Samples of a corrupt chunk are unknown; its problem is already reported.
         var samplesKnown = true
@@ -206,11 +227,9 @@ public enum BlockVerifier {
             if i > 0, !(all[i - 1].labels < series.labels) {
                 v.problems.append(FormatError(file: path, offset: at, reason: "series \(series.labels) does not sort after \(all[i - 1].labels)"))
             }
-            labelPairs += series.labels.labels.count
             stats.numSeries += 1
             checkChunks(series, at: at, path, meta, records, &v, &stats, &samplesKnown)
         }
-        checkPostings(index, all, labelPairs, &v)
         let stones = checkTombstones(directory, all, &v)
         v.series = stats.numSeries
         v.chunks = stats.numChunks
@@ -348,5 +367,25 @@ public enum BlockVerifier {
     static func problem(_ error: any Error, _ file: String) -> FormatError {
         if let f = error as? FormatError { return f }
         return FormatError(file: file, offset: 0, reason: "\(error)")
+    }
+}
+
+/// Runs a closure on its own thread; `wait()` returns its result.
+private final class Background<T>: @unchecked Sendable {
+    private var result: T?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () -> T) {
+        Thread.detachNewThread { [self] in
+            result = body()
+            done.signal()
+        }
+    }
+
+    /// Blocks until the closure has returned (the semaphore orders the write
+    /// of `result` before this read).
+    func wait() -> T {
+        done.wait()
+        return result!
     }
 }
