@@ -32,7 +32,8 @@ PY
 echo "== building a block: $series series x $samples samples"
 "$M" bench head build --labels "$work/labels.json" --series "$series" --samples "$samples" \
     --dir "$work/db" --wal-compression none --flush | grep -v '^block='
-block=$(ls -d "$work"/db/[0-9A-Z]*[0-9A-Z] | head -1)
+block=$(find "$work/db" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended \
+    -regex '.*/[0-9A-HJKMNP-TV-Z]{26}' | head -1)
 # promtool opens a database directory: the block and an empty wal/ (no head data).
 mkdir -p "$work/prom/wal"
 cp -r "$block" "$work/prom/"
