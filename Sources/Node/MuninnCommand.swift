@@ -27,6 +27,6 @@ struct MuninnCommand: AsyncParsableCommand {
         commandName: "muninn",
         abstract: "Muninn: a metrics ingester for Prometheus remote-write.",
         version: Muninn.version,
-        subcommands: [NodeCommand.self, WALCommand.self, BenchCommand.self, DBCrashWriter.self]
+        subcommands: [NodeCommand.self, WALCommand.self, BlocksCommand.self, BenchCommand.self, DBCrashWriter.self]
     )
 }

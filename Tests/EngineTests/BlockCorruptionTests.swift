@@ -154,7 +154,7 @@ import Testing
                     }
                     for id in seriesIDs { _ = try? damaged.series(id) }
                     _ = try? damaged.allSeries()
-                    try? damaged.verify()
+                    _ = try? damaged.verify()
                 } catch {
                     #expect(error.file == "index")
                 }

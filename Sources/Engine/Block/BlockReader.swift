@@ -163,6 +163,14 @@ public final class BlockReader: Sendable {
 
     // MARK: Opening
 
+    /// Names in the chunks directory `directory` that parse as integers, in name
+    /// order: the segment files, in reference order (as Prometheus lists them).
+    static func segmentNames(in directory: String) throws -> [String] {
+        try Files.list(directory).filter { name in
+            !name.isEmpty && name.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } && UInt64(name) != nil
+        }.sorted(by: ByteString.precedes)
+    }
+
     /// Segment files are the names in `chunks/` that parse as integers, in name
     /// order (as Prometheus lists them).
     private static func openSegments(_ directory: String) throws -> [SegmentFile] {
@@ -170,9 +178,7 @@ public final class BlockReader: Sendable {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw FormatError(file: directory, offset: 0, reason: "missing chunks directory")
         }
-        let names = try Files.list(directory).filter { name in
-            !name.isEmpty && name.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } && UInt64(name) != nil
-        }.sorted(by: ByteString.precedes)
+        let names = try segmentNames(in: directory)
         var segments: [SegmentFile] = []
         do {
             for name in names {
@@ -207,7 +213,7 @@ public final class BlockReader: Sendable {
     }
 
     /// `magic BE32 | version 1 | stones… | CRC32C(stones)`; a missing file is empty.
-    private static func readTombstones(_ path: String) throws -> [Tombstone] {
+    static func readTombstones(_ path: String) throws -> [Tombstone] {
         guard Files.exists(path) else { return [] }
         let bytes = try Files.read(path)
         guard bytes.count >= 9 else {

@@ -80,18 +80,19 @@ public struct IndexReader: Sendable {
         self.tocStart = tocStart
         let tocCRC = bytes.withUnsafeBufferPointer { cs_crc32c(0, $0.baseAddress! + tocStart, 48) }
         var tocDecoder = IndexDecoder(bytes: bytes, file: file, position: tocStart, end: bytes.count)
-        var offsets: [Int] = []
-        for _ in 0..<6 {
-            let at = tocDecoder.position
-            let v = try tocDecoder.be64()
-            guard v <= UInt64(tocStart) else {
-                throw FormatError(file: file, offset: at, reason: "TOC offset \(v) is past the TOC at \(tocStart)")
-            }
-            offsets.append(Int(v))
-        }
+        var raw: [UInt64] = []
+        for _ in 0..<6 { raw.append(try tocDecoder.be64()) }
+        // The CRC first: a flipped bit is reported as such, not as a bad offset.
         let storedCRC = try tocDecoder.be32()
         guard storedCRC == tocCRC else {
             throw FormatError(file: file, offset: tocStart, reason: crcMismatch("TOC", storedCRC, tocCRC))
+        }
+        var offsets: [Int] = []
+        for (i, v) in raw.enumerated() {
+            guard v <= UInt64(tocStart) else {
+                throw FormatError(file: file, offset: tocStart + 8 * i, reason: "TOC offset \(v) is past the TOC at \(tocStart)")
+            }
+            offsets.append(Int(v))
         }
         let toc = IndexTOC(symbols: offsets[0], series: offsets[1], labelIndices: offsets[2],
                            labelOffsetTable: offsets[3], postings: offsets[4], postingsOffsetTable: offsets[5])
@@ -200,14 +201,16 @@ public struct IndexReader: Sendable {
     /// Checks every section of the file, legacy ones included: all CRCs, that
     /// sections are contiguous with zero padding only, that symbol references
     /// resolve, and that the all-series postings list names exactly the series
-    /// in the series section.
-    public func verify() throws(FormatError) {
+    /// in the series section. Returns every series of the series section, in
+    /// ID (= file) order.
+    @discardableResult
+    public func verify() throws(FormatError) -> [IndexSeries] {
         var position = 5
         if toc.symbols != 0 {
             guard toc.symbols == position else { throw fail(toc.symbols, "symbol table does not follow the header") }
             position = try Self.section(bytes, file, at: position, limit: tocStart, what: "symbol table").end + 4
         }
-        var seriesIDs: [UInt32] = []
+        var series: [IndexSeries] = []
         if toc.series != 0 {
             try expectSection(toc.series, at: position, "series")
             let end = Self.end(of: 1, layout)
@@ -215,7 +218,7 @@ public struct IndexReader: Sendable {
                 let aligned = try skipPadding(from: position, to: 16, limit: end)
                 if aligned >= end { position = end; break }
                 let decoded = try decodeSeries(at: aligned)
-                seriesIDs.append(decoded.series.id)
+                series.append(decoded.series)
                 position = decoded.next
             }
         }
@@ -278,10 +281,11 @@ public struct IndexReader: Sendable {
         guard position == tocStart else { throw fail(position, "\(tocStart - position) unaccounted bytes before the TOC") }
         if !postingsTable.isEmpty || toc.series != 0 {
             let all = try allPostings()
-            guard all == seriesIDs else {
-                throw fail(toc.postings, "all-series postings list (\(all.count) IDs) differs from the \(seriesIDs.count) series in the series section")
+            guard all.elementsEqual(series.lazy.map(\.id)) else {
+                throw fail(toc.postings, "all-series postings list (\(all.count) IDs) differs from the \(series.count) series in the series section")
             }
         }
+        return series
     }
 
     // MARK: Decoding

@@ -122,14 +122,19 @@ struct BenchHead: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a database for `replay` to reopen.")
         @OptionGroup var workload: Workload
         @Option var samples: Int = 13
+        @Flag(help: "Write the head out as blocks before closing (a block for `muninn blocks` benchmarks).")
+        var flush = false
 
         func run() throws {
             guard let path = workload.dir else { throw ValidationError("--dir is required") }
             let db = try workload.open(path)
             let n = try BenchHead.ingest(db, try workload.labelSets(), scrapes: samples)
+            let series = db.head.seriesCount
+            let blocks = flush ? try db.flush() : []
             try db.close()
-            print("series=\(db.head.seriesCount)")
+            print("series=\(series)")
             print("samples=\(n)")
+            for block in blocks { print("block=\(block.ulid)") }
         }
     }
 

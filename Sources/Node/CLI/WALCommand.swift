@@ -32,7 +32,7 @@ struct WALCommand: ParsableCommand {
             let dir = try WALCommand.resolve(path)
             var out = FileHandleOutputStream.standardOutput
             do {
-                try WALInspector.walk(dir) { location, record in
+                try WALScan.walk(dir) { location, record in
                     switch record {
                     case .series(let entries):
                         for e in entries { print("\(location) series ref=\(e.ref) \(e.labels)", to: &out) }
@@ -65,7 +65,7 @@ struct WALCommand: ParsableCommand {
             let dir = try WALCommand.resolve(path)
             var records = 0, samples = 0, series = 0
             do {
-                try WALInspector.walk(dir) { _, record in
+                try WALScan.walk(dir) { _, record in
                     records += 1
                     if case .samples(let s) = record { samples += s.count }
                     if case .series(let s) = record { series += s.count }
@@ -78,26 +78,8 @@ struct WALCommand: ParsableCommand {
     }
 }
 
-/// Walks checkpoint then segments without repairing anything.
+/// Text helpers for `muninn wal dump`.
 enum WALInspector {
-    static func walk(_ dir: String, _ body: (String, WALRecord) throws -> Void) throws {
-        if let checkpoint = try WALSegments.checkpoints(dir).last {
-            let name = URL(fileURLWithPath: checkpoint.path).lastPathComponent
-            for index in try WALSegments.list(checkpoint.path) {
-                let path = checkpoint.path + "/" + WALSegments.name(index)
-                try WALReader.readSegment(path: path, segment: index) { raw, offset in
-                    try body("\(name)/\(WALSegments.name(index))@\(offset)", try WALRecord.decode(raw))
-                }
-            }
-        }
-        let first = (try WALSegments.checkpoints(dir).last?.index ?? -1) + 1
-        for index in try WALSegments.list(dir) where index >= first {
-            try WALReader.readSegment(path: dir + "/" + WALSegments.name(index), segment: index) { raw, offset in
-                try body("\(WALSegments.name(index))@\(offset)", try WALRecord.decode(raw))
-            }
-        }
-    }
-
     static func format(_ v: Double) -> String {
         if v.bitPattern == Sample.staleNaNBits { return "StaleNaN" }
         return DumpFormat.formatGoFloat(v)
