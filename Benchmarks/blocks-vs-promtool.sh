@@ -21,16 +21,8 @@ M=$PWD/.build-release/release/muninn
 work=$(mktemp -d /tmp/muninn-blocksbench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-python3 - "$series" ../shared/data/series-20k.json > "$work/labels.json" <<'PY'
-import json, sys
-n = int(sys.argv[1]); base = [l for l in open(sys.argv[2]) if l.strip()]
-for i in range(n):
-    d = json.loads(base[i % len(base)])
-    if i >= len(base): d["bench_replica"] = str(i // len(base))
-    print(json.dumps(d, separators=(",", ":")))
-PY
 echo "== building a block: $series series x $samples samples"
-"$M" bench head build --labels "$work/labels.json" --series "$series" --samples "$samples" \
+"$M" bench head build --labels ../shared/data/series-20k.json --series "$series" --samples "$samples" \
     --dir "$work/db" --wal-compression none --flush | grep -v '^block='
 block=$(find "$work/db" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended \
     -regex '.*/[0-9A-HJKMNP-TV-Z]{26}' | head -1)

@@ -24,7 +24,7 @@ import Testing
             (Labels(["__name__": "temperature", "room": "a \"b\"\\c"]),
              try chunks([21.5, 1e-7, Double(bitPattern: Sample.staleNaNBits), 1234567.25])),
         ]
-        try #require(try BlockWriter.write(series: series, minTime: start, maxTime: start + 7_200_000, into: tenant, ulid: ulid))
+        _ = try BlockWriter.write(series: series, minTime: start, maxTime: start + 7_200_000, into: tenant, ulid: ulid)
         return (root, tenant + "/" + ulid.description)
     }
 
@@ -207,21 +207,5 @@ import Testing
 
 /// Standard output of the real promtool; throws on a non-zero exit.
 func promtool(_ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-    process.arguments = arguments
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw CLIError(description: "promtool \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
-    }
-    return String(decoding: data, as: UTF8.self)
-}
-
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
+    try runTool("/usr/bin/promtool", arguments)
 }

@@ -165,7 +165,7 @@ func promQL(_ port: Int, _ query: String, at ms: Int64) throws -> Double? {
     return Double(text)
 }
 
-/// Runs a tool and returns stdout.
+/// Runs a tool and returns stdout; throws when it exits non-zero.
 func runTool(_ path: String, _ args: [String]) throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
@@ -176,5 +176,8 @@ func runTool(_ path: String, _ args: [String]) throws -> String {
     try p.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        throw NodeTestError(description: "\(path) \(args.joined(separator: " ")) exited \(p.terminationStatus)")
+    }
     return String(decoding: data, as: UTF8.self)
 }

@@ -183,15 +183,8 @@ public final class BlockReader: Sendable {
         do {
             for name in names {
                 let path = directory + "/" + name
-                let fd = open(path, O_RDONLY | O_CLOEXEC)
-                try Files.check(fd, "open", path)
-                var st = stat()
-                if fstat(fd, &st) < 0 {
-                    let code = errno
-                    close(fd)
-                    throw SystemError(operation: "fstat", path: path, code: code)
-                }
-                let segment = SegmentFile(path: path, fd: fd, size: Int(st.st_size))
+                let (fd, size) = try Files.openForReading(path)
+                let segment = SegmentFile(path: path, fd: fd, size: size)
                 segments.append(segment)
                 guard segment.size >= ChunkSegment.headerSize else {
                     throw FormatError(file: path, offset: 0, reason: "file is \(segment.size) bytes, shorter than the \(ChunkSegment.headerSize)-byte header")

@@ -56,6 +56,20 @@ enum Files {
         try check(fsync(fd), "fsync", path)
     }
 
+    /// Opens `path` read-only; returns the descriptor (the caller closes it)
+    /// and the file's size.
+    static func openForReading(_ path: String) throws -> (fd: Int32, size: Int) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try check(fd, "open", path)
+        var st = stat()
+        if fstat(fd, &st) < 0 {
+            let code = errno
+            close(fd)
+            throw SystemError(operation: "fstat", path: path, code: code)
+        }
+        return (fd, Int(st.st_size))
+    }
+
     static func read(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         try check(fd, "open", path)

@@ -40,15 +40,7 @@ final class ChunkSegmentWindow {
     /// Opens `path` and checks the segment header (magic, version).
     init(path: String) throws {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        try Files.check(fd, "open", path)
-        var st = stat()
-        if fstat(fd, &st) < 0 {
-            let code = errno
-            close(fd)
-            throw SystemError(operation: "fstat", path: path, code: code)
-        }
-        size = Int(st.st_size)
+        (fd, size) = try Files.openForReading(path)
         guard size >= ChunkSegment.headerSize else {
             throw FormatError(file: path, offset: 0, reason: "file is \(size) bytes, shorter than the \(ChunkSegment.headerSize)-byte header")
         }
