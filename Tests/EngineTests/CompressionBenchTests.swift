@@ -230,11 +230,28 @@ import Testing
 
         // The blocks as input (a database directory): the same samples, the same chunks.
         let fromBlocks = try CompressionInput.read(path: dir.appendingPathComponent("blocks").path)
-        #expect(fromBlocks.kind == "database (\(blocks.count) blocks)")
+        #expect(fromBlocks.kind == "tenant database (\(blocks.count) blocks)")
         #expect(fromBlocks.samples.sampleCount == input.samples.sampleCount)
         let rechunked = try Self.chunks(fromBlocks.samples)
         #expect(rechunked.byteCount == chunks.byteCount)
         let oneBlock = try CompressionInput.read(path: blocks[0])
         #expect(oneBlock.kind == "block")
+    }
+
+    /// A tenant database is read whole: its blocks and the head its WAL holds.
+    @Test func databaseInputIncludesTheHead() throws {
+        let dir = try TestPaths.temporaryDirectory("compression-db").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = try openDB(dir)
+        var written = 0
+        for step in 0..<(5 * 240) {
+            let t = t0 + Int64(step) * 15_000
+            written += try push(db, series("g", ["i": String(step % 3)]), [(t, Double(step))]).accepted
+        }
+        #expect(try db.compact().count >= 1, "the head spans 5 h: at least one block is cut")
+        try db.close()
+        let input = try CompressionInput.read(path: dir)
+        #expect(input.kind == "tenant database (\(try FileManager.default.contentsOfDirectory(atPath: dir).filter { ULID($0) != nil }.count) blocks, head from WAL)")
+        #expect(input.samples.sampleCount == written)
     }
 }

@@ -28,9 +28,10 @@ public struct CompressionInput: Sendable {
     /// * a regular file: `promtool tsdb dump` text or OpenMetrics text, plain or
     ///   gzip (see `TextInput`);
     /// * a block directory (has `meta.json`): every XOR chunk of every series;
-    /// * a database directory: every block directly inside it (names with a
-    ///   `meta.json`), series merged by label set. The WAL and head are not read,
-    ///   and tombstones are not applied: the benchmark measures stored chunks.
+    /// * a tenant database, data or bucket directory (`BlockDiscovery`): every
+    ///   block, plus each database's head as its WAL and WBL hold it, series
+    ///   merged by label set. Tombstones are not applied: the benchmark
+    ///   measures stored data.
     ///
     /// `progress` gets the fraction read of a text file, now and then.
     public static func read(path: String, progress: ((Double) -> Void)? = nil) throws(InputError) -> CompressionInput {
@@ -44,23 +45,56 @@ public struct CompressionInput: Sendable {
             guard samples.sampleCount > 0 else { throw InputError(file: path, reason: "no samples") }
             return CompressionInput(path: path, kind: format.rawValue, samples: samples)
         }
-        let blocks: [String]
         if FileManager.default.fileExists(atPath: path + "/" + BlockMeta.fileName) {
-            blocks = [path]
-        } else {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            blocks = names.sorted().map { path + "/" + $0 }
-                .filter { FileManager.default.fileExists(atPath: $0 + "/" + BlockMeta.fileName) }
-            guard !blocks.isEmpty else {
-                throw InputError(file: path, reason: "directory holds no block (no meta.json in it or in any subdirectory)")
-            }
+            var builder = SeriesSamplesBuilder()
+            try readBlock(path, into: &builder)
+            return try finish(path, "block", builder)
+        }
+        let discovery: BlockDiscovery
+        do { discovery = try BlockDiscovery(path: path) } catch {
+            throw InputError(file: path, reason: "not a block or database directory: \(error)")
         }
         var builder = SeriesSamplesBuilder()
-        for block in blocks { try readBlock(block, into: &builder) }
+        var blocks = 0, logs = 0
+        for database in discovery.databases {
+            var newestMaxTime = Int64.min
+            for block in database.blocks {
+                try readBlock(block.directory, into: &builder)
+                newestMaxTime = max(newestMaxTime, (try? BlockMeta.read(directory: block.directory).maxTime) ?? .min)
+                blocks += 1
+            }
+            if database.wal != nil || database.wbl != nil {
+                try readHead(database, minValidTime: newestMaxTime, into: &builder)
+                logs += 1
+            }
+        }
+        return try finish(path, "\(discovery.kind.rawValue) (\(blocks) blocks\(logs > 0 ? ", head from WAL" : ""))", builder)
+    }
+
+    private static func finish(_ path: String, _ kind: String, _ builder: SeriesSamplesBuilder) throws(InputError) -> CompressionInput {
         let samples = builder.build()
         guard samples.sampleCount > 0 else { throw InputError(file: path, reason: "no samples") }
-        return CompressionInput(path: path, kind: blocks.count == 1 && blocks[0] == path ? "block" : "database (\(blocks.count) blocks)",
-                                samples: samples)
+        return CompressionInput(path: path, kind: kind, samples: samples)
+    }
+
+    /// The head of a database as its WAL and WBL hold it (read-only, as
+    /// `muninn blocks dump` reads it).
+    private static func readHead(_ database: BlockDiscovery.Database, minValidTime: Int64,
+                                 into builder: inout SeriesSamplesBuilder) throws(InputError) {
+        do {
+            let head = try HeadSamples(wal: database.wal, wbl: database.wbl, minValidTime: minValidTime)
+            for (labels, series) in head.series {
+                let name = labels.description
+                let i = builder.series(named: name) ?? builder.addSeries(name)
+                for sample in series.inOrder + series.outOfOrder {
+                    builder.append(series: i, timestamp: sample.timestamp, valueBits: sample.value.bitPattern)
+                }
+            }
+        } catch let error as WALCorruption {
+            throw InputError(file: database.wal ?? database.directory, reason: "\(error)")
+        } catch {
+            throw InputError(file: database.directory, reason: "\(error)")
+        }
     }
 
     private static func readBlock(_ directory: String, into builder: inout SeriesSamplesBuilder) throws(InputError) {
