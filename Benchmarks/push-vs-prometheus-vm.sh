@@ -4,11 +4,13 @@
 # samples per receiver CPU-second (utime+stime from /proc/PID/stat) and RSS
 # growth per series, with ratios. The load generator (`muninn bench push`)
 # shares the machine, so only the receiver's own CPU time is counted.
+# The machine is noisy, so each load runs ROUNDS times (default 3) with the
+# three receivers alternating, and the ratios are of the medians.
 # Usage: Benchmarks/push-vs-prometheus-vm.sh [series] [scrapes] [new-series]
 #   defaults: 20000 series × 60 scrapes for throughput, 300000 new series for memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-series=${1:-20000}; scrapes=${2:-60}; fresh=${3:-300000}
+series=${1:-20000}; scrapes=${2:-60}; fresh=${3:-300000}; rounds=${ROUNDS:-3}
 scripts/install-deps.sh
 command -v victoria-metrics >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq victoria-metrics >/dev/null; }
 swift build -c release --scratch-path .build-release --product muninn >/dev/null
@@ -22,7 +24,7 @@ rss() { awk '/VmRSS/{print $2 * 1024}' "/proc/$1/status"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 start() {   # name port → sets pid, url
-    local name=$1 port=$2 dir="$work/$1"
+    local name=$1 port=$2 dir; dir=$(mktemp -d "$work/$1.XXXX")
     mkdir -p "$dir"
     case $name in
     muninn) "$M" node --http-address 127.0.0.1 --http-port "$port" --data-dir "$dir" --wal-fsync 1000 > "$dir.log" 2>&1 &
@@ -59,21 +61,23 @@ print(f"{name:10s} {samples} samples, receiver CPU {cpu:.2f}s → {samples/cpu:,
 PY
 }
 
-echo "== throughput: $series series × $scrapes scrapes"
-for r in muninn prometheus victoria; do run "$r" "$series" "$scrapes"; done | tee "$work/throughput"
-echo "== memory: $fresh new series × 2 samples"
-for r in muninn prometheus victoria; do run "$r" "$fresh" 2; done | tee "$work/memory"
+echo "== throughput: $series series × $scrapes scrapes, $rounds rounds"
+for _ in $(seq "$rounds"); do for r in muninn prometheus victoria; do run "$r" "$series" "$scrapes"; done; done | tee "$work/throughput"
+echo "== memory: $fresh new series × 2 samples, $rounds rounds"
+for _ in $(seq "$rounds"); do for r in muninn prometheus victoria; do run "$r" "$fresh" 2; done; done | tee "$work/memory"
 python3 - "$work/throughput" "$work/memory" <<'PY'
-import re, sys
+import re, statistics, sys
 def figures(path, pattern):
     out = {}
     for line in open(path):
         name = line.split()[0]
         m = re.search(pattern, line)
-        if m: out[name] = float(m.group(1).replace(",", ""))
-    return out
+        if m: out.setdefault(name, []).append(float(m.group(1).replace(",", "")))
+    return {k: statistics.median(v) for k, v in out.items()}
 t = figures(sys.argv[1], r"→ ([\d,]+) samples/CPU-s")
 m = figures(sys.argv[2], r"RSS \+([\d,\-]+) B/series")
+print("medians: " + ", ".join(f"{k} {v:,.0f} samples/CPU-s" for k, v in t.items()))
+print("medians: " + ", ".join(f"{k} {v:,.0f} B/series" for k, v in m.items()))
 if "muninn" in t:
     for other in ("prometheus", "victoria"):
         if other in t: print(f"throughput muninn/{other} = {t['muninn']/t[other]:.2f}")
