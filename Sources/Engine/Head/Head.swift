@@ -258,7 +258,7 @@ public final class Head: @unchecked Sendable {
         if let s = ooo[id]?.contains(timestamp: t) { return s }
         if let metas = ooo[id]?.chunks, let s = find(metas) { return s }
         if let metas = closed[id]?.chunks, let s = find(metas) { return s }
-        var c = chunks[id]
+        let c = chunks[id]
         if let buf = c.buf, c.xor.count > 0, c.min_time <= t, t <= c.xor.t {
             let bytes = XORChunk.copyBytes(c.xor, buf)
             return find([ChunkMeta(minTime: c.min_time, maxTime: c.xor.t, chunk: XORChunk(bytes: bytes))])
@@ -269,7 +269,7 @@ public final class Head: @unchecked Sendable {
     /// Copies what a query needs of one series (lock held).
     func snapshot(_ id: Int, mint: Int64, maxt: Int64) -> SeriesData {
         var metas = closed[id]?.chunks.filter { $0.maxTime >= mint && $0.minTime <= maxt } ?? []
-        var c = chunks[id]
+        let c = chunks[id]
         if let buf = c.buf, c.xor.count > 0, c.xor.t >= mint, c.min_time <= maxt {
             let bytes = XORChunk.copyBytes(c.xor, buf)
             metas.append(ChunkMeta(minTime: c.min_time, maxTime: c.xor.t, chunk: XORChunk(bytes: bytes)))
