@@ -12,10 +12,7 @@ enum TestPaths {
     static let sharedData = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
 
     static func temporaryDirectory(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("muninn-\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        Scratch.directory(name)
     }
 }
 

@@ -28,7 +28,7 @@ import Testing
         """
 
     static func file(_ text: String) throws -> (URL, String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-benchcomp-\(UUID().uuidString)")
+        let dir = Scratch.path("benchcomp")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("input.txt").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -98,7 +98,7 @@ import Testing
     /// Without --input the default is `../shared/data/real-1s.txt.gz` relative
     /// to the working directory; when it is absent the error says so.
     @Test func missingDefaultInputIsExplained() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-benchcomp-\(UUID().uuidString)")
+        let dir = Scratch.path("benchcomp")
         // Two levels down, so `..` is inside the fresh directory whatever TMPDIR is.
         let cwd = dir.appendingPathComponent("a/b")
         try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 
@@ -11,7 +12,7 @@ import Testing
     /// and in the bucket.
     @Test(arguments: [Int64(2 * 3_600_000), 20_000])
     func acknowledgedAppendsSurviveSIGKILL(blockRange: Int64) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-dbcrash-\(UUID().uuidString)").path
+        let dir = Scratch.path("dbcrash").path
         let bucket = dir + "-bucket"
         let cutting = blockRange < 3_600_000
         let start = Int64(Date().timeIntervalSince1970 * 1000) - 3_000_000

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 
 @Suite struct WALCommandTests {
     func makeLog() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-walcli-\(UUID().uuidString)").path
+        let dir = Scratch.path("walcli").path
         let (wal, _) = try WAL.open(directory: dir, options: WALOptions(compression: .lz4, fsync: .never))
         try wal.log(.series([WALSeries(ref: 1, labels: Labels(["__name__": "up", "job": "a"]))]))
         try wal.log(.samples([WALSample(ref: 1, timestamp: 1000, value: 1),

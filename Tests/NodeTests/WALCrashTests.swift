@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 
@@ -8,7 +9,7 @@ import Testing
 @Suite(.serialized) struct WALCrashTests {
     @Test(arguments: ["interval", "always"])
     func acknowledgedBatchesSurviveSIGKILL(fsync: String) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-crash-\(UUID().uuidString)").path
+        let dir = Scratch.path("crash").path
         var rng = SystemRandomNumberGenerator()
         var acknowledged: UInt64 = 0
         let rounds = 12
