@@ -6,6 +6,8 @@ import Logging
 public final class Databases: @unchecked Sendable {
     public let root: String
     public let options: DatabaseOptions
+    /// Per-tenant limits that replace `options.limits` for those tenants.
+    public let limitOverrides: [String: TenantLimits]
     let logger: Logger
     private var shippers: [String: Shipper] = [:]
     private let lock = NSLock()
@@ -13,17 +15,27 @@ public final class Databases: @unchecked Sendable {
     private var creating: [String: NSCondition] = [:]
 
     public init(dataDirectory: String, options: DatabaseOptions = DatabaseOptions(),
+                limitOverrides: [String: TenantLimits] = [:],
                 logger: Logger = Logger(label: "muninn.db")) throws {
         root = dataDirectory + "/tsdb"
         self.options = options
+        self.limitOverrides = limitOverrides
         self.logger = logger
         try Files.makeDirectory(root)
         for name in try Files.list(root).sorted() {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isDir), isDir.boolValue,
                   (try? TenantID.validate(name)) != nil else { continue }
-            open[name] = try TenantDB.open(directory: root + "/" + name, tenant: name, options: options, logger: logger)
+            open[name] = try TenantDB.open(directory: root + "/" + name, tenant: name, options: tenantOptions(name), logger: logger)
         }
+    }
+
+    /// The options a tenant's database opens with: the shared ones, with the
+    /// tenant's limits when it has an override.
+    public func tenantOptions(_ tenant: String) -> DatabaseOptions {
+        var o = options
+        if let limits = limitOverrides[tenant] { o.limits = limits }
+        return o
     }
 
     /// Tenants with a database, sorted.
@@ -53,7 +65,7 @@ public final class Databases: @unchecked Sendable {
         let signal = NSCondition()
         creating[tenant] = signal
         lock.unlock()
-        let result = Result { try TenantDB.open(directory: root + "/" + tenant, tenant: tenant, options: options, logger: logger) }
+        let result = Result { try TenantDB.open(directory: root + "/" + tenant, tenant: tenant, options: tenantOptions(tenant), logger: logger) }
         lock.lock()
         creating[tenant] = nil
         if case .success(let db) = result { open[tenant] = db }

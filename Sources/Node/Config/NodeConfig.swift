@@ -43,13 +43,29 @@ struct NodeConfig: Codable, Equatable, Sendable {
         var creationGracePeriodSeconds = 600
     }
 
+    /// Per-tenant replacements for some of `limits`; keys left out keep the
+    /// global value.
+    struct LimitsOverride: Codable, Equatable, Sendable {
+        var maxSeries: Int?
+        var maxSeriesPerMetric: Int?
+        var maxLabelNamesPerSeries: Int?
+        var maxLabelNameLength: Int?
+        var maxLabelValueLength: Int?
+        var ingestionRate: Int?
+        var ingestionBurst: Int?
+        var outOfOrderWindowSeconds: Int?
+        var creationGracePeriodSeconds: Int?
+    }
+
     var server = Server()
     var storage = Storage()
     var limits = Limits()
+    /// Tenant ID → limits that differ from `limits` for that tenant.
+    var overrides: [String: LimitsOverride] = [:]
     /// Off: every request is stored for the tenant `anonymous`.
     var multitenancy = true
 
-    enum CodingKeys: String, CodingKey { case server, storage, limits, multitenancy }
+    enum CodingKeys: String, CodingKey { case server, storage, limits, overrides, multitenancy }
 
     init() {}
 
@@ -83,6 +99,7 @@ struct NodeConfig: Codable, Equatable, Sendable {
     }
 
     /// Unknown keys are the usual typo; name them instead of ignoring them.
+    /// Under `overrides` the keys are tenant IDs, each holding keys of `limits`.
     private static func checkKeys(_ value: Any?, path: String, against defaults: Any?, file: String) throws {
         guard let map = value as? [String: Any] else { return }
         let known = defaults as? [String: Any] ?? [:]
@@ -90,6 +107,21 @@ struct NodeConfig: Codable, Equatable, Sendable {
             let full = path.isEmpty ? key : path + "." + key
             guard let expected = known[key] else {
                 throw ConfigError(file: file, key: full, reason: "unknown key")
+            }
+            if full == "overrides" {
+                guard let tenants = inner as? [String: Any] else {
+                    throw ConfigError(file: file, key: full, reason: "expected a mapping of tenant IDs to limits")
+                }
+                for (tenant, limits) in tenants {
+                    do { try TenantID.validate(tenant) } catch {
+                        throw ConfigError(file: file, key: full + "." + tenant, reason: "invalid tenant ID: \(error)")
+                    }
+                    guard limits is [String: Any] else {
+                        throw ConfigError(file: file, key: full + "." + tenant, reason: "expected a mapping of limits")
+                    }
+                    try checkKeys(limits, path: full + "." + tenant, against: known["limits"], file: file)
+                }
+                continue
             }
             try checkKeys(inner, path: full, against: expected, file: file)
         }
@@ -112,6 +144,12 @@ struct NodeConfig: Codable, Equatable, Sendable {
         guard storage.blockRangeSeconds >= 60 else { throw fail("storage.blockRangeSeconds", "must be at least 60") }
         guard storage.retentionSeconds >= 0 else { throw fail("storage.retentionSeconds", "must not be negative") }
         guard limits.outOfOrderWindowSeconds >= 0 else { throw fail("limits.outOfOrderWindowSeconds", "must not be negative") }
+        for (tenant, o) in overrides {
+            do { try TenantID.validate(tenant) } catch { throw fail("overrides.\(tenant)", "invalid tenant ID: \(error)") }
+            if let w = o.outOfOrderWindowSeconds, w < 0 {
+                throw fail("overrides.\(tenant).outOfOrderWindowSeconds", "must not be negative")
+            }
+        }
     }
 
     func fsyncPolicy() throws -> FsyncPolicy {
@@ -126,18 +164,44 @@ struct NodeConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// Each overridden tenant's complete limits.
+    var limitOverrides: [String: TenantLimits] {
+        overrides.mapValues { limits.applying($0).tenantLimits }
+    }
+
     func databaseOptions() throws -> DatabaseOptions {
         DatabaseOptions(
             wal: WALOptions(compression: WALCompression(rawValue: storage.walCompression) ?? .lz4, fsync: try fsyncPolicy()),
             chunkRange: Int64(storage.blockRangeSeconds) * 1000,
-            limits: TenantLimits(
-                maxSeries: limits.maxSeries, maxSeriesPerMetric: limits.maxSeriesPerMetric,
-                maxLabelNamesPerSeries: limits.maxLabelNamesPerSeries, maxLabelNameLength: limits.maxLabelNameLength,
-                maxLabelValueLength: limits.maxLabelValueLength, ingestionRate: Double(limits.ingestionRate),
-                ingestionBurst: limits.ingestionBurst, outOfOrderWindow: Int64(limits.outOfOrderWindowSeconds) * 1000,
-                creationGracePeriod: Int64(limits.creationGracePeriodSeconds) * 1000),
+            limits: limits.tenantLimits,
             idleFlushTimeout: TimeInterval(storage.idleFlushSeconds),
             retention: Retention(period: .seconds(storage.retentionSeconds), requireShipped: storage.shipping))
+    }
+}
+
+extension NodeConfig.Limits {
+    /// These limits with the override's keys replaced.
+    func applying(_ o: NodeConfig.LimitsOverride) -> Self {
+        var l = self
+        l.maxSeries = o.maxSeries ?? l.maxSeries
+        l.maxSeriesPerMetric = o.maxSeriesPerMetric ?? l.maxSeriesPerMetric
+        l.maxLabelNamesPerSeries = o.maxLabelNamesPerSeries ?? l.maxLabelNamesPerSeries
+        l.maxLabelNameLength = o.maxLabelNameLength ?? l.maxLabelNameLength
+        l.maxLabelValueLength = o.maxLabelValueLength ?? l.maxLabelValueLength
+        l.ingestionRate = o.ingestionRate ?? l.ingestionRate
+        l.ingestionBurst = o.ingestionBurst ?? l.ingestionBurst
+        l.outOfOrderWindowSeconds = o.outOfOrderWindowSeconds ?? l.outOfOrderWindowSeconds
+        l.creationGracePeriodSeconds = o.creationGracePeriodSeconds ?? l.creationGracePeriodSeconds
+        return l
+    }
+
+    var tenantLimits: TenantLimits {
+        TenantLimits(
+            maxSeries: maxSeries, maxSeriesPerMetric: maxSeriesPerMetric,
+            maxLabelNamesPerSeries: maxLabelNamesPerSeries, maxLabelNameLength: maxLabelNameLength,
+            maxLabelValueLength: maxLabelValueLength, ingestionRate: Double(ingestionRate),
+            ingestionBurst: ingestionBurst, outOfOrderWindow: Int64(outOfOrderWindowSeconds) * 1000,
+            creationGracePeriod: Int64(creationGracePeriodSeconds) * 1000)
     }
 }
 

@@ -13,6 +13,7 @@ struct StorageService: Service {
     func run() async throws {
         let config = state.config
         let dbs = try Databases(dataDirectory: config.storage.dataDir, options: try config.databaseOptions(),
+                                limitOverrides: config.limitOverrides,
                                 logger: state.logger)
         state.started(dbs)
         state.logger.info("node ready", metadata: ["tenants": "\(dbs.tenants.count)",

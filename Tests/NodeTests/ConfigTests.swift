@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Engine
+
+/// `muninn node` configuration: bad files fail at start naming the key,
+/// `--print-config` shows the effective settings, per-tenant overrides apply.
+@Suite(.serialized) struct ConfigTests {
+    static func write(_ yaml: String) throws -> String {
+        let path = Scratch.directory("config").path + "/muninn.yml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func badConfigurationsNameTheKey() throws {
+        let cases: [(String, String)] = [
+            ("servr:\n  httpPort: 1\n", "servr: unknown key"),
+            ("server:\n  httpPrt: 1\n", "server.httpPrt: unknown key"),
+            ("server:\n  httpPort: 70000\n", "server.httpPort: must be 1-65535"),
+            ("storage:\n  walFsync: sometimes\n", "storage.walFsync"),
+            ("limits:\n  maxSeries: lots\n", "limits.maxSeries"),
+            ("overrides:\n  team-a:\n    maxSeriez: 5\n", "overrides.team-a.maxSeriez: unknown key"),
+            ("overrides:\n  \"a/b\":\n    maxSeries: 5\n", "overrides.a/b: invalid tenant ID"),
+            ("overrides:\n  t: 5\n", "overrides.t: expected a mapping of limits"),
+            ("overrides:\n  t:\n    outOfOrderWindowSeconds: -1\n", "overrides.t.outOfOrderWindowSeconds: must not be negative"),
+            ("- just\n- a list\n", "expected a mapping at the top level"),
+        ]
+        for (yaml, message) in cases {
+            let r = try muninn(["node", "--config", try Self.write(yaml), "--print-config"])
+            #expect(r.status == 1, "\(yaml)")
+            #expect(r.stderr.contains(message), "\(yaml): \(r.stderr)")
+        }
+    }
+
+    @Test func printConfigShowsDefaultsFlagsAndOverrides() throws {
+        let path = try Self.write("limits:\n  maxSeries: 100\noverrides:\n  team-a:\n    maxSeries: 5\n")
+        let r = try muninn(["node", "--config", path, "--http-port", "9123", "--print-config"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("httpPort: 9123"))
+        #expect(r.stdout.contains("maxSeries: 100"))
+        #expect(r.stdout.contains("overrides:\n  team-a:\n    maxSeries: 5\n"))
+        #expect(r.stdout.contains("dataDir: ./data"))
+    }
+
+    /// team-a may hold 2 series; team-b keeps the global limit.
+    @Test func perTenantOverridesApply() throws {
+        let dir = temporaryDirectory("node-overrides")
+        let path = try Self.write("overrides:\n  team-a:\n    maxSeries: 2\n")
+        let (node, port) = try startNode(dir, extra: ["--config", path])
+        defer { node.stop() }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let body = Data(RemoteWrite.encode(RemoteWriteRequest(series: (0..<3).map {
+            RemoteWriteSeries(labels: Labels(["__name__": "up", "i": String($0)]), samples: [Sample(timestamp: now, value: 1)])
+        })))
+        let url = "http://127.0.0.1:\(port)/api/v1/push"
+        let a = HTTP.request(url, method: "POST", headers: ["X-Scope-OrgID": "team-a"], body: body)
+        #expect(a?.status == 400 && a?.text.contains("max-series-per-tenant") == true, "\(a?.text ?? "")")
+        #expect(a?.text.contains("2 samples stored") == true, "\(a?.text ?? "")")
+        let b = HTTP.request(url, method: "POST", headers: ["X-Scope-OrgID": "team-b"], body: body)
+        #expect(b?.status == 204, "\(b?.text ?? "")")
+    }
+}
