@@ -27,26 +27,11 @@ public struct Label: Sendable, Hashable, Comparable, CustomStringConvertible {
         hasher.combine(UTF8Key(value))
     }
 
-    /// Go's strconv.Quote for the characters label values contain in practice:
-    /// backslash, double quote and control characters are escaped.
+    /// Go's `strconv.Quote`, as Prometheus prints label values.
     static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 || u.value == 0x7F {
-                    out += "\\x" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        GoText.appendQuoted(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
