@@ -36,37 +36,23 @@ public enum RemoteWrite {
     /// The uncompressed WriteRequest that `encode(_:)` compresses.
     public static func encodeProtobuf(_ request: RemoteWriteRequest) -> [UInt8] {
         var out: [UInt8] = []
-        var blob: [UInt8] = []
-        var ranges: [(name: Range<Int>, value: Range<Int>)] = []
+        var labels = LabelSpans()
         var timestamps: [Int64] = []
         var values: [UInt64] = []
         for series in request.series {
-            blob.removeAll(keepingCapacity: true)
-            ranges.removeAll(keepingCapacity: true)
-            for label in series.labels.labels {
-                let n = blob.count
-                blob.append(contentsOf: label.name.utf8)
-                let v = blob.count
-                blob.append(contentsOf: label.value.utf8)
-                ranges.append((n..<v, v..<blob.count))
-            }
             timestamps.removeAll(keepingCapacity: true)
             values.removeAll(keepingCapacity: true)
             for sample in series.samples {
                 timestamps.append(sample.timestamp)
                 values.append(sample.value.bitPattern)
             }
-            blob.withUnsafeBufferPointer { b in
-                let spans = ranges.map { r in
-                    cs_prompb_label(name: cs_prompb_str(ptr: b.baseAddress.map { $0 + r.name.lowerBound }, len: r.name.count),
-                                    value: cs_prompb_str(ptr: b.baseAddress.map { $0 + r.value.lowerBound }, len: r.value.count))
-                }
-                let size = cs_prompb_series_size(spans, spans.count, timestamps, values, values.count)
+            labels.with(series.labels) { spans, _ in
+                let size = cs_prompb_series_size(spans.baseAddress, spans.count, timestamps, values, values.count)
                 precondition(size > 0, "remote write series too large to encode")
                 let start = out.count
                 out.append(contentsOf: repeatElement(0, count: size))
                 let written = out.withUnsafeMutableBufferPointer { o in
-                    cs_prompb_encode_series(o.baseAddress! + start, size, spans, spans.count,
+                    cs_prompb_encode_series(o.baseAddress! + start, size, spans.baseAddress, spans.count,
                                             timestamps, values, values.count)
                 }
                 precondition(written == size, "remote write series size")

@@ -64,32 +64,18 @@ public enum WALRecord: Sendable, Equatable {
 
     static func appendSeries(_ entries: [WALSeries], to out: inout [UInt8]) {
         out.append(RecordType.series.rawValue)
-        var blob: [UInt8] = []
-        var ranges: [(name: Range<Int>, value: Range<Int>)] = []
+        var labels = LabelSpans()
         for entry in entries {
-            blob.removeAll(keepingCapacity: true)
-            ranges.removeAll(keepingCapacity: true)
-            for label in entry.labels.labels {
-                let n = blob.count
-                blob.append(contentsOf: label.name.utf8)
-                let v = blob.count
-                blob.append(contentsOf: label.value.utf8)
-                ranges.append((n..<v, v..<blob.count))
-            }
-            let size = 8 + Int(CS_UVARINT_MAX) + blob.count + 2 * Int(CS_UVARINT_MAX) * ranges.count
-            let start = out.count
-            out.append(contentsOf: repeatElement(0, count: size))
-            let written = blob.withUnsafeBufferPointer { b in
-                let spans = ranges.map { r in
-                    cs_wal_label(name: cs_wal_str(ptr: b.baseAddress.map { $0 + r.name.lowerBound }, len: r.name.count),
-                                 value: cs_wal_str(ptr: b.baseAddress.map { $0 + r.value.lowerBound }, len: r.value.count))
+            labels.with(entry.labels) { spans, byteCount in
+                let size = 8 + Int(CS_UVARINT_MAX) + byteCount + 2 * Int(CS_UVARINT_MAX) * spans.count
+                let start = out.count
+                out.append(contentsOf: repeatElement(0, count: size))
+                let written = out.withUnsafeMutableBufferPointer { o in
+                    cs_wal_series_append(o.baseAddress! + start, size, entry.ref, spans.baseAddress, spans.count)
                 }
-                return out.withUnsafeMutableBufferPointer { o in
-                    cs_wal_series_append(o.baseAddress! + start, size, entry.ref, spans, spans.count)
-                }
+                precondition(written >= 0, "series entry bound")
+                out.removeLast(size - Int(written))
             }
-            precondition(written >= 0, "series entry bound")
-            out.removeLast(size - Int(written))
         }
     }
 
