@@ -157,10 +157,10 @@ extension Head {
             }
         }
 
+        // Entries without labels name an existing series: by ref, or by raw
+        // bytes that were found (raw entries that were not get their labels).
         func labelsOf(_ entry: AppendBatch.Entry, _ id: Int?) -> Labels {
-            if let l = entry.labels { return l }
-            if let id { return labels(of: id) }
-            return batch.labels(ofSpans: entry.spans)
+            entry.labels ?? labels(of: id!)
         }
 
         let entries = batch.entries, samples = batch.samples
