@@ -44,11 +44,6 @@ enum BlockFixtures {
         ]
     }
 
-    static func hex(_ s: String) -> [UInt8] {
-        let digits = Array(s.utf8.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") })
-        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
-    }
-
     /// Cuts time-ordered samples into XOR chunks of at most `perChunk` samples.
     static func chunks(_ samples: [Sample], perChunk: Int = 120) throws -> [ChunkMeta] {
         var chunks: [ChunkMeta] = []
