@@ -4,7 +4,7 @@
 # interop tests run for real.
 set -euo pipefail
 need=()
-for pkg in liblz4-dev zlib1g-dev libsnappy-dev pkg-config prometheus; do
+for pkg in liblz4-dev zlib1g-dev libsnappy-dev pkg-config prometheus curl openssl iproute2; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

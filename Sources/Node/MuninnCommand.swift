@@ -16,7 +16,7 @@ struct MuninnCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let failure as CLIFailure {
-            FileHandle.standardError.write(Data("muninn: \(failure)\n".utf8))
+            StandardStream.error("muninn: \(failure)\n")
             Foundation.exit(1)
         } catch {
             exit(withError: error)
@@ -27,6 +27,6 @@ struct MuninnCommand: AsyncParsableCommand {
         commandName: "muninn",
         abstract: "Muninn: a metrics ingester for Prometheus remote-write.",
         version: Muninn.version,
-        subcommands: [NodeCommand.self, WALCommand.self, BlocksCommand.self, BenchCommand.self, DBCrashWriter.self]
+        subcommands: [NodeCommand.self, WALCommand.self, BlocksCommand.self, BenchCommand.self, AuthCommand.self, DBCrashWriter.self]
     )
 }

@@ -519,3 +519,20 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
         #expect(all[b] == [Sample(timestamp: t0, value: 2), Sample(timestamp: t0 + 1, value: 4)])
     }
 }
+
+@Suite struct MetricNamePolicyTests {
+    @Test func seriesWithoutMetricNameAreRefusedOnlyWhenRequired() throws {
+        let request = RemoteWriteRequest(series: [
+            RemoteWriteSeries(labels: Labels([Label("__name__", "up"), Label("job", "a")]), samples: [Sample(timestamp: 1, value: 1)]),
+            RemoteWriteSeries(labels: Labels([Label("job", "b")]), samples: [Sample(timestamp: 1, value: 2), Sample(timestamp: 2, value: 3)]),
+        ])
+        let body = RemoteWrite.encode(request)
+        let lenient = try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: 1 << 20)
+        #expect(lenient.invalidSamples == 0 && lenient.batch.seriesCount == 2)
+        let strict = try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: 1 << 20, requireMetricName: true)
+        #expect(strict.batch.seriesCount == 1)
+        #expect(strict.invalidSamples == 2)
+        #expect(strict.firstLabelError?.kind == .invalidLabels(series: 1, label: 0, problem: .missingMetricName))
+        #expect(strict.firstLabelError?.description.contains("no metric name") == true)
+    }
+}

@@ -24,6 +24,18 @@ import TestSupport
             ("overrides:\n  t: 5\n", "overrides.t: expected a mapping of limits"),
             ("overrides:\n  t:\n    outOfOrderWindowSeconds: -1\n", "overrides.t.outOfOrderWindowSeconds: must not be negative"),
             ("- just\n- a list\n", "expected a mapping at the top level"),
+            ("limits:\n  maxSeries: -1\n", "limits.maxSeries: must not be negative"),
+            ("limits:\n  creationGracePeriodSeconds: 9223372036854775807\n", "limits.creationGracePeriodSeconds: must be at most a year"),
+            ("overrides:\n  t:\n    ingestionRate: -5\n", "overrides.t.ingestionRate: must not be negative"),
+            ("storage:\n  maintenanceIntervalSeconds: 0\n", "storage.maintenanceIntervalSeconds: must be positive"),
+            ("storage:\n  idleFlushSeconds: -1\n", "storage.idleFlushSeconds: must be positive"),
+            ("storage:\n  blockRangeSeconds: 9223372036854775807\n", "storage.blockRangeSeconds: must be at most a year"),
+            ("server:\n  shutdownGraceSeconds: 0\n", "server.shutdownGraceSeconds: must be positive"),
+            ("server:\n  readTimeoutSeconds: -3\n", "server.readTimeoutSeconds: must be positive"),
+            ("server:\n  maxDecodedBytes: 9223372036854775807\n", "server.maxDecodedBytes: must be at most 2 GiB"),
+            ("server:\n  tls:\n    certFile: /x.pem\n", "server.tls.keyFile: set both certFile and keyFile"),
+            ("instanceLimits:\n  maxTenants: -1\n", "instanceLimits.maxTenants: must not be negative"),
+            ("auth:\n  tenantsFile: /nonexistent/tenants.yml\n", "cannot read the tenants file"),
         ]
         for (yaml, message) in cases {
             let r = try muninn(["node", "--config", try Self.write(yaml), "--print-config"])

@@ -1,4 +1,7 @@
 import CStorage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Prometheus remote write 1.0 (prometheus.WriteRequest, formats.md §8.2): the
 // snappy body ↔ Swift values. Decoding, framing checks and label checks run in
@@ -98,7 +101,12 @@ public enum RemoteWrite {
     /// making a `String`. Errors as `decode(snappyBody:maxDecodedBytes:)`;
     /// refused series are left out and reported in the result. Safe to call
     /// concurrently.
-    public static func decodeBatch(snappyBody: [UInt8], maxDecodedBytes: Int) throws(RemoteWriteError) -> RemoteWriteBatch {
+    ///
+    /// With `requireMetricName`, a series without a non-empty `__name__` is
+    /// refused as well (Mimir's "sample missing metric name"); Prometheus's own
+    /// receiver accepts such series.
+    public static func decodeBatch(snappyBody: [UInt8], maxDecodedBytes: Int,
+                                   requireMetricName: Bool = false) throws(RemoteWriteError) -> RemoteWriteBatch {
         // Label offsets are 32-bit.
         let plain = try decompress(snappyBody, maxDecodedBytes: min(maxDecodedBytes, Int(UInt32.max)))
         var result = RemoteWriteBatch()
@@ -114,6 +122,17 @@ public enum RemoteWrite {
                 guard code == CS_PROMPB_LABELS_OK || code == CS_PROMPB_LABELS_EMPTY_VALUE else {
                     result.invalidSamples += ts.count
                     if result.firstLabelError == nil { result.firstLabelError = makeLabels(spans, series: result.seriesCount).1 }
+                    result.seriesCount += 1
+                    return
+                }
+                if requireMetricName, !hasMetricName(spans) {
+                    result.invalidSamples += ts.count
+                    if result.firstLabelError == nil {
+                        let labels = makeLabels(spans, series: result.seriesCount).0
+                        result.firstLabelError = RemoteWriteError(
+                            .invalidLabels(series: result.seriesCount, label: 0, problem: .missingMetricName),
+                            labelMessage(.missingMetricName, series: result.seriesCount, index: 0, label: nil, labels: labels))
+                    }
                     result.seriesCount += 1
                     return
                 }
@@ -184,6 +203,13 @@ public enum RemoteWrite {
 
     /// Labels of one series and, when they are refused, why. Valid series
     /// lose their empty-valued labels, as Prometheus drops them.
+    /// True when a `__name__` label with a non-empty value is among `spans`.
+    private static func hasMetricName(_ spans: UnsafeBufferPointer<cs_prompb_label>) -> Bool {
+        spans.contains { l in
+            l.name.len == 8 && l.value.len > 0 && memcmp(l.name.ptr, "__name__", 8) == 0
+        }
+    }
+
     private static func makeLabels(_ spans: UnsafeBufferPointer<cs_prompb_label>,
                                    series: Int) -> (Labels, RemoteWriteError?) {
         var index = 0
@@ -211,6 +237,7 @@ public enum RemoteWrite {
         let detail: String
         switch problem {
         case .noLabels: detail = "no labels (labels with empty values do not count)"
+        case .missingMetricName: detail = "no metric name (a __name__ label with a value)"
         case .emptyName: detail = "label \(index) has an empty name"
         case .invalidNameUTF8: detail = "label \(index) name is not valid UTF-8"
         case .invalidName: detail = "invalid label name \(name) (label \(index); must match [a-zA-Z_][a-zA-Z0-9_]*)"
@@ -306,6 +333,8 @@ public enum LabelProblem: String, Sendable, Equatable, CaseIterable {
     case invalidMetricName = "metric-name-invalid"
     case unsorted = "labels-not-sorted"
     case duplicate = "duplicate-label-name"
+    /// Not from cs_prompb_check_labels: the ingest policy of `decodeBatch`.
+    case missingMetricName = "missing-metric-name"
 
     init(code: Int32) {
         switch code {

@@ -102,13 +102,13 @@ final class Progress {
             let filled = Int(f * 30)
             line += " [" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] \(Int(f * 100))%"
         }
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+        StandardStream.error("\r\u{1B}[K\(line)")
         shown = true
     }
 
     func clear() {
         guard shown else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        StandardStream.error("\r\u{1B}[K")
         shown = false
     }
 }

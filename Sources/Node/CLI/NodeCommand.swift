@@ -2,7 +2,11 @@ import ArgumentParser
 import Engine
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOCore
+import NIOSSL
 import ServiceLifecycle
 
 /// `muninn node`: a single ingester node on the embedded defaults (HTTP on
@@ -44,6 +48,10 @@ struct NodeCommand: AsyncParsableCommand {
     func run() async throws {
         let config: NodeConfig
         do { config = try effectiveConfig() } catch let error as ConfigError { throw CLIFailure("bad configuration: \(error)") }
+        let credentials: TenantCredentials?
+        do {
+            credentials = config.auth.tenantsFile.isEmpty ? nil : try TenantCredentials.load(path: config.auth.tenantsFile)
+        } catch let error as ConfigError { throw CLIFailure("bad configuration: \(error)") }
         if printConfig {
             print(try config.yaml(), terminator: "")
             return
@@ -55,29 +63,45 @@ struct NodeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "muninn")
-        let state = NodeState(config: config, metrics: NodeMetrics(), logger: logger)
+        StandardStream.ignoreBrokenPipes()
+        let state = NodeState(config: config, metrics: NodeMetrics(), logger: logger, credentials: credentials)
         let app = Application(
             router: Routes.build(state),
+            server: try serverBuilder(config.server),
             configuration: .init(address: .hostname(config.server.httpAddress, port: config.server.httpPort),
-                                 serverName: "muninn/\(Muninn.version)"),
+                                 serverName: "muninn/\(Muninn.version)",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(config.server.maxConnections, logger: logger)),
             logger: logger)
-        let box = GroupBox()
-        let group = ServiceGroup(configuration: .init(
+        var groupConfig = ServiceGroupConfiguration(
             services: [
                 .init(service: StorageService(state: state)),
                 .init(service: MaintenanceService(state: state)),
                 .init(service: app),
-                .init(service: ShutdownRequestService(state: state) { await box.group?.triggerGracefulShutdown() }),
+                .init(service: ShutdownRequestService(state: state), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: AdmissionService(state: state)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        box.group = group
+            logger: logger)
+        // Past the grace period the services are cancelled: the storage still
+        // closes its logs (cancellation is not a crash), in-flight requests end.
+        groupConfig.maximumGracefulShutdownDuration = .seconds(config.server.shutdownGraceSeconds)
+        let group = ServiceGroup(configuration: groupConfig)
         try await group.run()
     }
 }
 
-/// Lets a service trigger the group's shutdown (the group exists after the services).
-final class GroupBox: @unchecked Sendable {
-    var group: ServiceGroup?
+extension NodeCommand {
+    /// HTTP/1.1 with the idle timeout, over TLS when a certificate is configured.
+    func serverBuilder(_ server: NodeConfig.Server) throws -> HTTPServerBuilder {
+        let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(server.idleTimeoutSeconds))))
+        guard !server.tls.certFile.isEmpty else { return http }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(server.tls.certFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: server.tls.keyFile, format: .pem)
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            return try .tls(http, tlsConfiguration: tls)
+        } catch {
+            throw CLIFailure("bad configuration: server.tls: cannot load \(server.tls.certFile) / \(server.tls.keyFile): \(error)")
+        }
+    }
 }

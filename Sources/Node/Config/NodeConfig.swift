@@ -13,8 +13,44 @@ struct NodeConfig: Codable, Equatable, Sendable {
         var maxRequestBytes = 16 * 1024 * 1024
         /// Largest remote-write body after snappy decoding.
         var maxDecodedBytes = 64 * 1024 * 1024
-        /// How long shutdown waits for in-flight requests.
+        /// How long shutdown waits for in-flight requests and the storage to
+        /// close before the process is cancelled.
         var shutdownGraceSeconds = 30
+        /// A keep-alive connection with no request for this long is closed; so
+        /// is one whose request head does not arrive completely in this time.
+        var idleTimeoutSeconds = 120
+        /// Longest time to receive one request body (slow clients get 408).
+        var readTimeoutSeconds = 60
+        /// Open connections beyond this wait to be accepted.
+        var maxConnections = 1024
+        /// Empty: the admin endpoints (`/ingester/*`) answer loopback clients
+        /// only. Set: every caller needs `Authorization: Bearer <adminToken>`.
+        var adminToken = ""
+        var tls = TLS()
+    }
+
+    /// HTTPS when both files are given (PEM certificate chain and private key).
+    struct TLS: Codable, Equatable, Sendable {
+        var certFile = ""
+        var keyFile = ""
+    }
+
+    /// Node-wide limits (Mimir's ingester instance limits); 0 disables one.
+    /// Requests over them get a retryable 503.
+    struct InstanceLimits: Codable, Equatable, Sendable {
+        var maxInflightPushRequests = 256
+        /// Compressed bytes of push bodies being handled at once.
+        var maxInflightPushBytes = 512 * 1024 * 1024
+        var maxTenants = 1000
+        var maxSeries = 10_000_000
+        /// Samples per second over all tenants.
+        var maxIngestionRate = 0
+    }
+
+    struct Auth: Codable, Equatable, Sendable {
+        /// Empty: tenants are not authenticated. Else a YAML file of tenant
+        /// credentials (see README, "Authentication").
+        var tenantsFile = ""
     }
 
     struct Storage: Codable, Equatable, Sendable {
@@ -60,12 +96,14 @@ struct NodeConfig: Codable, Equatable, Sendable {
     var server = Server()
     var storage = Storage()
     var limits = Limits()
+    var instanceLimits = InstanceLimits()
+    var auth = Auth()
     /// Tenant ID → limits that differ from `limits` for that tenant.
     var overrides: [String: LimitsOverride] = [:]
     /// Off: every request is stored for the tenant `anonymous`.
     var multitenancy = true
 
-    enum CodingKeys: String, CodingKey { case server, storage, limits, overrides, multitenancy }
+    enum CodingKeys: String, CodingKey { case server, storage, limits, instanceLimits, auth, overrides, multitenancy }
 
     init() {}
 
@@ -132,24 +170,43 @@ struct NodeConfig: Codable, Equatable, Sendable {
     /// Cross-field and range checks, naming the key.
     func validate() throws {
         func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(file: "config", key: key, reason: reason) }
+        func positive(_ key: String, _ value: Int) throws { guard value > 0 else { throw fail(key, "must be positive") } }
+        func nonNegative(_ key: String, _ value: Int) throws { guard value >= 0 else { throw fail(key, "must not be negative") } }
         guard (1...65535).contains(server.httpPort) else { throw fail("server.httpPort", "must be 1-65535") }
-        guard server.maxRequestBytes > 0 else { throw fail("server.maxRequestBytes", "must be positive") }
+        try positive("server.maxRequestBytes", server.maxRequestBytes)
         guard server.maxDecodedBytes >= server.maxRequestBytes else {
             throw fail("server.maxDecodedBytes", "must be at least server.maxRequestBytes")
+        }
+        // Bodies are held in one buffer; snappy's own limit is 4 GiB.
+        guard server.maxDecodedBytes <= 1 << 31 else { throw fail("server.maxDecodedBytes", "must be at most 2 GiB") }
+        try positive("server.shutdownGraceSeconds", server.shutdownGraceSeconds)
+        try positive("server.idleTimeoutSeconds", server.idleTimeoutSeconds)
+        try positive("server.readTimeoutSeconds", server.readTimeoutSeconds)
+        try positive("server.maxConnections", server.maxConnections)
+        if server.tls.certFile.isEmpty != server.tls.keyFile.isEmpty {
+            throw fail(server.tls.certFile.isEmpty ? "server.tls.certFile" : "server.tls.keyFile", "set both certFile and keyFile, or neither")
         }
         _ = try fsyncPolicy()
         guard WALCompression(rawValue: storage.walCompression) != nil else {
             throw fail("storage.walCompression", "must be none or lz4")
         }
         guard storage.blockRangeSeconds >= 60 else { throw fail("storage.blockRangeSeconds", "must be at least 60") }
-        guard storage.retentionSeconds >= 0 else { throw fail("storage.retentionSeconds", "must not be negative") }
-        guard limits.outOfOrderWindowSeconds >= 0 else { throw fail("limits.outOfOrderWindowSeconds", "must not be negative") }
+        guard storage.blockRangeSeconds <= 366 * 86_400 else { throw fail("storage.blockRangeSeconds", "must be at most a year") }
+        try nonNegative("storage.retentionSeconds", storage.retentionSeconds)
+        try positive("storage.idleFlushSeconds", storage.idleFlushSeconds)
+        try positive("storage.maintenanceIntervalSeconds", storage.maintenanceIntervalSeconds)
+        for (key, value) in [("maxInflightPushRequests", instanceLimits.maxInflightPushRequests),
+                             ("maxInflightPushBytes", instanceLimits.maxInflightPushBytes),
+                             ("maxTenants", instanceLimits.maxTenants), ("maxSeries", instanceLimits.maxSeries),
+                             ("maxIngestionRate", instanceLimits.maxIngestionRate)] {
+            try nonNegative("instanceLimits." + key, value)
+        }
+        try limits.validate(prefix: "limits")
         for (tenant, o) in overrides {
             do { try TenantID.validate(tenant) } catch { throw fail("overrides.\(tenant)", "invalid tenant ID: \(error)") }
-            if let w = o.outOfOrderWindowSeconds, w < 0 {
-                throw fail("overrides.\(tenant).outOfOrderWindowSeconds", "must not be negative")
-            }
+            try limits.applying(o).validate(prefix: "overrides.\(tenant)")
         }
+        _ = try databaseOptions()
     }
 
     func fsyncPolicy() throws -> FsyncPolicy {
@@ -172,14 +229,41 @@ struct NodeConfig: Codable, Equatable, Sendable {
     func databaseOptions() throws -> DatabaseOptions {
         DatabaseOptions(
             wal: WALOptions(compression: WALCompression(rawValue: storage.walCompression) ?? .lz4, fsync: try fsyncPolicy()),
-            chunkRange: Int64(storage.blockRangeSeconds) * 1000,
+            chunkRange: try milliseconds(storage.blockRangeSeconds, "storage.blockRangeSeconds"),
             limits: limits.tenantLimits,
             idleFlushTimeout: TimeInterval(storage.idleFlushSeconds),
             retention: Retention(period: .seconds(storage.retentionSeconds), requireShipped: storage.shipping))
     }
 }
 
+/// Seconds from a configuration value as milliseconds, or an error naming the
+/// key when the product does not fit.
+func milliseconds(_ seconds: Int, _ key: String) throws -> Int64 {
+    let (ms, overflow) = Int64(seconds).multipliedReportingOverflow(by: 1000)
+    guard !overflow else { throw ConfigError(file: "config", key: key, reason: "\(seconds) seconds is out of range") }
+    return ms
+}
+
 extension NodeConfig.Limits {
+    /// Range checks of every limit, naming the key under `prefix`.
+    func validate(prefix: String) throws {
+        for (key, value) in [("maxSeries", maxSeries), ("maxSeriesPerMetric", maxSeriesPerMetric),
+                             ("maxLabelNamesPerSeries", maxLabelNamesPerSeries), ("maxLabelNameLength", maxLabelNameLength),
+                             ("maxLabelValueLength", maxLabelValueLength), ("ingestionRate", ingestionRate),
+                             ("ingestionBurst", ingestionBurst), ("outOfOrderWindowSeconds", outOfOrderWindowSeconds),
+                             ("creationGracePeriodSeconds", creationGracePeriodSeconds)] where value < 0 {
+            throw ConfigError(file: "config", key: prefix + "." + key, reason: "must not be negative")
+        }
+        // A year: far past any use, and the millisecond arithmetic stays far from overflow.
+        for (key, value) in [("outOfOrderWindowSeconds", outOfOrderWindowSeconds),
+                             ("creationGracePeriodSeconds", creationGracePeriodSeconds)] where value > 366 * 86_400 {
+            throw ConfigError(file: "config", key: prefix + "." + key, reason: "must be at most a year (31622400)")
+        }
+        if ingestionRate > 0, ingestionBurst < 1 {
+            throw ConfigError(file: "config", key: prefix + ".ingestionBurst", reason: "must be positive when ingestionRate is set")
+        }
+    }
+
     /// These limits with the override's keys replaced.
     func applying(_ o: NodeConfig.LimitsOverride) -> Self {
         var l = self

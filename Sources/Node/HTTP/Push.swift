@@ -12,7 +12,7 @@ import NIOCore
 /// or stops (clients retry). Exemplars and metadata are accepted, counted and
 /// dropped; native histograms are refused with 400.
 enum Push {
-    static func register(on router: Router<BasicRequestContext>, _ state: NodeState) {
+    static func register(on router: NodeRouter, _ state: NodeState) {
         for path in ["/api/v1/push", "/api/v1/write"] {
             router.post(RouterPath(path)) { request, _ in
                 try await Routes.handle(state, route: "push") { try await push(request, state) }
@@ -21,25 +21,36 @@ enum Push {
     }
 
     static func push(_ request: Request, _ state: NodeState) async throws -> Response {
+        state.limiter.startPush()
+        defer { state.limiter.finishPush() }
+        try state.limiter.checkPushes()
         guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
-        let tenant = try state.tenant(from: request.headers)
+        let tenant = try await state.tenant(from: request.headers)
         if let type = request.headers[.contentType], type.contains("io.prometheus.write.v2") {
             throw HTTPFailure(.unsupportedMediaType, "remote-write 2.0 is not supported; send prometheus.WriteRequest (1.0)")
         }
-        let body = try await collect(request, limit: state.config.server.maxRequestBytes)
+        let body = try await collect(request, limit: state.config.server.maxRequestBytes,
+                                     timeout: .seconds(state.config.server.readTimeoutSeconds))
+        state.limiter.addPushBytes(body.count)
+        defer { state.limiter.removePushBytes(body.count) }
+        try state.limiter.checkPushBytes()
         let decoded: RemoteWriteBatch
         do {
-            decoded = try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: state.config.server.maxDecodedBytes)
+            decoded = try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: state.config.server.maxDecodedBytes,
+                                                  requireMetricName: true)
         } catch {
             if case .tooLarge = error.kind { throw HTTPFailure(.payloadTooLarge, "\(error)") }
             throw HTTPFailure(.badRequest, "invalid remote-write request: \(error)")
         }
         let batch = decoded.batch, invalid = decoded.invalidSamples
-        let outcome: AppendOutcome
-        do {
-            outcome = batch.isEmpty ? AppendOutcome() : try dbs.database(for: tenant).append(batch)
-        } catch is WALClosedError {
-            throw HTTPFailure(.unavailable, "node is stopping")
+        var outcome = AppendOutcome()
+        if !batch.isEmpty {
+            try state.limiter.checkIngest(samples: batch.sampleCount, tenant: tenant, databases: dbs)
+            do {
+                outcome = try await state.offload(state.ingestPool) { try dbs.database(for: tenant).append(batch) }
+            } catch is WALClosedError {
+                throw HTTPFailure(.unavailable, "node is stopping", retryAfter: 1)
+            }
         }
         state.metrics.ingested(tenant: tenant, samples: outcome.accepted)
         for (reason, n) in outcome.rejected { state.metrics.rejected(tenant: tenant, reason: reason.rawValue, samples: n) }
@@ -59,15 +70,31 @@ enum Push {
         return Response(status: .noContent)
     }
 
-    /// The request body, or 413 when it is larger than `limit`.
-    static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
-        do {
-            let buffer = try await request.body.collect(upTo: limit)
-            return Array(buffer.readableBytesView)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw HTTPFailure(.payloadTooLarge, "request body larger than \(limit) bytes")
-        } catch is NIOTooManyBytesError {
-            throw HTTPFailure(.payloadTooLarge, "request body larger than \(limit) bytes")
+    /// The request body; 413 when it is larger than `limit`, 408 when it does
+    /// not arrive within `timeout` (a client sending a byte now and then must
+    /// not hold a connection and a buffer forever).
+    static func collect(_ request: Request, limit: Int, timeout: Duration) async throws -> [UInt8] {
+        let body = request.body
+        return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask {
+                do {
+                    let buffer = try await body.collect(upTo: limit)
+                    return Array(buffer.readableBytesView)
+                } catch let error as HTTPError where error.status == .contentTooLarge {
+                    throw HTTPFailure(.payloadTooLarge, "request body larger than \(limit) bytes")
+                } catch is NIOTooManyBytesError {
+                    throw HTTPFailure(.payloadTooLarge, "request body larger than \(limit) bytes")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let bytes = first else {
+                throw HTTPFailure(.requestTimeout, "request body not received within \(timeout.components.seconds)s")
+            }
+            return bytes
         }
     }
 }

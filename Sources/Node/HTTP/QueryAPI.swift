@@ -85,9 +85,9 @@ enum QueryAPI {
         }
     }
 
-    static func database(_ request: Request, _ state: NodeState) throws -> TenantDB? {
+    static func database(_ request: Request, _ state: NodeState) async throws -> TenantDB? {
         guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
-        let tenant = try state.tenant(from: request.headers)
+        let tenant = try await state.tenant(from: request.headers)
         return dbs.existing(tenant)
     }
 
@@ -95,7 +95,7 @@ enum QueryAPI {
         let p = try await parameters(request, requireMatch: true)
         var seen = Set<Labels>()
         var out: [[String: String]] = []
-        if let db = try database(request, state) {
+        if let db = try await database(request, state) {
             for matchers in p.matchers {
                 for s in try db.select(mint: p.start, maxt: p.end, matchers: matchers) where seen.insert(s.labels).inserted {
                     out.append(Dictionary(uniqueKeysWithValues: s.labels.labels.map { ($0.name, $0.value) }))
@@ -108,7 +108,7 @@ enum QueryAPI {
     static func labels(_ request: Request, _ state: NodeState) async throws -> Response {
         let p = try await parameters(request, requireMatch: false)
         var names = Set<String>()
-        if let db = try database(request, state) {
+        if let db = try await database(request, state) {
             if p.matchers.isEmpty { names.formUnion(try db.labelNames()) }
             for m in p.matchers { names.formUnion(try db.labelNames(matchers: m)) }
         }
@@ -118,7 +118,7 @@ enum QueryAPI {
     static func labelValues(_ request: Request, name: String, _ state: NodeState) async throws -> Response {
         let p = try await parameters(request, requireMatch: false)
         var values = Set<String>()
-        if let db = try database(request, state) {
+        if let db = try await database(request, state) {
             if p.matchers.isEmpty { values.formUnion(try db.labelValues(name)) }
             for m in p.matchers { values.formUnion(try db.labelValues(name, matchers: m)) }
         }

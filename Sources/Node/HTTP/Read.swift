@@ -8,7 +8,7 @@ import NIOCore
 /// over Muninn. Answers SAMPLES (snappy protobuf) or STREAMED_XOR_CHUNKS
 /// (one CRC-checked frame per series, flushed as written), as the client asks.
 enum Read {
-    static func register(on router: Router<BasicRequestContext>, _ state: NodeState) {
+    static func register(on router: NodeRouter, _ state: NodeState) {
         router.post("/api/v1/read") { request, _ in
             try await Routes.handle(state, route: "read") { try await read(request, state) }
         }
@@ -16,8 +16,9 @@ enum Read {
 
     static func read(_ request: Request, _ state: NodeState) async throws -> Response {
         guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
-        let tenant = try state.tenant(from: request.headers)
-        let body = try await Push.collect(request, limit: state.config.server.maxRequestBytes)
+        let tenant = try await state.tenant(from: request.headers)
+        let body = try await Push.collect(request, limit: state.config.server.maxRequestBytes,
+                                          timeout: .seconds(state.config.server.readTimeoutSeconds))
         let query: RemoteReadRequest
         do {
             query = try RemoteReadRequest.decode(snappyBody: body, maxDecodedBytes: state.config.server.maxDecodedBytes)

@@ -5,8 +5,8 @@ import NIOCore
 
 /// Every HTTP endpoint of a node.
 enum Routes {
-    static func build(_ state: NodeState) -> Router<BasicRequestContext> {
-        let router = Router()
+    static func build(_ state: NodeState) -> NodeRouter {
+        let router = NodeRouter(context: NodeRequestContext.self)
         router.get("/ready") { _, _ in
             state.phase == .running
                 ? text(.ok, "ready\n")
@@ -29,25 +29,41 @@ enum Routes {
                 }
             }
         }
-        router.post("/ingester/flush") { _, _ in
+        router.post("/ingester/flush") { request, context in
             try await handle(state, route: "flush") {
+                try state.access.authorizeAdmin(request.headers, loopback: context.isLoopback)
                 guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
-                let written = try dbs.flushAll()
+                let written = try await state.offload(state.backgroundPool) { try dbs.flushAll() }
                 state.metrics.blocksCut(written)
                 return Response(status: .noContent)
             }
         }
-        router.post("/ingester/shutdown") { _, _ in
+        router.post("/ingester/shutdown") { request, context in
             try await handle(state, route: "shutdown") {
-                guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
-                state.metrics.blocksCut(try dbs.flushAll())
-                state.shutdownRequested.fire()
+                try state.access.authorizeAdmin(request.headers, loopback: context.isLoopback)
+                try await shutdown(state)
                 return Response(status: .noContent)
             }
         }
         Push.register(on: router, state)
         Read.register(on: router, state)
         return router
+    }
+
+    /// `POST /ingester/shutdown`: stop admitting requests first, let the pushes
+    /// already admitted finish, then flush every head, then stop the process.
+    /// Flushing first would lose what is acknowledged during the flush when the
+    /// node's disk goes away with it (scale-down).
+    static func shutdown(_ state: NodeState) async throws {
+        guard state.phase == .running, let dbs = state.stopping() else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
+        let deadline = ContinuousClock.now + .seconds(state.config.server.shutdownGraceSeconds)
+        while state.limiter.pushesInFlight > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        state.logger.info("shutdown requested: writes stopped, flushing every tenant")
+        let written = try await state.offload(state.backgroundPool) { try dbs.flushAll() }
+        state.metrics.blocksCut(written)
+        state.shutdownRequested.fire()
     }
 
     /// Runs a handler, maps failures to status codes with a plain-text reason,
@@ -58,12 +74,15 @@ enum Routes {
         do {
             response = try await body()
         } catch let failure as HTTPFailure {
-            response = text(HTTPResponse.Status(code: failure.status.rawValue), failure.message + "\n")
+            var failed = text(HTTPResponse.Status(code: failure.status.rawValue), failure.message + "\n")
+            if let seconds = failure.retryAfter { failed.headers[.retryAfter] = String(seconds) }
+            response = failed
         } catch let error as RateLimitedError {
             response = text(.tooManyRequests, "\(error)\n")
         } catch {
+            // The detail (paths, errno) is for the operator's log, not the client.
             state.logger.error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
-            response = text(.internalServerError, "internal error: \(error)\n")
+            response = text(.internalServerError, "internal error while handling \(route); see the node's log\n")
         }
         state.metrics.request(route: route, status: response.status.code, started: started)
         return response

@@ -19,7 +19,7 @@ struct LogfmtHandler: LogHandler {
             line += " \(key)=\(Self.quote(value.description))"
         }
         line += "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardStream.error(line)
     }
 
     static func quote(_ s: String) -> String {

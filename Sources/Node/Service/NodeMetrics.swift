@@ -77,17 +77,3 @@ final class NodeMetrics: Sendable {
         if delta > 0 { Counter(label: label, dimensions: [("tenant", tenant)]).increment(by: delta) }
     }
 }
-
-/// An HTTP error with the reason for the client.
-struct HTTPFailure: Error, CustomStringConvertible {
-    enum Status: Int { case badRequest = 400, unauthorized = 401, notFound = 404, methodNotAllowed = 405,
-                       payloadTooLarge = 413, unsupportedMediaType = 415, tooManyRequests = 429,
-                       internalError = 500, unavailable = 503 }
-    var status: Status
-    var message: String
-    init(_ status: Status, _ message: String) {
-        self.status = status
-        self.message = message
-    }
-    var description: String { message }
-}

@@ -2,6 +2,7 @@ import HTTPTypes
 import Engine
 import Foundation
 import Logging
+import NIOPosix
 
 /// What every request handler needs: the node's phase and its databases.
 /// Handlers answer 503 unless the node is running.
@@ -14,13 +15,56 @@ final class NodeState: @unchecked Sendable {
     let config: NodeConfig
     let metrics: NodeMetrics
     let logger: Logger
-    /// Set by `POST /ingester/shutdown`: flush, then stop the process.
+    let access: Access
+    let limiter: InstanceLimiter
+    /// Threads for appends: a commit waits on the head lock and, with
+    /// `fsync: always`, on an fsync; neither may hold a cooperative thread.
+    let ingestPool: NIOThreadPool
+    /// Threads for block writes and maintenance: separate, so a flush never
+    /// delays appends or queries.
+    let backgroundPool: NIOThreadPool
+    /// Threads for queries, which take the head's and blocks' locks and may
+    /// run long.
+    let queryPool: NIOThreadPool
+    /// Set by `POST /ingester/shutdown`: stop admitting, flush, then stop the process.
     let shutdownRequested = AsyncSignal()
 
-    init(config: NodeConfig, metrics: NodeMetrics, logger: Logger) {
+    init(config: NodeConfig, metrics: NodeMetrics, logger: Logger, credentials: TenantCredentials? = nil) {
         self.config = config
         self.metrics = metrics
         self.logger = logger
+        access = Access(multitenancy: config.multitenancy, adminToken: config.server.adminToken, credentials: credentials)
+        limiter = InstanceLimiter(config.instanceLimits)
+        ingestPool = NIOThreadPool(numberOfThreads: 8)
+        backgroundPool = NIOThreadPool(numberOfThreads: 2)
+        queryPool = NIOThreadPool(numberOfThreads: 4)
+        ingestPool.start()
+        backgroundPool.start()
+        queryPool.start()
+    }
+
+    /// The tenant a data request is for (see `Access`).
+    func tenant(from headers: HTTPFields) async throws -> String {
+        try await access.tenant(headers, pool: ingestPool)
+    }
+
+    /// Runs blocking work on a dedicated pool and awaits its result. Work
+    /// still queued when the awaiting task is cancelled does not run.
+    func offload<T: Sendable>(_ pool: NIOThreadPool, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await pool.runIfActive(body)
+    }
+
+    /// As `offload`, but the work runs even if the awaiting task is cancelled:
+    /// for closing the storage, which must happen however shutdown goes.
+    func offloadToCompletion<T: Sendable>(_ pool: NIOThreadPool, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            pool.submit { state in
+                switch state {
+                case .active: continuation.resume(with: Result(catching: body))
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                }
+            }
+        }
     }
 
     var phase: Phase {
@@ -43,32 +87,6 @@ final class NodeState: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         phase_ = .stopping
         return databases_
-    }
-
-    /// The tenant a request is for: the X-Scope-OrgID header; without it, the
-    /// username of HTTP basic auth (Prometheus sends `basic_auth` on both
-    /// remote_write and remote_read, while some builds drop custom `headers`);
-    /// `anonymous` with multi-tenancy off. Neither is authenticated: as with
-    /// Mimir, an authenticating proxy belongs in front of the node.
-    func tenant(from headers: HTTPFields) throws(HTTPFailure) -> String {
-        guard config.multitenancy else { return "anonymous" }
-        guard let id = headers[Self.orgIDHeader].flatMap({ $0.isEmpty ? nil : $0 }) ?? Self.basicAuthUser(headers[.authorization]) else {
-            throw HTTPFailure(.unauthorized, "no tenant: send the X-Scope-OrgID header (or basic auth with the tenant as username)")
-        }
-        do { try TenantID.validate(id) } catch { throw HTTPFailure(.badRequest, "invalid tenant ID: \(error)") }
-        return id
-    }
-
-    static let orgIDHeader = HTTPField.Name("X-Scope-OrgID")!
-
-    /// The username of an `Authorization: Basic` header, if it has a non-empty one.
-    static func basicAuthUser(_ authorization: String?) -> String? {
-        guard let authorization, authorization.count > 6,
-              authorization.prefix(6).lowercased() == "basic ",
-              let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: decoded, encoding: .utf8) else { return nil }
-        let user = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        return user.isEmpty ? nil : user
     }
 }
 

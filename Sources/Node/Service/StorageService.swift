@@ -20,10 +20,17 @@ struct StorageService: Service {
                                                    "http": "\(config.server.httpAddress):\(config.server.httpPort)"])
         try? await gracefulShutdown()
         _ = state.stopping()
-        if config.storage.flushOnShutdown {
-            do { _ = try dbs.flushAll() } catch { state.logger.error("flush on shutdown failed", metadata: ["error": "\(error)"]) }
+        // File work runs on the background pool (after any maintenance pass in
+        // progress there), and runs even if this task is cancelled past the
+        // grace period, so the logs are always closed.
+        let flush = config.storage.flushOnShutdown
+        let logger = state.logger
+        try await state.offloadToCompletion(state.backgroundPool) {
+            if flush {
+                do { _ = try dbs.flushAll() } catch { logger.error("flush on shutdown failed", metadata: ["error": "\(error)"]) }
+            }
+            try dbs.close()
         }
-        try dbs.close()
         state.logger.info("storage closed")
     }
 }
@@ -40,7 +47,7 @@ struct MaintenanceService: Service {
         while !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
             guard !Task.isShuttingDownGracefully, let dbs = state.databases else { continue }
-            let report = await Task.detached { dbs.maintain(bucket: bucket) }.value
+            guard let report = try? await state.offload(state.backgroundPool, { dbs.maintain(bucket: bucket) }) else { continue }
             state.metrics.blocksCut(report.blocksWritten)
             state.metrics.maintenanceFailures(report.failures.count)
         }
@@ -58,10 +65,11 @@ struct AdmissionService: Service {
     }
 }
 
-/// Ends the process after `POST /ingester/shutdown` (which already flushed).
+/// Returns when `POST /ingester/shutdown` has flushed (or when the node stops
+/// for another reason); configured to shut the group down gracefully when it
+/// returns.
 struct ShutdownRequestService: Service {
     let state: NodeState
-    let group: @Sendable () async -> Void
 
     func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
@@ -69,6 +77,5 @@ struct ShutdownRequestService: Service {
         } onCancelOrGracefulShutdown: {
             state.shutdownRequested.fire()
         }
-        if state.phase != .stopping { await group() }
     }
 }
