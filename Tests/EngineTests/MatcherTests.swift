@@ -155,6 +155,29 @@ private let semantics: [MatchCase] = [
     MatchCase(.regexMatch, "(?U)a+", "aaa", true),
     MatchCase(.regexMatch, "(a*)*b", String(repeating: "a", count: 40) + "b", true),
     MatchCase(.regexMatch, "(a*)*b", String(repeating: "a", count: 40), false),
+    // Backtracking engines take exponential time on these; Go's regexp cannot.
+    MatchCase(.regexMatch, "(x|x)*y", String(repeating: "x", count: 40) + "y", true),
+    MatchCase(.regexMatch, "(x|x)*y", String(repeating: "x", count: 40), false),
+    MatchCase(.regexMatch, "(a|aa)*c", String(repeating: "a", count: 40) + "c", true),
+    MatchCase(.regexMatch, "(a|aa)*c", String(repeating: "a", count: 40), false),
+    MatchCase(.regexMatch, "(a+a+)+b", String(repeating: "a", count: 40), false),
+    MatchCase(.regexMatch, "(.*a){12}", String(repeating: "a", count: 40) + "b", false),
+    MatchCase(.regexMatch, "(a?){30}a{30}", String(repeating: "a", count: 30), true),
+    MatchCase(.regexMatch, "(a?){30}a{30}", String(repeating: "a", count: 29), false),
+    MatchCase(.regexMatch, "((a{2}){3}){2}", String(repeating: "a", count: 12), true),
+    MatchCase(.regexMatch, "((a{2}){3}){2}", String(repeating: "a", count: 11), false),
+    MatchCase(.regexMatch, "(a{2,3}){2}", "aaaa", true),
+    MatchCase(.regexMatch, "(a{2,3}){2}", "aaaaaa", true),
+    MatchCase(.regexMatch, "(a{2,3}){2}", "aaa", false),
+    MatchCase(.regexMatch, "(a{2,3}){2}", "aaaaaaa", false),
+    MatchCase(.regexMatch, "(a{1,2}b?){2,}", "aabab", true),
+    MatchCase(.regexMatch, "(a{1,2}b?){2,}", "ab", false),
+    MatchCase(.regexMatch, "(?:(?:a*)*)*", "", true),
+    MatchCase(.regexMatch, "(\\b|a)*", "aa", true),
+    MatchCase(.regexMatch, "(?m)(^a$\\n?)+", "a\na\na", true),
+    MatchCase(.regexMatch, "(?m)(^a$\\n?)+", "a\naa", false),
+    MatchCase(.regexMatch, "\\bfoo\\b", "foo", true),
+    MatchCase(.regexMatch, ".", "\u{FFFD}", true),
     MatchCase(.regexMatch, "\\x{D800}|a", "a", true),
     MatchCase(.regexMatch, "\\x{D800}|a", "", false),
 ]
@@ -201,6 +224,17 @@ private let semantics: [MatchCase] = [
         let nfc = try LabelMatcher(.equal, "l", "\u{E9}"), nfd = try LabelMatcher(.equal, "l", "e\u{301}")
         #expect(nfc != nfd)
         #expect(Set([a, try LabelMatcher(.equal, "job", "api"), nfc, nfd]).count == 3)
+    }
+
+    /// Linear time: a pathological pattern over 100,000 characters returns at
+    /// once (a backtracking engine would not return at all).
+    @Test func longValuesAgainstPathologicalPatterns() throws {
+        let xs = String(repeating: "x", count: 100_000)
+        #expect(try LabelMatcher(.regexMatch, "l", "(x|x)*y").matches(xs) == false)
+        #expect(try LabelMatcher(.regexMatch, "l", "(x|x)*y").matches(xs + "y"))
+        #expect(try LabelMatcher(.regexMatch, "l", "(x+x+)+y").matches(xs) == false)
+        #expect(try LabelMatcher(.regexNoMatch, "l", "(x*)*(x|y)*z").matches(xs))
+        #expect(try LabelMatcher(.regexMatch, "l", "(?s)(.*x){20}").matches(xs))
     }
 
     @Test func sharedAcrossTasks() async throws {
@@ -338,12 +372,20 @@ private let semantics: [MatchCase] = [
         #expect(try LabelMatcher(.regexMatch, "l", nested(1000, ")")).matches("a"))
         let tooDeep = #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "l", nested(1001, ")")) }
         #expect(tooDeep?.kind == .nestingDepth)
-        // Nested stars collapse to one...
         #expect(try LabelMatcher(.regexMatch, "l", nested(100, ")*")).matches("aaa"))
-        // ...but other nesting is valid RE2 that Swift's `Regex` refuses past about 60 groups.
-        let deep = String(repeating: "(a", count: 100) + String(repeating: ")*", count: 100)
-        let tooComplex = #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "l", deep) }
-        #expect(tooComplex?.kind == .engineLimit)
+        let deep = String(repeating: "(a", count: 1000) + String(repeating: ")*", count: 1000)
+        #expect(try LabelMatcher(.regexMatch, "l", deep).matches(String(repeating: "a", count: 3000)))
+    }
+
+    /// Each `x{1000}` is valid alone (Go 1.19 takes any number of them), but the
+    /// program they add up to is refused before it is built out.
+    @Test func oversizedProgramsAreRefused() throws {
+        let fits = String(repeating: "x{1000}", count: 49)
+        #expect(try LabelMatcher(.regexMatch, "l", fits).matches(String(repeating: "x", count: 49_000)))
+        let huge = String(repeating: "x{1000}", count: 51)
+        let error = #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "l", huge) }
+        #expect(error?.kind == .tooLarge)
+        #expect(error?.description == "invalid regular expression \"\(huge)\": expression too large: `\(huge)`")
     }
 }
 
