@@ -48,6 +48,14 @@ public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
         Self.evaluate(type, self.value, regex, value)
     }
 
+    /// The values that satisfy the matcher; a regex reuses its working memory
+    /// across them.
+    func filter(_ values: [String]) -> [String] {
+        guard let regex, regex.fastPath == nil else { return values.filter(matches) }
+        var scratch = regex.scratch()
+        return values.filter { regex.engineMatches($0, &scratch) != (type == .regexNoMatch) }
+    }
+
     private static func evaluate(_ type: MatchType, _ expected: String, _ regex: LabelRegex?, _ actual: String) -> Bool {
         switch type {
         case .equal: return utf8Equal(actual, expected)
@@ -164,6 +172,12 @@ struct LabelRegex: Sendable {
     func engineMatches(_ value: String) -> Bool {
         program.matches(value)
     }
+
+    func engineMatches(_ value: String, _ scratch: inout RegexProgram.Scratch) -> Bool {
+        program.matches(value, &scratch)
+    }
+
+    func scratch() -> RegexProgram.Scratch { RegexProgram.Scratch(for: program) }
 }
 
 /// Regex shapes decided without the engine. Each agrees with the engine on every

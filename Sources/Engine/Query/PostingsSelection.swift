@@ -30,7 +30,7 @@ struct MatcherPlan: Sendable {
     init(_ matchers: [LabelMatcher], values: (String) -> [String]?) {
         steps = matchers.map { m in
             if m.type == .equal, !m.matchesEmpty { return .include(name: m.name, values: [m.value]) }
-            let matching = (values(m.name) ?? []).filter { m.matches($0) }
+            let matching = m.filter(values(m.name) ?? [])
             return m.matchesEmpty
                 ? .exclude(name: m.name, good: Set(matching.map(UTF8Key.init)))
                 : .include(name: m.name, values: matching)

@@ -92,8 +92,8 @@ indirect enum RegexNode: Equatable, Sendable {
 /// A set of Unicode scalar values: sorted, disjoint, non-adjacent ranges over
 /// 0...0x10FFFF, plus Unicode scripts left for the engine to resolve (the
 /// standard library has no script property).
-struct ScalarSet: Equatable, Sendable {
-    struct Script: Equatable, Sendable {
+struct ScalarSet: Hashable, Sendable {
+    struct Script: Hashable, Sendable {
         let name: String
         let negated: Bool
     }

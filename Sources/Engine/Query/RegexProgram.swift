@@ -44,60 +44,74 @@ struct RegexProgram: Sendable {
         sets = compiler.sets
     }
 
-    func matches(_ value: String) -> Bool {
-        let count = instructions.count
-        // Live states before the current scalar and after it, each a list plus a
-        // per-instruction mark of the step that added it.
-        var current: [Int32] = [], next: [Int32] = []
-        current.reserveCapacity(count)
-        next.reserveCapacity(count)
-        var marks = [Int](repeating: 0, count: count)
-        var stack: [Int32] = []
-        var step = 1
+    /// The simulation's working memory, reusable across values (`LabelMatcher.filter`).
+    struct Scratch {
+        /// Live states before the current scalar and after it.
+        fileprivate var current: [Int32] = [], next: [Int32] = []
+        /// Per instruction, the last step that added it: no state is added twice
+        /// per step, which is what bounds the work (and ends empty loops).
+        fileprivate var marks: [Int]
+        fileprivate var stack: [Int32] = []
+        fileprivate var step = 0
 
-        /// Adds `pc` and every state reachable from it without consuming input,
-        /// keeping the ones that consume (or accept) in `list`.
-        func addClosure(_ pc: Int, _ list: inout [Int32], prev: Unicode.Scalar?, next: Unicode.Scalar?) {
-            stack.append(Int32(pc))
-            while let top = stack.popLast() {
-                let pc = Int(top)
-                if marks[pc] == step { continue }
-                marks[pc] = step
-                switch instructions[pc] {
-                case .scalar, .set, .match:
-                    list.append(top)
-                case let .jump(to):
-                    stack.append(Int32(to))
-                case let .split(a, b):
-                    stack.append(Int32(b))
-                    stack.append(Int32(a))
-                case let .assert(kind):
-                    if Self.holds(kind, prev: prev, next: next) { stack.append(top + 1) }
-                }
-            }
+        init(for program: RegexProgram) {
+            marks = [Int](repeating: 0, count: program.instructions.count)
         }
+    }
 
+    func matches(_ value: String) -> Bool {
+        var scratch = Scratch(for: self)
+        return matches(value, &scratch)
+    }
+
+    func matches(_ value: String, _ scratch: inout Scratch) -> Bool {
         var scalars = value.unicodeScalars.makeIterator()
         var scalar = scalars.next()
-        addClosure(0, &current, prev: nil, next: scalar)
+        scratch.step += 1
+        scratch.current.removeAll(keepingCapacity: true)
+        addClosure(0, &scratch, prev: nil, next: scalar)
         while let c = scalar {
             let following = scalars.next()
-            step += 1
-            next.removeAll(keepingCapacity: true)
-            for pc in current {
+            scratch.step += 1
+            scratch.next.removeAll(keepingCapacity: true)
+            for pc in scratch.current {
                 let consumes: Bool
                 switch instructions[Int(pc)] {
                 case let .scalar(expected): consumes = c.value == expected
                 case let .set(index): consumes = sets[index].contains(c)
                 default: consumes = false
                 }
-                if consumes { addClosure(Int(pc) + 1, &next, prev: c, next: following) }
+                if consumes { addClosure(Int(pc) + 1, &scratch, prev: c, next: following) }
             }
-            if next.isEmpty { return false }
-            swap(&current, &next)
+            if scratch.next.isEmpty { return false }
+            swap(&scratch.current, &scratch.next)
             scalar = following
         }
-        return current.contains { if case .match = instructions[Int($0)] { return true } else { return false } }
+        return scratch.current.contains { if case .match = instructions[Int($0)] { return true } else { return false } }
+    }
+
+    /// Adds `pc` and every state reachable from it without consuming input to
+    /// `scratch.next` (to `current` for the start, where `prev` is nil), keeping
+    /// only those that consume or accept.
+    private func addClosure(_ pc: Int, _ scratch: inout Scratch, prev: Unicode.Scalar?, next: Unicode.Scalar?) {
+        let initial = prev == nil
+        scratch.stack.append(Int32(pc))
+        while let top = scratch.stack.popLast() {
+            let pc = Int(top)
+            if scratch.marks[pc] == scratch.step { continue }
+            scratch.marks[pc] = scratch.step
+            switch instructions[pc] {
+            case .scalar, .set, .match:
+                if initial { scratch.current.append(top) } else { scratch.next.append(top) }
+            case let .jump(to):
+                scratch.stack.append(Int32(to))
+            case let .split(a, b):
+                scratch.stack.append(Int32(b))
+                scratch.stack.append(Int32(a))
+            case let .assert(kind):
+                if Self.holds(kind, prev: prev, next: next) { scratch.stack.append(top + 1) }
+            }
+        }
     }
 
     private static func holds(_ kind: Assertion, prev: Unicode.Scalar?, next: Unicode.Scalar?) -> Bool {
@@ -122,6 +136,7 @@ struct RegexProgram: Sendable {
     private struct Compiler {
         var program: [Instruction] = []
         var sets: [ClassMatcher] = []
+        var setIndex: [ScalarSet: Int] = [:]
         var failure: Failure?
 
         mutating func append(_ instruction: Instruction) -> Bool {
@@ -145,12 +160,14 @@ struct RegexProgram: Sendable {
                 if set.scripts.isEmpty, !set.negated, set.ranges.count == 1, set.ranges[0].count == 1 {
                     return append(.scalar(set.ranges[0].lowerBound))
                 }
+                if let index = setIndex[set] { return append(.set(index)) }
                 do throws(Failure) {
                     sets.append(try ClassMatcher(set))
                 } catch {
                     failure = error
                     return false
                 }
+                setIndex[set] = sets.count - 1
                 return append(.set(sets.count - 1))
             case .beginText: return append(.assert(.beginText))
             case .endText: return append(.assert(.endText))
@@ -176,33 +193,60 @@ struct RegexProgram: Sendable {
             }
         }
 
+        /// Copies after the first are the first's instructions relocated, not a
+        /// new walk of the tree: `[\pL\pN]{1000}` costs one class, and nested
+        /// repeats cost a copy each instead of a walk each.
         private mutating func emitRepetition(_ sub: RegexNode, min: Int, max: Int?) -> Bool {
+            var first: Range<Int>?
+            func body(_ compiler: inout Compiler) -> Bool {
+                if let first { return compiler.copy(first) }
+                let start = compiler.program.count
+                guard compiler.emit(sub) else { return false }
+                first = start..<compiler.program.count
+                return true
+            }
             guard let max else {
                 if min == 0 {
                     // L: split(body, out); body; jump L
-                    guard let split = hole(), emit(sub), append(.jump(split)) else { return false }
+                    guard let split = hole(), body(&self), append(.jump(split)) else { return false }
                     program[split] = .split(split + 1, program.count)
                     return true
                 }
                 for _ in 0..<(min - 1) {
-                    guard emit(sub) else { return false }
+                    guard body(&self) else { return false }
                 }
                 // L: body; split(L, out)
                 let start = program.count
-                guard emit(sub) else { return false }
+                guard body(&self) else { return false }
                 return append(.split(start, program.count + 1))
             }
             for _ in 0..<min {
-                guard emit(sub) else { return false }
+                guard body(&self) else { return false }
             }
             // Each optional copy may be skipped to the end: x{2,4} is xx(x(x)?)?.
             var skips: [Int] = []
             for _ in 0..<(max - min) {
                 guard let split = hole() else { return false }
                 skips.append(split)
-                guard emit(sub) else { return false }
+                guard body(&self) else { return false }
             }
             for split in skips { program[split] = .split(split + 1, program.count) }
+            return true
+        }
+
+        /// Appends `block` again, its jumps moved with it (a fragment only jumps
+        /// within itself or to its end).
+        private mutating func copy(_ block: Range<Int>) -> Bool {
+            let shift = program.count - block.lowerBound
+            for pc in block {
+                let moved: Instruction
+                switch program[pc] {
+                case let .split(a, b): moved = .split(a + shift, b + shift)
+                case let .jump(to): moved = .jump(to + shift)
+                case let other: moved = other
+                }
+                guard append(moved) else { return false }
+            }
             return true
         }
     }
