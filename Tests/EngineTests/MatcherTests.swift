@@ -397,6 +397,19 @@ private let semantics: [MatchCase] = [
         let error = #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "l", huge) }
         #expect(error?.kind == .tooLarge)
         #expect(error?.description == "invalid regular expression \"\(huge)\": expression too large: `\(huge)`")
+        // Repeats are copies of one compiled fragment: one class however often it repeats.
+        let classes = try RegexProgram(RE2Parser.parse(String(repeating: #"[\pL\pN]{1000}"#, count: 49)))
+        #expect(classes.sets.count == 1)
+        #expect(classes.instructions.count == 49_001)
+    }
+
+    /// Every script name Go accepts resolves here, so `unsupportedScript` stays
+    /// a guard against a different Unicode build, not a reachable error.
+    @Test func everyGoScriptResolves() {
+        let missing = UnicodeTables.scripts.filter { ScriptClass($0) == nil }
+        #expect(missing.isEmpty)
+        #expect(ScriptClass("Greek")?.contains("\u{3B1}") == true)
+        #expect(ScriptClass("Greek")?.contains("a") == false)
     }
 }
 

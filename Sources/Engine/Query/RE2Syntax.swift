@@ -90,8 +90,8 @@ indirect enum RegexNode: Equatable, Sendable {
 }
 
 /// A set of Unicode scalar values: sorted, disjoint, non-adjacent ranges over
-/// 0...0x10FFFF, plus Unicode scripts left for the engine to resolve (the
-/// standard library has no script property).
+/// 0...0x10FFFF, plus Unicode scripts, resolved when matching by `ScriptClass`
+/// (the standard library has no script property).
 struct ScalarSet: Hashable, Sendable {
     struct Script: Hashable, Sendable {
         let name: String
