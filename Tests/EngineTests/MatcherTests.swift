@@ -413,6 +413,9 @@ private let semantics: [MatchCase] = [
     }
 }
 
+/// Valid for Go 1.19, but past `RegexProgram.maxInstructions`.
+private let hugeRegex = String(repeating: "x{1000}", count: 51)
+
 @Suite struct SelectorParserTests {
     private static func m(_ type: LabelMatcher.MatchType, _ name: String, _ value: String) -> LabelMatcher {
         try! LabelMatcher(type, name, value)
@@ -489,6 +492,7 @@ private let semantics: [MatchCase] = [
         ("on", 0, #""on" is a PromQL keyword, not a metric name; use {__name__="on"}"#),
         ("Inf{a=\"b\"}", 0, #""Inf" is a PromQL keyword, not a metric name; use {__name__="Inf"}"#),
         (#"{a=~"("}"#, 4, #"invalid regular expression "(": missing closing ): `(`"#),
+        ("{a=~\"" + hugeRegex + "\"}", 4, "invalid regular expression \"\(hugeRegex)\": expression too large: `\(hugeRegex)`"),
     ])
     func rejected(_ text: String, _ position: Int, _ reason: String) {
         #expect(throws: SelectorError(position: position, reason: reason)) { try SelectorParser.parse(text) }
