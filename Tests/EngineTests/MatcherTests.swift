@@ -314,6 +314,28 @@ private let semantics: [MatchCase] = [
             #expect(disagreements.isEmpty, "\(pattern): \(disagreements.prefix(3))")
         }
     }
+
+    /// Regexes without a fast path test their literal prefix before the NFA.
+    @Test func literalPrefixesAgreeWithTheEngine() throws {
+        let expected = [
+            ("foo[0-9]+", "foo"), ("^fo(o|a)", "fo"), (#"\Afoo\d*bar"#, "foo"), ("é+x", ""), ("éx+", "é"),
+            ("(?i)foo.+", ""), ("(fo|fa)o+", ""), (#"f\bo+"#, "f"), ("(foo)+", ""),
+        ]
+        let pieces = ["foo", "fo", "f", "o", "a", "x", "1", "bar", "é", "e\u{301}", "\n", ""]
+        var rng = SplitMix64(seed: 0xF1_0A7)
+        for (pattern, prefix) in expected {
+            let regex = try LabelRegex(pattern)
+            #expect(regex.fastPath == nil, "\(pattern)")
+            #expect(regex.requiredPrefix == prefix, "\(pattern)")
+            var inputs = pieces
+            for _ in 0..<1000 {
+                let count = Int.random(in: 0...5, using: &rng)
+                inputs.append((0..<count).map { _ in pieces.randomElement(using: &rng)! }.joined())
+            }
+            let disagreements = inputs.filter { regex.matches($0) != regex.engineMatches($0) }
+            #expect(disagreements.isEmpty, "\(pattern): \(disagreements.prefix(3))")
+        }
+    }
 }
 
 @Suite struct InvalidRegexTests {

@@ -53,7 +53,7 @@ public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
     func filter(_ values: [String]) -> [String] {
         guard let regex, regex.fastPath == nil else { return values.filter(matches) }
         var scratch = regex.scratch()
-        return values.filter { regex.engineMatches($0, &scratch) != (type == .regexNoMatch) }
+        return values.filter { regex.matches($0, &scratch) != (type == .regexNoMatch) }
     }
 
     private static func evaluate(_ type: MatchType, _ expected: String, _ regex: LabelRegex?, _ actual: String) -> Bool {
@@ -146,11 +146,15 @@ public struct MatcherError: Error, Equatable, Sendable, CustomStringConvertible 
 /// nothing depends on another engine's reading of `\d`, `(?i)`, `$` or `\b`.
 struct LabelRegex: Sendable {
     let fastPath: FastPath?
+    /// Literal text every match starts with: values without it skip the NFA
+    /// (Prometheus tests the same literal prefix before running Go's regexp).
+    let requiredPrefix: String
     private let program: RegexProgram
 
     init(_ source: String) throws(MatcherError) {
         let tree = try RE2Parser.parse(source)
         fastPath = FastPath(tree)
+        requiredPrefix = tree.droppingOuterTextAnchors.literalPrefix
         do throws(RegexProgram.Failure) {
             program = try RegexProgram(tree)
         } catch {
@@ -165,16 +169,19 @@ struct LabelRegex: Sendable {
 
     func matches(_ value: String) -> Bool {
         if let fastPath { return fastPath.matches(value) }
-        return engineMatches(value)
+        var scratch = scratch()
+        return matches(value, &scratch)
     }
 
-    /// The NFA's answer, bypassing the fast path (tests compare the two).
+    /// `matches` with the NFA's working memory supplied (`LabelMatcher.filter`).
+    func matches(_ value: String, _ scratch: inout RegexProgram.Scratch) -> Bool {
+        if let fastPath { return fastPath.matches(value) }
+        return value.utf8.starts(with: requiredPrefix.utf8) && program.matches(value, &scratch)
+    }
+
+    /// The NFA's answer, bypassing the fast path and the prefix test (tests compare them).
     func engineMatches(_ value: String) -> Bool {
         program.matches(value)
-    }
-
-    func engineMatches(_ value: String, _ scratch: inout RegexProgram.Scratch) -> Bool {
-        program.matches(value, &scratch)
     }
 
     func scratch() -> RegexProgram.Scratch { RegexProgram.Scratch(for: program) }

@@ -51,6 +51,22 @@ indirect enum RegexNode: Equatable, Sendable {
         }
     }
 
+    /// The literal scalars the node starts with, as far as they are fixed.
+    var literalPrefix: String {
+        var prefix = String.UnicodeScalarView()
+        switch self {
+        case let .literal(scalar):
+            prefix.append(scalar)
+        case let .concatenation(items):
+            for case let .literal(scalar) in items.prefix(while: { if case .literal = $0 { true } else { false } }) {
+                prefix.append(scalar)
+            }
+        default:
+            break
+        }
+        return String(prefix)
+    }
+
     /// `.*`, `.+` and their `(?s)` forms.
     var anyRun: (newlines: Bool, min: Int)? {
         guard case let .repetition(.set(set), min, .none, _) = self, min <= 1, set.scripts.isEmpty else { return nil }

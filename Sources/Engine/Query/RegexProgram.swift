@@ -22,10 +22,11 @@ struct RegexProgram: Sendable {
         case match
     }
 
-    /// Go 1.19 bounds only counted repetition (1000 copies, nested repeats
-    /// multiplying); chaining many of them (`x{1000}x{1000}…`) still builds an
-    /// unbounded program. RE2 refuses programs past a memory budget; this is
-    /// ours, about 1 MB of instructions.
+    /// The parser bounds counted repetition as Go does (1000 copies, nested
+    /// repeats multiplying), but chaining them (`x{1000}x{1000}…`) grows the
+    /// program with the regex's length times 1000; Go's own later size limit
+    /// allows millions of instructions. RE2 refuses programs past a memory
+    /// budget; this is ours, about 1 MB of instructions.
     static let maxInstructions = 50_000
 
     let instructions: [Instruction]
