@@ -55,6 +55,26 @@ import Testing
         #expect(db.head.labelValues("nosuch").isEmpty)
     }
 
+    /// Regexes are decided before the postings are resolved, outside the lock; a
+    /// value that appears in between was never judged and must not slip through.
+    @Test func seriesAddedBetweenPlanAndResolveStillSatisfyTheMatchers() throws {
+        let db = try openDB()
+        try push(db, series("up", ["i": "1", "job": "api"]), [(t0, 1)])
+        try push(db, series("up", ["i": "2"]), [(t0, 1)])
+        let notX = try LabelMatcher(.regexNoMatch, "job", "x.*")
+        let isA = try LabelMatcher(.regexMatch, "job", "a.*")
+        let plans = (db.head.plan([notX]), db.head.plan([isA]))
+        try push(db, series("up", ["i": "3", "job": "xyz"]), [(t0, 1)]) // fails both matchers
+        try push(db, series("up", ["i": "4"]), [(t0, 1)])                // no job: !~ matches it
+        try push(db, series("up", ["i": "5", "job": "api"]), [(t0, 1)])   // a value already judged
+        let excluded = db.head.select(mint: .min, maxt: .max, plan: plans.0).map { $0.labels["i"]! }
+        #expect(excluded == ["1", "2", "4", "5"])
+        let included = db.head.select(mint: .min, maxt: .max, plan: plans.1).map { $0.labels["i"]! }
+        #expect(included == ["1", "5"])
+        // A fresh query judges the new value.
+        #expect(try db.select(matchers: [notX]).map { $0.labels["i"]! } == ["1", "2", "4", "5"])
+    }
+
     @Test func concurrentWritersAndReadersSeeConsistentData() async throws {
         let db = try openDB()
         try await withThrowingTaskGroup(of: Void.self) { group in

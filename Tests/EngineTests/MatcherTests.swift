@@ -155,6 +155,31 @@ private let semantics: [MatchCase] = [
     MatchCase(.regexMatch, "(?U)a+", "aaa", true),
     MatchCase(.regexMatch, "(a*)*b", String(repeating: "a", count: 40) + "b", true),
     MatchCase(.regexMatch, "(a*)*b", String(repeating: "a", count: 40), false),
+    // Backtracking engines take exponential time on these; Go's regexp cannot.
+    // These rows and the ones down to U+FFFD were written by hand, not run
+    // through Go: each follows from the regex's language alone.
+    MatchCase(.regexMatch, "(x|x)*y", String(repeating: "x", count: 40) + "y", true),
+    MatchCase(.regexMatch, "(x|x)*y", String(repeating: "x", count: 40), false),
+    MatchCase(.regexMatch, "(a|aa)*c", String(repeating: "a", count: 40) + "c", true),
+    MatchCase(.regexMatch, "(a|aa)*c", String(repeating: "a", count: 40), false),
+    MatchCase(.regexMatch, "(a+a+)+b", String(repeating: "a", count: 40), false),
+    MatchCase(.regexMatch, "(.*a){12}", String(repeating: "a", count: 40) + "b", false),
+    MatchCase(.regexMatch, "(a?){30}a{30}", String(repeating: "a", count: 30), true),
+    MatchCase(.regexMatch, "(a?){30}a{30}", String(repeating: "a", count: 29), false),
+    MatchCase(.regexMatch, "((a{2}){3}){2}", String(repeating: "a", count: 12), true),
+    MatchCase(.regexMatch, "((a{2}){3}){2}", String(repeating: "a", count: 11), false),
+    MatchCase(.regexMatch, "(a{2,3}){2}", "aaaa", true),
+    MatchCase(.regexMatch, "(a{2,3}){2}", "aaaaaa", true),
+    MatchCase(.regexMatch, "(a{2,3}){2}", "aaa", false),
+    MatchCase(.regexMatch, "(a{2,3}){2}", "aaaaaaa", false),
+    MatchCase(.regexMatch, "(a{1,2}b?){2,}", "aabab", true),
+    MatchCase(.regexMatch, "(a{1,2}b?){2,}", "ab", false),
+    MatchCase(.regexMatch, "(?:(?:a*)*)*", "", true),
+    MatchCase(.regexMatch, "(\\b|a)*", "aa", true),
+    MatchCase(.regexMatch, "(?m)(^a$\\n?)+", "a\na\na", true),
+    MatchCase(.regexMatch, "(?m)(^a$\\n?)+", "a\naa", false),
+    MatchCase(.regexMatch, "\\bfoo\\b", "foo", true),
+    MatchCase(.regexMatch, ".", "\u{FFFD}", true),
     MatchCase(.regexMatch, "\\x{D800}|a", "a", true),
     MatchCase(.regexMatch, "\\x{D800}|a", "", false),
 ]
@@ -201,6 +226,26 @@ private let semantics: [MatchCase] = [
         let nfc = try LabelMatcher(.equal, "l", "\u{E9}"), nfd = try LabelMatcher(.equal, "l", "e\u{301}")
         #expect(nfc != nfd)
         #expect(Set([a, try LabelMatcher(.equal, "job", "api"), nfc, nfd]).count == 3)
+    }
+
+    /// `filter` reuses one working memory across values: every matcher of the
+    /// table over every input of the table gives `matches`'s answers.
+    @Test func filterAgreesWithMatches() throws {
+        let inputs = semantics.map(\.input)
+        for c in semantics {
+            let matcher = try LabelMatcher(c.type, "l", c.value)
+            #expect(matcher.filter(inputs) == inputs.filter(matcher.matches), "\(c.value)")
+        }
+    }
+
+    /// Linear time: a pathological pattern over 100,000 characters returns at
+    /// once (a backtracking engine would not return at all).
+    @Test func longValuesAgainstPathologicalPatterns() throws {
+        let xs = String(repeating: "x", count: 100_000)
+        #expect(try LabelMatcher(.regexMatch, "l", "(x|x)*y").matches(xs) == false)
+        #expect(try LabelMatcher(.regexMatch, "l", "(x|x)*y").matches(xs + "y"))
+        #expect(try LabelMatcher(.regexMatch, "l", "(x+x+)+y").matches(xs) == false)
+        #expect(try LabelMatcher(.regexNoMatch, "l", "(x*)*z").matches(xs))
     }
 
     @Test func sharedAcrossTasks() async throws {
@@ -262,6 +307,28 @@ private let semantics: [MatchCase] = [
             #expect(regex.fastPath != nil, "\(pattern) should take a fast path")
             var inputs = pieces
             for _ in 0..<1500 {
+                let count = Int.random(in: 0...5, using: &rng)
+                inputs.append((0..<count).map { _ in pieces.randomElement(using: &rng)! }.joined())
+            }
+            let disagreements = inputs.filter { regex.matches($0) != regex.engineMatches($0) }
+            #expect(disagreements.isEmpty, "\(pattern): \(disagreements.prefix(3))")
+        }
+    }
+
+    /// Regexes without a fast path test their literal prefix before the NFA.
+    @Test func literalPrefixesAgreeWithTheEngine() throws {
+        let expected = [
+            ("foo[0-9]+", "foo"), ("^fo(o|a)", "fo"), (#"\Afoo\d*bar"#, "foo"), ("é+x", ""), ("éx+", "é"),
+            ("(?i)foo.+", ""), ("(fo|fa)o+", ""), (#"f\bo+"#, "f"), ("(foo)+", ""),
+        ]
+        let pieces = ["foo", "fo", "f", "o", "a", "x", "1", "bar", "é", "e\u{301}", "\n", ""]
+        var rng = SplitMix64(seed: 0xF1_0A7)
+        for (pattern, prefix) in expected {
+            let regex = try LabelRegex(pattern)
+            #expect(regex.fastPath == nil, "\(pattern)")
+            #expect(regex.requiredPrefix == prefix, "\(pattern)")
+            var inputs = pieces
+            for _ in 0..<1000 {
                 let count = Int.random(in: 0...5, using: &rng)
                 inputs.append((0..<count).map { _ in pieces.randomElement(using: &rng)! }.joined())
             }
@@ -338,14 +405,38 @@ private let semantics: [MatchCase] = [
         #expect(try LabelMatcher(.regexMatch, "l", nested(1000, ")")).matches("a"))
         let tooDeep = #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "l", nested(1001, ")")) }
         #expect(tooDeep?.kind == .nestingDepth)
-        // Nested stars collapse to one...
         #expect(try LabelMatcher(.regexMatch, "l", nested(100, ")*")).matches("aaa"))
-        // ...but other nesting is valid RE2 that Swift's `Regex` refuses past about 60 groups.
-        let deep = String(repeating: "(a", count: 100) + String(repeating: ")*", count: 100)
-        let tooComplex = #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "l", deep) }
-        #expect(tooComplex?.kind == .engineLimit)
+        let deep = String(repeating: "(a", count: 1000) + String(repeating: ")*", count: 1000)
+        #expect(try LabelMatcher(.regexMatch, "l", deep).matches(String(repeating: "a", count: 3000)))
+    }
+
+    /// Each `x{1000}` is valid alone (Go 1.19 takes any number of them), but the
+    /// program they add up to is refused before it is built out.
+    @Test func oversizedProgramsAreRefused() throws {
+        let fits = String(repeating: "x{1000}", count: 49)
+        #expect(try LabelMatcher(.regexMatch, "l", fits).matches(String(repeating: "x", count: 49_000)))
+        let huge = String(repeating: "x{1000}", count: 51)
+        let error = #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "l", huge) }
+        #expect(error?.kind == .tooLarge)
+        #expect(error?.description == "invalid regular expression \"\(huge)\": expression too large: `\(huge)`")
+        // Repeats are copies of one compiled fragment: one class however often it repeats.
+        let classes = try RegexProgram(RE2Parser.parse(String(repeating: #"[\pL\pN]{1000}"#, count: 49)))
+        #expect(classes.sets.count == 1)
+        #expect(classes.instructions.count == 49_001)
+    }
+
+    /// Every script name Go accepts resolves here, so `unsupportedScript` stays
+    /// a guard against a different Unicode build, not a reachable error.
+    @Test func everyGoScriptResolves() {
+        let missing = UnicodeTables.scripts.filter { ScriptClass($0) == nil }
+        #expect(missing.isEmpty)
+        #expect(ScriptClass("Greek")?.contains("\u{3B1}") == true)
+        #expect(ScriptClass("Greek")?.contains("a") == false)
     }
 }
+
+/// Valid for Go 1.19, but past `RegexProgram.maxInstructions`.
+private let hugeRegex = String(repeating: "x{1000}", count: 51)
 
 @Suite struct SelectorParserTests {
     private static func m(_ type: LabelMatcher.MatchType, _ name: String, _ value: String) -> LabelMatcher {
@@ -423,6 +514,7 @@ private let semantics: [MatchCase] = [
         ("on", 0, #""on" is a PromQL keyword, not a metric name; use {__name__="on"}"#),
         ("Inf{a=\"b\"}", 0, #""Inf" is a PromQL keyword, not a metric name; use {__name__="Inf"}"#),
         (#"{a=~"("}"#, 4, #"invalid regular expression "(": missing closing ): `(`"#),
+        ("{a=~\"" + hugeRegex + "\"}", 4, "invalid regular expression \"\(hugeRegex)\": expression too large: `\(hugeRegex)`"),
     ])
     func rejected(_ text: String, _ position: Int, _ reason: String) {
         #expect(throws: SelectorError(position: position, reason: reason)) { try SelectorParser.parse(text) }

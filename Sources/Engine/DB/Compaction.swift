@@ -130,8 +130,10 @@ extension TenantDB {
     /// being written to a block, and the head; sorted by labels. A series present
     /// in several places is returned once with all its chunks.
     public func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) throws -> [SeriesData] {
+        // Regexes run here, before the state lock: only postings are resolved under it.
+        let plan = head.plan(matchers)
         stateLock.lock()
-        let fromHead = head.select(mint: mint, maxt: maxt, matchers: matchers)
+        let fromHead = head.select(mint: mint, maxt: maxt, plan: plan)
         let inFlight = pending
         let persisted = blocks
         stateLock.unlock()

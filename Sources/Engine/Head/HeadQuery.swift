@@ -1,11 +1,31 @@
 /// Reads of the head: series selection by label matchers, label names and values.
-/// Each call takes the head lock briefly to copy what it needs; chunk decoding
-/// happens outside it.
+/// Each call takes the head lock briefly to copy what it needs; regexes run and
+/// chunks decode outside it.
 extension Head {
     /// Series matching every matcher that have data in [mint, maxt], sorted by labels.
     public func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) -> [SeriesData] {
+        select(mint: mint, maxt: maxt, plan: plan(matchers))
+    }
+
+    /// The matchers decided on a copy of the label values taken under the lock
+    /// and matched after releasing it.
+    func plan(_ matchers: [LabelMatcher]) -> MatcherPlan {
+        let names = MatcherPlan.namesRead(by: matchers)
+        if names.isEmpty { return MatcherPlan(matchers) { _ in nil } }
+        var copied: [UTF8Key: [String]] = [:]
         lock.lock()
-        let ids = sortedByLabels(postings(for: matchers))
+        let index = HeadPostings(head: self)
+        for name in names where copied[UTF8Key(name)] == nil {
+            if let values = index.postingsValues(of: name) { copied[UTF8Key(name)] = values }
+        }
+        lock.unlock()
+        return MatcherPlan(matchers) { copied[UTF8Key($0)] }
+    }
+
+    /// `select` for a plan made earlier.
+    func select(mint: Int64, maxt: Int64, plan: MatcherPlan) -> [SeriesData] {
+        lock.lock()
+        let ids = sortedByLabels(HeadPostings(head: self).select(plan))
         var out: [SeriesData] = []
         out.reserveCapacity(ids.count)
         for id in ids {
@@ -34,6 +54,7 @@ extension Head {
 
     /// Label names of the series matching `matchers` (all series when empty), sorted.
     public func labelNames(matchers: [LabelMatcher] = []) -> [String] {
+        let plan = self.plan(matchers)
         lock.lock()
         defer { lock.unlock() }
         var names: [String]
@@ -41,7 +62,7 @@ extension Head {
             names = valuesByName.keys.map { symbols[$0] }
         } else {
             var seen = Set<UInt32>()
-            for id in postings(for: matchers) {
+            for id in HeadPostings(head: self).select(plan) {
                 let start = Int(labelStart[Int(id)])
                 for i in 0..<labelCount(Int(id)) { seen.insert(labelSyms[start + 2 * i]) }
             }
@@ -52,6 +73,7 @@ extension Head {
 
     /// Values of label `name` among the series matching `matchers`, sorted.
     public func labelValues(_ name: String, matchers: [LabelMatcher] = []) -> [String] {
+        let plan = self.plan(matchers)
         lock.lock()
         defer { lock.unlock() }
         guard let n = symbols.id(name) else { return [] }
@@ -60,7 +82,7 @@ extension Head {
             values = (valuesByName[n] ?? []).filter { !(postings[Postings.key(n, $0)]?.isEmpty ?? true) }.map { symbols[$0] }
         } else {
             var seen = Set<UInt32>()
-            for id in postings(for: matchers) {
+            for id in HeadPostings(head: self).select(plan) {
                 let start = Int(labelStart[Int(id)])
                 for i in 0..<labelCount(Int(id)) where labelSyms[start + 2 * i] == n {
                     seen.insert(labelSyms[start + 2 * i + 1])
@@ -69,11 +91,6 @@ extension Head {
             values = seen.map { symbols[$0] }
         }
         return values.sorted(by: utf8Less)
-    }
-
-    /// Ids of live series matching every matcher (lock held).
-    func postings(for matchers: [LabelMatcher]) -> [UInt32] {
-        HeadPostings(head: self).select(matchers)
     }
 }
 

@@ -1,5 +1,3 @@
-import RegexBuilder
-
 /// One label condition of a PromQL series selector: `name="v"`, `name!="v"`,
 /// `name=~"re"` or `name!~"re"`, with Prometheus 2.42's semantics
 /// (`model/labels/matcher.go`, `model/labels/regexp.go`):
@@ -50,6 +48,14 @@ public struct LabelMatcher: Sendable, Hashable, CustomStringConvertible {
         Self.evaluate(type, self.value, regex, value)
     }
 
+    /// The values that satisfy the matcher; a regex reuses its working memory
+    /// across them.
+    func filter(_ values: [String]) -> [String] {
+        guard let regex, regex.fastPath == nil else { return values.filter(matches) }
+        var scratch = regex.scratch()
+        return values.filter { regex.matches($0, &scratch) != (type == .regexNoMatch) }
+    }
+
     private static func evaluate(_ type: MatchType, _ expected: String, _ regex: LabelRegex?, _ actual: String) -> Bool {
         switch type {
         case .equal: return utf8Equal(actual, expected)
@@ -90,8 +96,10 @@ public struct MatcherError: Error, Equatable, Sendable, CustomStringConvertible 
         case trailingBackslash = "trailing backslash at end of expression"
         case unexpectedParen = "unexpected )"
         case nestingDepth = "expression nests too deeply"
-        /// Valid RE2 that Swift's `Regex` cannot run (it nests groups about 60 deep at most).
-        case engineLimit = "exceeds the regex engine's limits"
+        /// Go's `ErrLarge`: the compiled program would pass `RegexProgram.maxInstructions`.
+        case tooLarge = "expression too large"
+        /// A script Go knows that this build's Unicode data (Swift's `Regex`) lacks.
+        case unsupportedScript = "unsupported Unicode script"
     }
 
     public let regex: String
@@ -131,58 +139,52 @@ public struct MatcherError: Error, Equatable, Sendable, CustomStringConvertible 
 
 // MARK: - Compiled regex
 
-/// A label regex compiled once: a fast path when its shape allows one, and the
-/// engine for everything else.
+/// A label regex compiled once: a fast path when its shape allows one, else
+/// the NFA (`RegexProgram`), which runs in linear time like Go's `regexp`.
 ///
-/// The engine is Swift's `Regex`, not `NSRegularExpression`: it needs no
-/// Foundation, and it can match Unicode scalars rather than grapheme clusters,
-/// as RE2 semantics require (`NSRegularExpression` works on UTF-16). It is
-/// never handed the user's text: `RE2Parser` parses RE2 itself (so RE2-only
-/// rules and errors are exact) and `RegexEmitter` builds an equivalent regex of
-/// explicit scalar ranges, which sidesteps every place Swift's syntax means
-/// something else (`\d`, `\w`, `\s` and `.` are Unicode-aware there, `(?i)`
-/// folds differently, `$` is not end-of-text, quantified anchors are errors,
-/// `\b` misreads digits).
-///
-/// Like every backtracking engine it can take exponential time on nested
-/// quantifiers (`(a|a)*b` against many `a`s); RE2 cannot. The emitter collapses
-/// the common `(x*)*` forms, not the general case.
+/// `RE2Parser` parses RE2 itself, so RE2-only rules and errors are exact and
+/// nothing depends on another engine's reading of `\d`, `(?i)`, `$` or `\b`.
 struct LabelRegex: Sendable {
     let fastPath: FastPath?
-    private let engine: EngineRegex
+    /// Literal text every match starts with: values without it skip the NFA
+    /// (Prometheus tests the same literal prefix before running Go's regexp).
+    let requiredPrefix: String
+    private let program: RegexProgram
 
     init(_ source: String) throws(MatcherError) {
         let tree = try RE2Parser.parse(source)
         fastPath = FastPath(tree)
-        do {
-            engine = EngineRegex(try RegexEmitter.regex(for: tree).matchingSemantics(.unicodeScalar))
+        requiredPrefix = tree.droppingOuterTextAnchors.literalPrefix
+        do throws(RegexProgram.Failure) {
+            program = try RegexProgram(tree)
         } catch {
-            throw MatcherError(regex: source, kind: .engineLimit, fragment: "\(error)")
+            switch error {
+            case .tooLarge:
+                throw MatcherError(regex: source, kind: .tooLarge, fragment: source)
+            case let .unsupportedScript(name):
+                throw MatcherError(regex: source, kind: .unsupportedScript, fragment: #"\p{"# + name + "}")
+            }
         }
-        // Swift lowers a regex to its program on first use; do it here, not in a lookup.
-        if fastPath == nil { _ = engineMatches("") }
     }
 
     func matches(_ value: String) -> Bool {
         if let fastPath { return fastPath.matches(value) }
-        return engineMatches(value)
+        var scratch = scratch()
+        return matches(value, &scratch)
     }
 
-    /// The engine's answer, bypassing the fast path (tests compare the two).
+    /// `matches` with the NFA's working memory supplied (`LabelMatcher.filter`).
+    func matches(_ value: String, _ scratch: inout RegexProgram.Scratch) -> Bool {
+        if let fastPath { return fastPath.matches(value) }
+        return value.utf8.starts(with: requiredPrefix.utf8) && program.matches(value, &scratch)
+    }
+
+    /// The NFA's answer, bypassing the fast path and the prefix test (tests compare them).
     func engineMatches(_ value: String) -> Bool {
-        (try? engine.regex.wholeMatch(in: value)) != nil
+        program.matches(value)
     }
-}
 
-/// The compiled `Regex`, which is not `Sendable` in Swift 6.3. Sharing it across
-/// tasks is safe: nothing mutates it after `init`, matching keeps its state per
-/// call (the custom assertions hold none), and the one lazy part, the lowered
-/// program, is published with an atomic compare-and-swap
-/// (`Regex.Program.loweredProgram` in swift-experimental-string-processing).
-private final class EngineRegex: @unchecked Sendable {
-    let regex: Regex<Substring>
-
-    init(_ regex: Regex<Substring>) { self.regex = regex }
+    func scratch() -> RegexProgram.Scratch { RegexProgram.Scratch(for: program) }
 }
 
 /// Regex shapes decided without the engine. Each agrees with the engine on every

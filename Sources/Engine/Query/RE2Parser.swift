@@ -1,12 +1,11 @@
-import RegexBuilder
-
 // MARK: - RE2 parser
 
 /// Parses RE2 syntax exactly as Go's `regexp/syntax.Parse` does with the `Perl`
 /// flags that `regexp.Compile` uses: same accepted language, same error codes
 /// and fragments. Differences: nesting is capped at 1000 groups (Go caps the
-/// tree height at 1000), Go's total-size limit is not applied, and `\Q` without
-/// `\E` is rejected as Prometheus 2.42 did (its `^(?:` wrapper swallowed `)$`).
+/// tree height at 1000), Go's total-size limit is replaced by a tighter one on
+/// the compiled program (`RegexProgram.maxInstructions`), and `\Q` without `\E`
+/// is rejected as Prometheus 2.42 did (its `^(?:` wrapper swallowed `)$`).
 struct RE2Parser {
     private struct Flags {
         var foldCase = false

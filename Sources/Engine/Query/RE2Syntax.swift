@@ -1,5 +1,3 @@
-import RegexBuilder
-
 // MARK: - RE2 syntax tree
 
 /// A parsed RE2 expression. Captures, laziness and `(?U)` are dropped: they do
@@ -53,6 +51,22 @@ indirect enum RegexNode: Equatable, Sendable {
         }
     }
 
+    /// The literal scalars the node starts with, as far as they are fixed.
+    var literalPrefix: String {
+        var prefix = String.UnicodeScalarView()
+        switch self {
+        case let .literal(scalar):
+            prefix.append(scalar)
+        case let .concatenation(items):
+            for case let .literal(scalar) in items.prefix(while: { if case .literal = $0 { true } else { false } }) {
+                prefix.append(scalar)
+            }
+        default:
+            break
+        }
+        return String(prefix)
+    }
+
     /// `.*`, `.+` and their `(?s)` forms.
     var anyRun: (newlines: Bool, min: Int)? {
         guard case let .repetition(.set(set), min, .none, _) = self, min <= 1, set.scripts.isEmpty else { return nil }
@@ -69,71 +83,6 @@ indirect enum RegexNode: Equatable, Sendable {
         while items.first == .beginText { items.removeFirst() }
         while items.last == .endText { items.removeLast() }
         return .concat(items)
-    }
-
-    /// Whether the node can only match the empty string (or nothing): repeating it
-    /// is the same as testing it once, and Swift refuses to quantify anchors.
-    var isZeroWidth: Bool {
-        switch self {
-        case .empty, .beginText, .endText, .beginLine, .endLine, .wordBoundary, .notWordBoundary: return true
-        case .literal: return false
-        case let .set(set): return set.matchesNothing
-        case let .concatenation(items), let .alternation(items): return items.allSatisfy(\.isZeroWidth)
-        case let .repetition(sub, _, max, _): return max == 0 || sub.isZeroWidth
-        }
-    }
-
-    /// The same language in a form Swift's engine takes and runs well: no
-    /// quantified zero-width nodes (Swift refuses to quantify anchors; repeating
-    /// one is testing it once), no `x{0}`, `(x*)*`, `(x+)?`, `(x?)+` ...
-    /// collapsed to one quantifier (nesting is what backtracking explodes on),
-    /// and `x{n,}` as `x{n-1}x+` when `x` can match empty: Swift's `{n,}` loop
-    /// stops at an empty iteration even below `n`, so `(\A|a){2,}` missed "a".
-    var simplifiedForEngine: RegexNode {
-        switch self {
-        case let .concatenation(items):
-            return .concat(items.map(\.simplifiedForEngine))
-        case let .alternation(branches):
-            return .alternate(branches.map(\.simplifiedForEngine))
-        case let .repetition(sub, min, max, counted):
-            var (sub, min, max) = (sub.simplifiedForEngine, min, max)
-            if max == 0 { return .empty }
-            if sub.isZeroWidth { return min == 0 ? .empty : sub }
-            while !counted, case let .repetition(inner, innerMin, innerMax, false) = sub {
-                (sub, min, max) = (inner, min * innerMin, max == nil || innerMax == nil ? nil : 1)
-            }
-            if max == nil, min >= 2, sub.isNullable {
-                return .concat([
-                    .repetition(sub, min: min - 1, max: min - 1, counted: true),
-                    .repetition(sub, min: 1, max: nil, counted: false),
-                ])
-            }
-            return .repetition(sub, min: min, max: max, counted: counted)
-        default:
-            return self
-        }
-    }
-
-    /// Whether the node can match the empty string somewhere.
-    var isNullable: Bool {
-        switch self {
-        case .literal: return false
-        case .set: return false
-        case let .concatenation(items): return items.allSatisfy(\.isNullable)
-        case let .alternation(items): return items.contains(where: \.isNullable)
-        case let .repetition(sub, min, _, _): return min == 0 || sub.isNullable
-        default: return true
-        }
-    }
-
-    /// Whether the node holds an assertion `RegexEmitter` implements as a custom component.
-    var needsCustomAssertion: Bool {
-        switch self {
-        case .wordBoundary, .notWordBoundary, .beginLine: return true
-        case let .concatenation(items), let .alternation(items): return items.contains(where: \.needsCustomAssertion)
-        case let .repetition(sub, _, _, _): return sub.needsCustomAssertion
-        default: return false
-        }
     }
 
     /// Go's rule: nested counted repeats may not multiply past `limit` copies.
@@ -157,10 +106,10 @@ indirect enum RegexNode: Equatable, Sendable {
 }
 
 /// A set of Unicode scalar values: sorted, disjoint, non-adjacent ranges over
-/// 0...0x10FFFF, plus Unicode scripts left for the engine to resolve (the
-/// standard library has no script property).
-struct ScalarSet: Equatable, Sendable {
-    struct Script: Equatable, Sendable {
+/// 0...0x10FFFF, plus Unicode scripts, resolved when matching by `ScriptClass`
+/// (the standard library has no script property).
+struct ScalarSet: Hashable, Sendable {
+    struct Script: Hashable, Sendable {
         let name: String
         let negated: Bool
     }
@@ -173,11 +122,6 @@ struct ScalarSet: Equatable, Sendable {
     static let maxScalar: UInt32 = 0x10FFFF
     static let any = ScalarSet(ranges: [0...maxScalar])
     static let anyButNewline = ScalarSet(ranges: [0...0x09, 0x0B...maxScalar])
-
-    /// True when no string scalar can be a member (surrogates are not scalars).
-    var matchesNothing: Bool {
-        scripts.isEmpty && !negated && ranges.allSatisfy { $0.lowerBound >= 0xD800 && $0.upperBound <= 0xDFFF }
-    }
 
     static func normalized(_ ranges: [ClosedRange<UInt32>]) -> [ClosedRange<UInt32>] {
         var out: [ClosedRange<UInt32>] = []

@@ -1,5 +1,3 @@
-import RegexBuilder
-
 // MARK: - Unicode data
 
 /// Simple case-folding orbits, the sets Go's `unicode.SimpleFold` cycles through:
