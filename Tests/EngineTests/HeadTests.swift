@@ -222,6 +222,34 @@ let t0: Int64 = 1_700_000_000_000
     }
 }
 
+@Suite struct GracePeriodTests {
+    /// An empty head has no newest sample to measure "too old" against: the wall
+    /// clock bounds what a fresh tenant takes, per sample.
+    @Test func anEmptyHeadRefusesSamplesOutsideTheGracePeriods() throws {
+        let db = try openDB()
+        let now = db.clock()
+        var batch = AppendBatch()
+        batch.add(series("c"), CollectionOfOne(Sample(timestamp: now - TenantLimits.defaultPastGracePeriod - 1, value: 1)))
+        batch.add(series("a"), [Int64.min, now].map { Sample(timestamp: $0, value: 1) })
+        batch.add(series("b"), CollectionOfOne(Sample(timestamp: .max, value: 1)))
+        let out = try db.append(batch)
+        #expect(out.accepted == 1 && out.seriesCreated == 1)
+        #expect(out.rejected == [.tooFarInPast: 2, .tooFarInFuture: 1])
+        #expect(out.firstRejection?.description.hasPrefix("sample-too-far-in-past: timestamp is more than 31536000s behind the wall clock") == true,
+                "\(out.firstRejection?.description ?? "")")
+        #expect(try everything(db) == [series("a"): [Sample(timestamp: now, value: 1)]])
+        #expect(db.head.minTime == now)
+        // The oldest sample still inside the window is taken.
+        let edge = try openDB()
+        #expect(try push(edge, series("a"), [(now - TenantLimits.defaultPastGracePeriod, 1)]).accepted == 1)
+    }
+
+    @Test func aZeroPastGracePeriodIsOff() throws {
+        let db = try openDB(limits: TenantLimits(pastGracePeriod: 0))
+        #expect(try push(db, series("a"), [(db.clock() - 10 * TenantLimits.defaultPastGracePeriod, 1)]).accepted == 1)
+    }
+}
+
 @Suite struct DatabasesTests {
     @Test func tenantsAreCreatedOnFirstWriteAndReopened() throws {
         let data = try TestPaths.temporaryDirectory("dbs").path

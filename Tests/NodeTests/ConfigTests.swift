@@ -23,6 +23,8 @@ import TestSupport
             ("overrides:\n  \"a/b\":\n    maxSeries: 5\n", "overrides.a/b: invalid tenant ID"),
             ("overrides:\n  t: 5\n", "overrides.t: expected a mapping of limits"),
             ("overrides:\n  t:\n    outOfOrderWindowSeconds: -1\n", "overrides.t.outOfOrderWindowSeconds: must not be negative"),
+            ("limits:\n  pastGracePeriodSeconds: -1\n", "limits.pastGracePeriodSeconds: must be 0 (off) or a positive"),
+            ("overrides:\n  t:\n    pastGracePeriodSeconds: 9223372036854776\n", "overrides.t.pastGracePeriodSeconds: must be 0"),
             ("- just\n- a list\n", "expected a mapping at the top level"),
         ]
         for (yaml, message) in cases {

@@ -41,6 +41,7 @@ struct NodeConfig: Codable, Equatable, Sendable {
         var ingestionBurst = 20_000_000
         var outOfOrderWindowSeconds = 0
         var creationGracePeriodSeconds = 600
+        var pastGracePeriodSeconds = Int(TenantLimits.defaultPastGracePeriod / 1000)
     }
 
     /// Per-tenant replacements for some of `limits`; keys left out keep the
@@ -55,6 +56,7 @@ struct NodeConfig: Codable, Equatable, Sendable {
         var ingestionBurst: Int?
         var outOfOrderWindowSeconds: Int?
         var creationGracePeriodSeconds: Int?
+        var pastGracePeriodSeconds: Int?
     }
 
     var server = Server()
@@ -144,8 +146,15 @@ struct NodeConfig: Codable, Equatable, Sendable {
         guard storage.blockRangeSeconds >= 60 else { throw fail("storage.blockRangeSeconds", "must be at least 60") }
         guard storage.retentionSeconds >= 0 else { throw fail("storage.retentionSeconds", "must not be negative") }
         guard limits.outOfOrderWindowSeconds >= 0 else { throw fail("limits.outOfOrderWindowSeconds", "must not be negative") }
+        let seconds = 0...Int(Int64.max / 1000)
+        guard seconds.contains(limits.pastGracePeriodSeconds) else {
+            throw fail("limits.pastGracePeriodSeconds", "must be 0 (off) or a positive number of seconds")
+        }
         for (tenant, o) in overrides {
             do { try TenantID.validate(tenant) } catch { throw fail("overrides.\(tenant)", "invalid tenant ID: \(error)") }
+            if let p = o.pastGracePeriodSeconds, !seconds.contains(p) {
+                throw fail("overrides.\(tenant).pastGracePeriodSeconds", "must be 0 (off) or a positive number of seconds")
+            }
             if let w = o.outOfOrderWindowSeconds, w < 0 {
                 throw fail("overrides.\(tenant).outOfOrderWindowSeconds", "must not be negative")
             }
@@ -192,6 +201,7 @@ extension NodeConfig.Limits {
         l.ingestionBurst = o.ingestionBurst ?? l.ingestionBurst
         l.outOfOrderWindowSeconds = o.outOfOrderWindowSeconds ?? l.outOfOrderWindowSeconds
         l.creationGracePeriodSeconds = o.creationGracePeriodSeconds ?? l.creationGracePeriodSeconds
+        l.pastGracePeriodSeconds = o.pastGracePeriodSeconds ?? l.pastGracePeriodSeconds
         return l
     }
 
@@ -201,7 +211,8 @@ extension NodeConfig.Limits {
             maxLabelNamesPerSeries: maxLabelNamesPerSeries, maxLabelNameLength: maxLabelNameLength,
             maxLabelValueLength: maxLabelValueLength, ingestionRate: Double(ingestionRate),
             ingestionBurst: ingestionBurst, outOfOrderWindow: Int64(outOfOrderWindowSeconds) * 1000,
-            creationGracePeriod: Int64(creationGracePeriodSeconds) * 1000)
+            creationGracePeriod: Int64(creationGracePeriodSeconds) * 1000,
+            pastGracePeriod: Int64(pastGracePeriodSeconds) * 1000)
     }
 }
 
