@@ -269,14 +269,19 @@ extension Head {
 
 extension TenantDB {
     /// Deletes local blocks past `retention` (only shipped ones unless the
-    /// retention says otherwise) and stops serving them, atomically for queries.
+    /// retention says otherwise). Queries stop seeing them before any file goes;
+    /// the file work runs without the state lock so queries and cuts never wait
+    /// on renames, fsyncs and deletes. A query that took the block list just
+    /// before keeps its open readers.
     @discardableResult
     public func applyRetention(_ retention: Retention, shipped: Set<ULID>, now: Int64) throws -> [BlockMeta] {
+        let expired = try retention.expired(tenantDirectory: directory, now: now, shipped: shipped, logger: logger)
+        guard !expired.isEmpty else { return [] }
+        let gone = Set(expired.map(\.ulid))
         stateLock.lock()
-        defer { stateLock.unlock() }
-        let deleted = try retention.apply(tenantDirectory: directory, now: now, shipped: shipped)
-        let gone = Set(deleted.map(\.ulid))
         blocks.removeAll { gone.contains($0.meta.ulid) }
-        return deleted
+        stateLock.unlock()
+        try Retention.delete(expired, tenantDirectory: directory, logger: logger)
+        return expired
     }
 }
