@@ -268,9 +268,56 @@ let t0: Int64 = 1_700_000_000_000
         try reopened.close()
     }
 
-    @Test(arguments: ["", ".", "..", "a/b", "a\u{0}b", "tab\tid", String(repeating: "x", count: 151), "ünïcode"])
+    @Test(arguments: ["", ".", "..", "a/b", "a\u{0}b", "tab\tid", String(repeating: "x", count: 151), "ünïcode",
+                      "a.tmp-for-creation", "team.tmp-x", ".tmp-", "team.tmp", ".tmp"])
     func unsafeTenantIDsAreRefused(id: String) throws {
         let dbs = try Databases(dataDirectory: try TestPaths.temporaryDirectory("dbs-bad").path)
         #expect(throws: TenantID.Invalid.self) { try dbs.database(for: id) }
+    }
+
+    /// Names of temporary files are refused with the reason; near misses are fine.
+    @Test func temporaryFileNamesAreNotTenantIDs() throws {
+        #expect(throws: TenantID.Invalid(reason: "tenant ID \"x.tmp-for-deletion\" contains \".tmp-\" or ends in \".tmp\", reserved for temporary files")) {
+            try TenantID.validate("x.tmp-for-deletion")
+        }
+        for ok in ["tmp", "team.tmpl", "a-tmp", "x.tmp.y", "tmp-a"] { try TenantID.validate(ok) }
+    }
+
+    /// A tenant whose database does not open leaves the others serving; it is
+    /// answered unavailable (without a retry inside the interval) and opens
+    /// once the fault is gone.
+    @Test(arguments: [0.0, 3600.0])
+    func aTenantThatFailsToOpenDoesNotStopTheOthers(retryInterval: TimeInterval) throws {
+        let data = try TestPaths.temporaryDirectory("dbs-broken").path
+        let options = DatabaseOptions(wal: WALOptions(fsync: .never))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let before = try Databases(dataDirectory: data, options: options)
+        for tenant in ["good", "bad"] { try push(try before.database(for: tenant), series("up"), [(now, 1)]) }
+        try before.close()
+        // A file where the WAL directory belongs: the open fails on it.
+        let wal = data + "/tsdb/bad/wal"
+        try FileManager.default.moveItem(atPath: wal, toPath: data + "/bad-wal")
+        _ = FileManager.default.createFile(atPath: wal, contents: Data("not a directory".utf8))
+
+        let dbs = try Databases(dataDirectory: data, options: options, openRetryInterval: retryInterval)
+        #expect(dbs.tenants == ["good"])
+        #expect(dbs.unavailableTenants == ["bad"])
+        #expect(dbs.openFailures == 1)
+        #expect(dbs.existing("good")?.head.seriesCount == 1)
+        #expect(throws: TenantUnavailableError(tenant: "bad")) { try dbs.database(for: "bad") }
+        #expect(throws: TenantUnavailableError(tenant: "bad")) { try dbs.readable("bad") }
+        #expect(dbs.openFailures == (retryInterval == 0 ? 3 : 1), "each request retries only after the interval")
+        #expect(try dbs.readable("never-written") == nil)
+
+        try FileManager.default.removeItem(atPath: wal)
+        try FileManager.default.moveItem(atPath: data + "/bad-wal", toPath: wal)
+        if retryInterval == 0 {
+            #expect(try dbs.readable("bad")?.head.seriesCount == 1, "a later request opens it")
+            #expect(dbs.unavailableTenants.isEmpty)
+            #expect(dbs.tenants == ["bad", "good"])
+        } else {
+            #expect(throws: TenantUnavailableError(tenant: "bad")) { try dbs.database(for: "bad") }
+        }
+        try dbs.close()
     }
 }

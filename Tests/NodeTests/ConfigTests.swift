@@ -25,6 +25,7 @@ import TestSupport
             ("overrides:\n  t:\n    outOfOrderWindowSeconds: -1\n", "overrides.t.outOfOrderWindowSeconds: must not be negative"),
             ("limits:\n  pastGracePeriodSeconds: -1\n", "limits.pastGracePeriodSeconds: must be 0 (off) or a positive"),
             ("overrides:\n  t:\n    pastGracePeriodSeconds: 9223372036854776\n", "overrides.t.pastGracePeriodSeconds: must be 0"),
+            ("overrides:\n  a.tmp-x:\n    maxSeries: 5\n", "overrides.a.tmp-x: invalid tenant ID"),
             ("- just\n- a list\n", "expected a mapping at the top level"),
         ]
         for (yaml, message) in cases {

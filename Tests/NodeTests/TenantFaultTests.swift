@@ -3,8 +3,9 @@ import TestSupport
 import Testing
 @testable import Engine
 
-/// Timestamps at the ends of Int64 against a running node: it answers with
-/// the reason and stays up across restarts and maintenance passes.
+/// Timestamps at the ends of Int64 and tenants that fail to open, against a
+/// running node: it answers with the reason and stays up across restarts and
+/// maintenance passes.
 @Suite(.serialized) struct TenantFaultTests {
     static let push = ["Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"]
 
@@ -73,5 +74,42 @@ import Testing
         #expect(HTTP.request("http://127.0.0.1:\(port)/ready")?.status == 200)
         let old = HTTP.request("http://127.0.0.1:\(port)/api/v1/series?match[]=old", headers: ["X-Scope-OrgID": "old2"])
         #expect(old?.status == 200 && old?.text.contains("\"old\"") == true, "\(old?.text ?? "")")
+    }
+
+    /// A tenant whose WAL cannot be read does not stop the node: its requests
+    /// get 503 with the reason, the others are served, and once the fault is
+    /// gone a later request opens it.
+    @Test func aTenantThatFailsToOpenGets503AndRecovers() throws {
+        let dir = temporaryDirectory("node-broken-tenant")
+        _ = try preload(dir, tenant: "good", minutes: 1)
+        _ = try preload(dir, tenant: "bad", minutes: 1)
+        let wal = dir + "/tsdb/bad/wal"
+        try FileManager.default.moveItem(atPath: wal, toPath: dir + "/bad-wal")
+        _ = FileManager.default.createFile(atPath: wal, contents: Data("not a directory".utf8))
+
+        let (node, port) = try startNode(dir)
+        defer { node.stop() }
+        let base = "http://127.0.0.1:\(port)"
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        func push(_ tenant: String) -> HTTP.Reply? {
+            HTTP.request(base + "/api/v1/push", method: "POST", headers: Self.push.merging(["X-Scope-OrgID": tenant]) { $1 },
+                         body: Self.body([(Labels(["__name__": "later"]), [now])]))
+        }
+        let refused = push("bad")
+        #expect(refused?.status == 503, "\(refused?.text ?? "no reply")")
+        #expect(refused?.text.contains("the database of tenant bad failed to open") == true, "\(refused?.text ?? "")")
+        #expect(refused?.text.contains(dir) == false, "no paths in the answer")
+        #expect(HTTP.request(base + "/api/v1/labels", headers: ["X-Scope-OrgID": "bad"])?.status == 503)
+        #expect(push("good")?.status == 204)
+        let metrics = HTTP.request(base + "/metrics")?.text ?? ""
+        #expect(metrics.contains("muninn_unavailable_tenants 1"), "\(metrics)")
+        #expect(metrics.contains("muninn_tenant_open_failures_total"), "\(metrics)")
+        #expect(node.output.contains("tenant database failed to open"))
+
+        try FileManager.default.removeItem(atPath: wal)
+        try FileManager.default.moveItem(atPath: dir + "/bad-wal", toPath: wal)
+        #expect(Self.waitUntil { push("bad")?.status == 204 }, "a later request opens the tenant:\n\(node.output)")
+        let labels = HTTP.request(base + "/api/v1/label/__name__/values", headers: ["X-Scope-OrgID": "bad"])
+        #expect(labels?.text.contains("e2e_up") == true && labels?.text.contains("later") == true, "\(labels?.text ?? "")")
     }
 }

@@ -61,6 +61,8 @@ enum Routes {
             response = text(HTTPResponse.Status(code: failure.status.rawValue), failure.message + "\n")
         } catch let error as RateLimitedError {
             response = text(.tooManyRequests, "\(error)\n")
+        } catch let error as TenantUnavailableError {
+            response = text(.serviceUnavailable, "\(error)\n")
         } catch {
             state.logger.error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
             response = text(.internalServerError, "internal error: \(error)\n")
