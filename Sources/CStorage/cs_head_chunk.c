@@ -20,7 +20,9 @@ int cs_head_chunk_start(cs_head_chunk *c, uint8_t *buf, size_t cap, int64_t t, i
     c->buf = buf;
     c->cap = (uint32_t)cap;
     c->min_time = t;
-    c->next_at = cs_head_range_start(t, chunk_range) + chunk_range;
+    /* The newest range cannot end inside int64: its chunks end at INT64_MAX. */
+    int64_t start = cs_head_range_start(t, chunk_range);
+    c->next_at = start > INT64_MAX - chunk_range ? INT64_MAX : start + chunk_range;
     return CS_OK;
 }
 

@@ -103,7 +103,7 @@ import Testing
         let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
             // Uncompressed: Prometheus 2.42 reads snappy but not LZ4 records.
             wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
-            limits: TenantLimits(outOfOrderWindow: 6 * hour, creationGracePeriod: 0)))
+            limits: TenantLimits(outOfOrderWindow: 6 * hour, creationGracePeriod: 0, pastGracePeriod: 0)))
         var t = base
         while t < base + 5 * hour {
             var batch = AppendBatch()

@@ -11,7 +11,7 @@ import Testing
     func openPlain(_ dir: String, window: Int64 = 0) throws -> TenantDB {
         let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
             wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
-            limits: TenantLimits(outOfOrderWindow: window, creationGracePeriod: 0)))
+            limits: TenantLimits(outOfOrderWindow: window, creationGracePeriod: 0, pastGracePeriod: 0)))
         return db
     }
 

@@ -222,6 +222,34 @@ let t0: Int64 = 1_700_000_000_000
     }
 }
 
+@Suite struct GracePeriodTests {
+    /// An empty head has no newest sample to measure "too old" against: the wall
+    /// clock bounds what a fresh tenant takes, per sample.
+    @Test func anEmptyHeadRefusesSamplesOutsideTheGracePeriods() throws {
+        let db = try openDB()
+        let now = db.clock()
+        var batch = AppendBatch()
+        batch.add(series("c"), CollectionOfOne(Sample(timestamp: now - TenantLimits.defaultPastGracePeriod - 1, value: 1)))
+        batch.add(series("a"), [Int64.min, now].map { Sample(timestamp: $0, value: 1) })
+        batch.add(series("b"), CollectionOfOne(Sample(timestamp: .max, value: 1)))
+        let out = try db.append(batch)
+        #expect(out.accepted == 1 && out.seriesCreated == 1)
+        #expect(out.rejected == [.tooFarInPast: 2, .tooFarInFuture: 1])
+        #expect(out.firstRejection?.description.hasPrefix("sample-too-far-in-past: timestamp is more than 31536000s behind the wall clock") == true,
+                "\(out.firstRejection?.description ?? "")")
+        #expect(try everything(db) == [series("a"): [Sample(timestamp: now, value: 1)]])
+        #expect(db.head.minTime == now)
+        // The oldest sample still inside the window is taken.
+        let edge = try openDB()
+        #expect(try push(edge, series("a"), [(now - TenantLimits.defaultPastGracePeriod, 1)]).accepted == 1)
+    }
+
+    @Test func aZeroPastGracePeriodIsOff() throws {
+        let db = try openDB(limits: TenantLimits(pastGracePeriod: 0))
+        #expect(try push(db, series("a"), [(db.clock() - 10 * TenantLimits.defaultPastGracePeriod, 1)]).accepted == 1)
+    }
+}
+
 @Suite struct DatabasesTests {
     @Test func tenantsAreCreatedOnFirstWriteAndReopened() throws {
         let data = try TestPaths.temporaryDirectory("dbs").path
@@ -240,9 +268,56 @@ let t0: Int64 = 1_700_000_000_000
         try reopened.close()
     }
 
-    @Test(arguments: ["", ".", "..", "a/b", "a\u{0}b", "tab\tid", String(repeating: "x", count: 151), "ünïcode"])
+    @Test(arguments: ["", ".", "..", "a/b", "a\u{0}b", "tab\tid", String(repeating: "x", count: 151), "ünïcode",
+                      "a.tmp-for-creation", "team.tmp-x", ".tmp-", "team.tmp", ".tmp"])
     func unsafeTenantIDsAreRefused(id: String) throws {
         let dbs = try Databases(dataDirectory: try TestPaths.temporaryDirectory("dbs-bad").path)
         #expect(throws: TenantID.Invalid.self) { try dbs.database(for: id) }
+    }
+
+    /// Names of temporary files are refused with the reason; near misses are fine.
+    @Test func temporaryFileNamesAreNotTenantIDs() throws {
+        #expect(throws: TenantID.Invalid(reason: "tenant ID \"x.tmp-for-deletion\" contains \".tmp-\" or ends in \".tmp\", reserved for temporary files")) {
+            try TenantID.validate("x.tmp-for-deletion")
+        }
+        for ok in ["tmp", "team.tmpl", "a-tmp", "x.tmp.y", "tmp-a"] { try TenantID.validate(ok) }
+    }
+
+    /// A tenant whose database does not open leaves the others serving; it is
+    /// answered unavailable (without a retry inside the interval) and opens
+    /// once the fault is gone.
+    @Test(arguments: [0.0, 3600.0])
+    func aTenantThatFailsToOpenDoesNotStopTheOthers(retryInterval: TimeInterval) throws {
+        let data = try TestPaths.temporaryDirectory("dbs-broken").path
+        let options = DatabaseOptions(wal: WALOptions(fsync: .never))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let before = try Databases(dataDirectory: data, options: options)
+        for tenant in ["good", "bad"] { try push(try before.database(for: tenant), series("up"), [(now, 1)]) }
+        try before.close()
+        // A file where the WAL directory belongs: the open fails on it.
+        let wal = data + "/tsdb/bad/wal"
+        try FileManager.default.moveItem(atPath: wal, toPath: data + "/bad-wal")
+        _ = FileManager.default.createFile(atPath: wal, contents: Data("not a directory".utf8))
+
+        let dbs = try Databases(dataDirectory: data, options: options, openRetryInterval: retryInterval)
+        #expect(dbs.tenants == ["good"])
+        #expect(dbs.unavailableTenants == ["bad"])
+        #expect(dbs.openFailures == 1)
+        #expect(dbs.existing("good")?.head.seriesCount == 1)
+        #expect(throws: TenantUnavailableError(tenant: "bad")) { try dbs.database(for: "bad") }
+        #expect(throws: TenantUnavailableError(tenant: "bad")) { try dbs.readable("bad") }
+        #expect(dbs.openFailures == (retryInterval == 0 ? 3 : 1), "each request retries only after the interval")
+        #expect(try dbs.readable("never-written") == nil)
+
+        try FileManager.default.removeItem(atPath: wal)
+        try FileManager.default.moveItem(atPath: data + "/bad-wal", toPath: wal)
+        if retryInterval == 0 {
+            #expect(try dbs.readable("bad")?.head.seriesCount == 1, "a later request opens it")
+            #expect(dbs.unavailableTenants.isEmpty)
+            #expect(dbs.tenants == ["bad", "good"])
+        } else {
+            #expect(throws: TenantUnavailableError(tenant: "bad")) { try dbs.database(for: "bad") }
+        }
+        try dbs.close()
     }
 }

@@ -29,6 +29,7 @@ public final class TenantDB: @unchecked Sendable {
     public let directory: String
     public let head: Head
     public let options: DatabaseOptions
+    let logger: Logger
     let wal: WAL
     let wbl: WAL
     private let rateLock = NSLock()
@@ -38,8 +39,8 @@ public final class TenantDB: @unchecked Sendable {
     let stateLock = NSLock()
     /// Persisted blocks, ascending by minTime.
     var blocks: [BlockReader] = []
-    /// Data taken out of the head whose block is being written.
-    var pending: [[TakenSeries]] = []
+    /// Data taken out of the head whose block is not written yet, oldest first.
+    var pending: [PendingBlock] = []
     var lastAppend = Date()
     /// One compaction at a time per tenant.
     let compactionLock = NSLock()
@@ -57,13 +58,18 @@ public final class TenantDB: @unchecked Sendable {
         let started = Date()
         let progress = ReplayProgress(directory: directory + "/wal", tenant: tenant, logger: logger)
         var decoder = WALSamplesDecoder()
+        var unstorable = 0
         let (wal, report) = try WAL.open(directory: directory + "/wal", options: options.wal, rawReplay: { record in
             progress.advance(record.count)
-            try head.replay(record, decoder: &decoder, outOfOrder: false)
+            unstorable += try head.replay(record, decoder: &decoder, outOfOrder: false)
         })
         let (wbl, wblReport) = try WAL.open(directory: directory + "/wbl", options: options.wal, rawReplay: { record in
-            try head.replay(record, decoder: &decoder, outOfOrder: true)
+            unstorable += try head.replay(record, decoder: &decoder, outOfOrder: true)
         })
+        if unstorable > 0 {
+            logger.error("dropped replayed samples whose block range does not fit in Int64", metadata: [
+                "tenant": "\(tenant)", "samples": "\(unstorable)"])
+        }
         for (name, r) in [("WAL", report), ("WBL", wblReport)] {
             if let corruption = r.corruption {
                 logger.warning("repaired corrupt \(name) tail; data after it is lost", metadata: [
@@ -75,7 +81,7 @@ public final class TenantDB: @unchecked Sendable {
                 "tenant": "\(tenant)", "records": "\(report.records)", "series": "\(head.seriesCount)",
                 "duration": "\(String(format: "%.3f", Date().timeIntervalSince(started)))s"])
         }
-        let db = TenantDB(tenant: tenant, directory: directory, head: head, wal: wal, wbl: wbl, options: options)
+        let db = TenantDB(tenant: tenant, directory: directory, head: head, wal: wal, wbl: wbl, options: options, logger: logger)
         db.blocks = blocks
         return db
     }
@@ -101,7 +107,8 @@ public final class TenantDB: @unchecked Sendable {
         return blocks.sorted { $0.meta.minTime < $1.meta.minTime }
     }
 
-    private init(tenant: String, directory: String, head: Head, wal: WAL, wbl: WAL, options: DatabaseOptions) {
+    private init(tenant: String, directory: String, head: Head, wal: WAL, wbl: WAL, options: DatabaseOptions, logger: Logger) {
+        self.logger = logger
         self.tenant = tenant
         self.directory = directory
         self.head = head
@@ -144,11 +151,16 @@ public final class TenantDB: @unchecked Sendable {
 extension Head {
     /// Applies one WAL/WBL record during replay. Samples the head cannot take
     /// (duplicates after a crash between log and apply, refs of dropped series)
-    /// are skipped, as Prometheus does.
-    func replay(_ record: UnsafeRawBufferPointer, decoder: inout WALSamplesDecoder, outOfOrder: Bool) throws {
-        guard let type = record.first else { return }
+    /// are skipped, as Prometheus does. So are samples no block could hold
+    /// (timestamps at the ends of Int64, which versions before the grace-period
+    /// checks accepted): kept, they would stop every later cut. Returns how
+    /// many of those were dropped.
+    @discardableResult
+    func replay(_ record: UnsafeRawBufferPointer, decoder: inout WALSamplesDecoder, outOfOrder: Bool) throws -> Int {
+        guard let type = record.first else { return 0 }
         lock.lock()
         defer { lock.unlock() }
+        var unstorable = 0
         switch WALRecord.RecordType(rawValue: type) {
         case .series:
             try replaySeries(record)
@@ -157,6 +169,7 @@ extension Head {
             for i in 0..<decoder.count {
                 let id = Int(decoder.refs[i]) - 1
                 guard id >= 0, id < alive.count, alive[id] else { continue }
+                guard blockRangeStart(decoder.timestamps[i]) != nil else { unstorable += 1; continue }
                 // In-order samples older than the newest block are in that block.
                 if !outOfOrder, decoder.timestamps[i] < minValidTime { continue }
                 if outOfOrder {
@@ -168,6 +181,7 @@ extension Head {
         default:
             break
         }
+        return unstorable
     }
 }
 

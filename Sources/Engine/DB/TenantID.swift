@@ -1,7 +1,8 @@
 import Foundation
 
 /// Tenant IDs name directories, so only a safe alphabet is allowed (Mimir's:
-/// letters, digits and `!-_.*'()`), at most 150 bytes, and never `.` or `..`.
+/// letters, digits and `!-_.*'()`), at most 150 bytes, never `.` or `..`, and
+/// never a name of the temporary files (`.tmp-`, or a `.tmp` ending).
 public enum TenantID {
     public static let maxLength = 150
 
@@ -16,6 +17,11 @@ public enum TenantID {
             throw Invalid(reason: "tenant ID is \(id.utf8.count) bytes, longer than \(maxLength)")
         }
         if id == "." || id == ".." { throw Invalid(reason: "tenant ID \"\(id)\" is not allowed") }
+        // The names of unfinished writes and deletions: start-up cleanup removes
+        // such directories, and the shipper skips such files.
+        if id.contains(".tmp-") || id.hasSuffix(".tmp") {
+            throw Invalid(reason: "tenant ID \"\(id)\" contains \".tmp-\" or ends in \".tmp\", reserved for temporary files")
+        }
         for u in id.unicodeScalars {
             let ok = (u >= "a" && u <= "z") || (u >= "A" && u <= "Z") || (u >= "0" && u <= "9")
                 || "!-_.*'()".unicodeScalars.contains(u)

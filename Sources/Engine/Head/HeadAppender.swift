@@ -148,7 +148,10 @@ extension Head {
         var slots: [(t: Int64, v: UInt64)] = []
         var createdNewest: [Int: (t: Int64, v: UInt64)] = [:]
         var headMax = maxTime
-        let future = limits.creationGracePeriod > 0 ? now &+ limits.creationGracePeriod : Int64.max
+        // Even with a grace period off, the head takes only what a block can hold.
+        let storable = storableTimeRange
+        let future = min(limits.creationGracePeriod > 0 ? now.saturatingAdd(limits.creationGracePeriod) : .max, storable.upperBound)
+        let past = max(limits.pastGracePeriod > 0 ? now.saturatingSub(limits.pastGracePeriod) : .min, storable.lowerBound)
 
         func reject(_ reason: RejectionReason, _ labels: @autoclosure () -> Labels, _ t: Int64, _ detail: @autoclosure () -> String) {
             outcome.rejected[reason, default: 0] += 1
@@ -207,7 +210,15 @@ extension Head {
                 let s = samples[k]
                 let t = s.timestamp, v = s.value.bitPattern
                 if t > future {
-                    reject(.tooFarInFuture, labelsOf(entry, id), t, "timestamp is more than \(limits.creationGracePeriod / 1000)s ahead of the wall clock")
+                    reject(.tooFarInFuture, labelsOf(entry, id), t, t > storable.upperBound
+                           ? "timestamp is past the last block range that fits in Int64"
+                           : "timestamp is more than \(limits.creationGracePeriod / 1000)s ahead of the wall clock")
+                    continue
+                }
+                if t < past {
+                    reject(.tooFarInPast, labelsOf(entry, id), t, t < storable.lowerBound
+                           ? "timestamp is before the first block range that fits in Int64"
+                           : "timestamp is more than \(limits.pastGracePeriod / 1000)s behind the wall clock")
                     continue
                 }
                 if let cur = current, t <= cur.t {
@@ -216,7 +227,7 @@ extension Head {
                         else { reject(.duplicateTimestamp, labelsOf(entry, id), t, "a different value is already stored at this timestamp") }
                         continue
                     }
-                    let windowStart = headMax &- limits.outOfOrderWindow
+                    let windowStart = headMax.saturatingSub(limits.outOfOrderWindow)
                     if limits.outOfOrderWindow > 0, let id, t >= windowStart {
                         if let stored = late.first(where: { $0.id == id && $0.sample.timestamp == t })?.sample ?? storedSample(id, at: t) {
                             if stored.value.bitPattern == v { outcome.duplicatesIgnored += 1 }
@@ -235,7 +246,7 @@ extension Head {
                     }
                     continue
                 }
-                let minValid = max(minValidTime, headMax == .min ? .min : headMax &- chunkRange / 2)
+                let minValid = max(minValidTime, headMax.saturatingSub(chunkRange / 2))
                 if t < minValid {
                     reject(.tooOld, labelsOf(entry, id), t, "older than the head's minimum valid time \(minValid)")
                     continue

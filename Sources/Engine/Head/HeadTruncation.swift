@@ -17,7 +17,7 @@ extension Head {
     func take(before end: Int64, all: Bool = false) -> [TakenSeries] {
         lock.lock()
         defer { lock.unlock() }
-        minValidTime = max(minValidTime, all ? (maxTime == .min ? minValidTime : maxTime + 1) : end)
+        minValidTime = max(minValidTime, all ? (maxTime == .min ? minValidTime : maxTime.saturatingAdd(1)) : end)
         var taken: [TakenSeries] = []
         var emptied: [Int] = []
         for id in allSeries.map(Int.init) {

@@ -12,12 +12,16 @@ public struct TenantLimits: Sendable, Equatable {
     public var outOfOrderWindow: Int64
     /// How far ahead of the wall clock a sample may be (ms).
     public var creationGracePeriod: Int64
+    /// How far behind the wall clock a sample may be (ms). The head refuses
+    /// samples far behind its newest one, but an empty head has no newest: this
+    /// bounds what a fresh tenant accepts.
+    public var pastGracePeriod: Int64
 
     public init(maxSeries: Int = 2_000_000, maxSeriesPerMetric: Int = 500_000,
                 maxLabelNamesPerSeries: Int = 30, maxLabelNameLength: Int = 1024,
                 maxLabelValueLength: Int = 2048, ingestionRate: Double = 10_000_000,
                 ingestionBurst: Int = 20_000_000, outOfOrderWindow: Int64 = 0,
-                creationGracePeriod: Int64 = 10 * 60 * 1000) {
+                creationGracePeriod: Int64 = 10 * 60 * 1000, pastGracePeriod: Int64 = TenantLimits.defaultPastGracePeriod) {
         self.maxSeries = maxSeries
         self.maxSeriesPerMetric = maxSeriesPerMetric
         self.maxLabelNamesPerSeries = maxLabelNamesPerSeries
@@ -27,7 +31,13 @@ public struct TenantLimits: Sendable, Equatable {
         self.ingestionBurst = ingestionBurst
         self.outOfOrderWindow = outOfOrderWindow
         self.creationGracePeriod = creationGracePeriod
+        self.pastGracePeriod = pastGracePeriod
     }
+
+    /// A year: old enough for any late or re-sent data a fresh tenant may get,
+    /// tight enough to refuse timestamps in the wrong unit or garbage.
+    public static let defaultPastGracePeriod: Int64 = 365 * 86_400_000
+
 }
 
 /// Why a sample was not stored. Raw values are the stable identifiers used in
@@ -37,6 +47,7 @@ public enum RejectionReason: String, Sendable, CaseIterable, Comparable {
     case tooOld = "sample-timestamp-too-old"
     case duplicateTimestamp = "sample-duplicate-timestamp"
     case tooFarInFuture = "sample-too-far-in-future"
+    case tooFarInPast = "sample-too-far-in-past"
     case maxSeries = "max-series-per-tenant"
     case maxSeriesPerMetric = "max-series-per-metric"
     case maxLabelNames = "max-label-names-per-series"

@@ -44,7 +44,16 @@ public struct Retention: Sendable, Equatable {
     ///   fails; blocks deleted before the failure stay deleted.
     public func apply(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
                       logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
-        let cutoff = now &- ShipperOptions.milliseconds(period)
+        let doomed = try expired(tenantDirectory: tenantDirectory, now: now, shipped: shipped, logger: logger)
+        try Self.delete(doomed, tenantDirectory: tenantDirectory, logger: logger)
+        return doomed
+    }
+
+    /// The blocks of `tenantDirectory` `apply` would delete, oldest first;
+    /// reads meta.json files and changes nothing.
+    public func expired(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
+                        logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
+        let cutoff = now.saturatingSub(ShipperOptions.milliseconds(period))
         var expired: [BlockMeta] = []
         for name in try Files.list(tenantDirectory) {
             guard let ulid = ULID(name) else { continue }
@@ -65,12 +74,18 @@ public struct Retention: Sendable, Equatable {
             expired.append(meta)
         }
         expired.sort { ($0.maxTime, $0.ulid) < ($1.maxTime, $1.ulid) }
+        return expired
+    }
+
+    /// Deletes the blocks `expired` returned, in order.
+    /// - Throws: the first deletion's I/O error; blocks before it stay deleted.
+    public static func delete(_ expired: [BlockMeta], tenantDirectory: String,
+                              logger: Logger = Logger(label: "muninn.retention")) throws {
         for meta in expired {
-            try Self.deleteBlock(tenantDirectory + "/" + meta.ulid.description)
+            try deleteBlock(tenantDirectory + "/" + meta.ulid.description)
             logger.info("deleted block past retention", metadata: [
                 "block": "\(meta.ulid)", "minTime": "\(meta.minTime)", "maxTime": "\(meta.maxTime)"])
         }
-        return expired
     }
 
     /// Removes `<ULID>.tmp-for-deletion` (and legacy `<ULID>.tmp`) leftovers of

@@ -45,7 +45,7 @@ struct BenchHead: ParsableCommand {
             let compression = WALCompression(rawValue: walCompression) ?? .lz4
             return try TenantDB.open(directory: path, tenant: "bench", options: DatabaseOptions(
                 wal: WALOptions(compression: compression, fsync: .never),
-                limits: TenantLimits(maxSeries: 0, maxSeriesPerMetric: 0, ingestionRate: 0, creationGracePeriod: 0)))
+                limits: TenantLimits(maxSeries: 0, maxSeriesPerMetric: 0, ingestionRate: 0, creationGracePeriod: 0, pastGracePeriod: 0)))
         }
 
         func directory() -> String {

@@ -77,6 +77,7 @@ struct NodeConfig: Codable, Equatable, Sendable {
         var ingestionBurst = 20_000_000
         var outOfOrderWindowSeconds = 0
         var creationGracePeriodSeconds = 600
+        var pastGracePeriodSeconds = Int(TenantLimits.defaultPastGracePeriod / 1000)
     }
 
     /// Per-tenant replacements for some of `limits`; keys left out keep the
@@ -91,6 +92,7 @@ struct NodeConfig: Codable, Equatable, Sendable {
         var ingestionBurst: Int?
         var outOfOrderWindowSeconds: Int?
         var creationGracePeriodSeconds: Int?
+        var pastGracePeriodSeconds: Int?
     }
 
     var server = Server()
@@ -251,13 +253,17 @@ extension NodeConfig.Limits {
                              ("maxLabelNamesPerSeries", maxLabelNamesPerSeries), ("maxLabelNameLength", maxLabelNameLength),
                              ("maxLabelValueLength", maxLabelValueLength), ("ingestionRate", ingestionRate),
                              ("ingestionBurst", ingestionBurst), ("outOfOrderWindowSeconds", outOfOrderWindowSeconds),
-                             ("creationGracePeriodSeconds", creationGracePeriodSeconds)] where value < 0 {
+                             ("creationGracePeriodSeconds", creationGracePeriodSeconds),
+                             ("pastGracePeriodSeconds", pastGracePeriodSeconds)] where value < 0 {
             throw ConfigError(file: "config", key: prefix + "." + key, reason: "must not be negative")
         }
         // A year: far past any use, and the millisecond arithmetic stays far from overflow.
         for (key, value) in [("outOfOrderWindowSeconds", outOfOrderWindowSeconds),
                              ("creationGracePeriodSeconds", creationGracePeriodSeconds)] where value > 366 * 86_400 {
             throw ConfigError(file: "config", key: prefix + "." + key, reason: "must be at most a year (31622400)")
+        }
+        if pastGracePeriodSeconds > 100 * 366 * 86_400 {
+            throw ConfigError(file: "config", key: prefix + ".pastGracePeriodSeconds", reason: "must be at most a century (0 turns it off)")
         }
         if ingestionRate > 0, ingestionBurst < 1 {
             throw ConfigError(file: "config", key: prefix + ".ingestionBurst", reason: "must be positive when ingestionRate is set")
@@ -276,6 +282,7 @@ extension NodeConfig.Limits {
         l.ingestionBurst = o.ingestionBurst ?? l.ingestionBurst
         l.outOfOrderWindowSeconds = o.outOfOrderWindowSeconds ?? l.outOfOrderWindowSeconds
         l.creationGracePeriodSeconds = o.creationGracePeriodSeconds ?? l.creationGracePeriodSeconds
+        l.pastGracePeriodSeconds = o.pastGracePeriodSeconds ?? l.pastGracePeriodSeconds
         return l
     }
 
@@ -285,7 +292,8 @@ extension NodeConfig.Limits {
             maxLabelNamesPerSeries: maxLabelNamesPerSeries, maxLabelNameLength: maxLabelNameLength,
             maxLabelValueLength: maxLabelValueLength, ingestionRate: Double(ingestionRate),
             ingestionBurst: ingestionBurst, outOfOrderWindow: Int64(outOfOrderWindowSeconds) * 1000,
-            creationGracePeriod: Int64(creationGracePeriodSeconds) * 1000)
+            creationGracePeriod: Int64(creationGracePeriodSeconds) * 1000,
+            pastGracePeriod: Int64(pastGracePeriodSeconds) * 1000)
     }
 }
 

@@ -88,7 +88,7 @@ enum QueryAPI {
     static func database(_ request: Request, _ state: NodeState) async throws -> TenantDB? {
         guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
         let tenant = try await state.tenant(from: request.headers)
-        return dbs.existing(tenant)
+        return try dbs.readable(tenant)
     }
 
     static func series(_ request: Request, _ state: NodeState) async throws -> Response {

@@ -28,7 +28,7 @@ enum Read {
         guard let type = query.negotiatedResponseType else {
             throw HTTPFailure(.badRequest, "none of the accepted response types is supported")
         }
-        let db = dbs.existing(tenant)
+        let db = try dbs.readable(tenant)
         var results: [[SeriesData]] = []
         for q in query.queries {
             results.append(try db?.select(mint: q.startMs, maxt: q.endMs, matchers: q.matchers) ?? [])

@@ -79,6 +79,8 @@ enum Routes {
             response = failed
         } catch let error as RateLimitedError {
             response = text(.tooManyRequests, "\(error)\n")
+        } catch let error as TenantUnavailableError {
+            response = text(.serviceUnavailable, "\(error)\n")
         } catch {
             // The detail (paths, errno) is for the operator's log, not the client.
             state.logger.error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])

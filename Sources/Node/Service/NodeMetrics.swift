@@ -44,6 +44,8 @@ final class NodeMetrics: Sendable {
     /// Samples engine state into gauges and counters, then renders every metric.
     func render(_ databases: Databases?) -> [UInt8] {
         if let databases {
+            advance("muninn_tenant_open_failures_total", nil, to: databases.openFailures)
+            Gauge(label: "muninn_unavailable_tenants").record(databases.unavailableTenants.count)
             for tenant in databases.tenants {
                 guard let db = databases.existing(tenant) else { continue }
                 Gauge(label: "muninn_head_series", dimensions: [("tenant", tenant)]).record(db.head.seriesCount)
@@ -67,13 +69,13 @@ final class NodeMetrics: Sendable {
     /// Engine figures are cumulative since their database opened: expose them
     /// as counters by adding what grew since the last scrape (a database that
     /// reopened restarts from zero, so its counter just waits to catch up).
-    private func advance(_ label: String, _ tenant: String, to value: Int) {
+    private func advance(_ label: String, _ tenant: String?, to value: Int) {
         let delta = seen.withLock { seen -> Int in
-            let key = label + "\u{0}" + tenant
+            let key = label + "\u{0}" + (tenant ?? "")
             let before = seen[key] ?? 0
             seen[key] = max(before, value)
             return max(0, value - before)
         }
-        if delta > 0 { Counter(label: label, dimensions: [("tenant", tenant)]).increment(by: delta) }
+        if delta > 0 { Counter(label: label, dimensions: tenant.map { [("tenant", $0)] } ?? []).increment(by: delta) }
     }
 }
