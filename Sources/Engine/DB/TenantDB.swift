@@ -43,6 +43,11 @@ public final class TenantDB: @unchecked Sendable {
     var lastAppend = Date()
     /// One compaction at a time per tenant.
     let compactionLock = NSLock()
+    let logger: Logger
+    /// When appends started failing on a storage fault (nil while they succeed),
+    /// so the log says once when the condition starts and once when it clears.
+    private let faultLock = NSLock()
+    private var failingSince: Date?
     /// The wall clock in ms; tests replace it.
     var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
@@ -75,7 +80,7 @@ public final class TenantDB: @unchecked Sendable {
                 "tenant": "\(tenant)", "records": "\(report.records)", "series": "\(head.seriesCount)",
                 "duration": "\(String(format: "%.3f", Date().timeIntervalSince(started)))s"])
         }
-        let db = TenantDB(tenant: tenant, directory: directory, head: head, wal: wal, wbl: wbl, options: options)
+        let db = TenantDB(tenant: tenant, directory: directory, head: head, wal: wal, wbl: wbl, options: options, logger: logger)
         db.blocks = blocks
         return db
     }
@@ -101,7 +106,8 @@ public final class TenantDB: @unchecked Sendable {
         return blocks.sorted { $0.meta.minTime < $1.meta.minTime }
     }
 
-    private init(tenant: String, directory: String, head: Head, wal: WAL, wbl: WAL, options: DatabaseOptions) {
+    private init(tenant: String, directory: String, head: Head, wal: WAL, wbl: WAL, options: DatabaseOptions, logger: Logger) {
+        self.logger = logger
         self.tenant = tenant
         self.directory = directory
         self.head = head
@@ -113,7 +119,8 @@ public final class TenantDB: @unchecked Sendable {
 
     /// Stores a batch. Returns per-sample outcomes; accepted samples are in the
     /// WAL (and with `fsync: always`, on disk) when this returns. Throws
-    /// `RateLimitedError` (nothing stored) or a storage error.
+    /// `RateLimitedError` (nothing stored) or `StorageFaultError` (the disk
+    /// refused the write: nothing is acknowledged, retrying later is safe).
     public func append(_ batch: AppendBatch) throws -> AppendOutcome {
         let limits = options.limits
         if limits.ingestionRate > 0 {
@@ -123,16 +130,45 @@ public final class TenantDB: @unchecked Sendable {
             rateLock.unlock()
             if !ok { throw RateLimitedError(tenant: tenant, limit: limits.ingestionRate, burst: limits.ingestionBurst) }
         }
-        let (outcome, logged) = try head.commit(batch, limits: limits, now: clock(), wal: wal, wbl: wbl)
-        if outcome.accepted > 0 {
-            stateLock.lock(); lastAppend = Date(); stateLock.unlock()
+        let outcome: AppendOutcome
+        do {
+            let logged: Head.Logged
+            (outcome, logged) = try head.commit(batch, limits: limits, now: clock(), wal: wal, wbl: wbl)
+            if outcome.accepted > 0 {
+                stateLock.lock(); lastAppend = Date(); stateLock.unlock()
+            }
+            if let p = logged.wal { try wal.waitUntilDurable(p) }
+            if let p = logged.wbl { try wbl.waitUntilDurable(p) }
+        } catch let fault as StorageFaultError {
+            faultLock.lock()
+            let starts = failingSince == nil
+            if starts { failingSince = Date() }
+            faultLock.unlock()
+            if starts {
+                logger.error("storage writes failing; appends are refused until one succeeds", metadata: [
+                    "tenant": "\(tenant)", "error": "\(fault)"])
+            }
+            throw fault
         }
-        if let p = logged.wal { try wal.waitUntilDurable(p) }
-        if let p = logged.wbl { try wbl.waitUntilDurable(p) }
+        faultLock.lock()
+        let since = failingSince
+        failingSince = nil
+        faultLock.unlock()
+        if let since {
+            logger.notice("storage writes resumed", metadata: [
+                "tenant": "\(tenant)", "failed_for": "\(String(format: "%.1f", Date().timeIntervalSince(since)))s"])
+        }
         return outcome
     }
 
     public var walStats: WALStats { wal.stats }
+
+    /// Whether the WAL or WBL refuses writes now, and their failed writes and
+    /// fsyncs since open.
+    public var storageFaults: (failing: Bool, failures: UInt64) {
+        let a = wal.stats, b = wbl.stats
+        return (a.failing || b.failing, a.failures + b.failures)
+    }
 
     /// Syncs and closes the logs. The head stays readable.
     public func close() throws {

@@ -8,8 +8,9 @@ import NIOCore
 /// 204 once every sample is in the WAL. 400 when the body is malformed, or when
 /// some series or samples were refused — the valid ones are still stored and the
 /// message names the first refusal. 413 for an oversized body, 415 for
-/// remote-write 2.0, 429 for the tenant's rate limit, 503 while the node starts
-/// or stops (clients retry). Exemplars and metadata are accepted, counted and
+/// remote-write 2.0, 429 for the tenant's rate limit, 503 with `Retry-After`
+/// while the node starts or stops or the tenant's disk refuses writes (clients
+/// retry; nothing of a 503 request is acknowledged). Exemplars and metadata are accepted, counted and
 /// dropped; native histograms are refused with 400.
 enum Push {
     static func register(on router: Router<BasicRequestContext>, _ state: NodeState) {
@@ -40,6 +41,9 @@ enum Push {
             outcome = batch.isEmpty ? AppendOutcome() : try dbs.database(for: tenant).append(batch)
         } catch is WALClosedError {
             throw HTTPFailure(.unavailable, "node is stopping")
+        } catch let fault as StorageFaultError {
+            throw HTTPFailure(.unavailable, "storage unavailable for tenant \(tenant): \(fault); nothing of this request is acknowledged, retry later",
+                              retryAfter: fault.needsRestart ? 60 : 5)
         }
         state.metrics.ingested(tenant: tenant, samples: outcome.accepted)
         for (reason, n) in outcome.rejected { state.metrics.rejected(tenant: tenant, reason: reason.rawValue, samples: n) }

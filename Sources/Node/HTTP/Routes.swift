@@ -58,7 +58,9 @@ enum Routes {
         do {
             response = try await body()
         } catch let failure as HTTPFailure {
-            response = text(HTTPResponse.Status(code: failure.status.rawValue), failure.message + "\n")
+            var failed = text(HTTPResponse.Status(code: failure.status.rawValue), failure.message + "\n")
+            if let seconds = failure.retryAfter { failed.headers[.retryAfter] = String(seconds) }
+            response = failed
         } catch let error as RateLimitedError {
             response = text(.tooManyRequests, "\(error)\n")
         } catch {

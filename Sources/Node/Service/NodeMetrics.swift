@@ -51,6 +51,9 @@ final class NodeMetrics: Sendable {
                 let wal = db.walStats
                 advance("muninn_wal_written_bytes_total", tenant, to: Int(wal.bytesWritten))
                 advance("muninn_wal_fsyncs_total", tenant, to: Int(wal.fsyncs))
+                let faults = db.storageFaults
+                Gauge(label: "muninn_storage_write_failing", dimensions: [("tenant", tenant)]).record(faults.failing ? 1 : 0)
+                advance("muninn_storage_write_failures_total", tenant, to: Int(faults.failures))
                 if let stats = databases.shipperStats(tenant) {
                     advance("muninn_shipper_uploads_total", tenant, to: Int(stats.uploads))
                     advance("muninn_shipper_upload_failures_total", tenant, to: Int(stats.uploadFailures))
@@ -85,9 +88,12 @@ struct HTTPFailure: Error, CustomStringConvertible {
                        internalError = 500, unavailable = 503 }
     var status: Status
     var message: String
-    init(_ status: Status, _ message: String) {
+    /// Seconds for a `Retry-After` header.
+    var retryAfter: Int?
+    init(_ status: Status, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.message = message
+        self.retryAfter = retryAfter
     }
     var description: String { message }
 }
