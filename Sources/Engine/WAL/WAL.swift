@@ -257,6 +257,8 @@ public final class WAL: @unchecked Sendable {
     /// the segment starts a new one, so a commit never spans two segments and a
     /// failed one is undone by truncating a single file.
     private func writeCommit(_ records: [[UInt8]]) throws {
+        // An oversized segment (see frameRecord) takes nothing after its commit.
+        if pagesLeft == UInt64.max, segmentOffset > 0 { try rollOver() }
         while true {
             let start = mark
             let fresh = segmentOffset == 0
