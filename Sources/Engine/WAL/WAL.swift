@@ -207,16 +207,22 @@ public final class WAL: @unchecked Sendable {
             condition.unlock()
         }
         if let fatal { throw fatal }
-        do {
-            for file in retired { try Files.sync(file.fd, path: file.path) }
-            guard fd >= 0 else { return }
-            if let torn { try cutBack(to: torn) }
-            try padPage()
-            try Files.sync(fd, path: segmentPath)
-            if directoryDirty { try Files.syncDirectory(directory) }
-        } catch {
-            throw fault(error, needsRestart: true)
+        // Every step is tried even when an earlier one failed (a full disk refuses
+        // the padding, not the fsync of what is already written); the first error is thrown.
+        var firstError: Error?
+        func attempt(_ step: () throws -> Void) {
+            do { try step() } catch { firstError = firstError ?? error }
         }
+        for file in retired { attempt { try Files.sync(file.fd, path: file.path) } }
+        if fd >= 0 {
+            attempt {
+                if let torn { try cutBack(to: torn) }
+                try padPage()
+            }
+            attempt { try Files.sync(fd, path: segmentPath) }
+        }
+        if directoryDirty { attempt { try Files.syncDirectory(directory) } }
+        if let firstError { throw fault(firstError, needsRestart: false) }
         synced = written
     }
 
