@@ -8,15 +8,15 @@ import TestSupport
 /// tenant failing; once space returns pushes get 204 again without a restart,
 /// and after a restart exactly the acknowledged samples are stored.
 @Suite(.serialized) struct DiskFullTests {
-    @Test(.enabled(if: SmallDisk.available, "mounting a tmpfs needs root"))
-    func pushesGet503WhileFullAnd204OnceSpaceReturns() throws {
+    @Test(.enabled(if: SmallDisk.available, "mounting a tmpfs needs root"), arguments: ["always", "1000"])
+    func pushesGet503WhileFullAnd204OnceSpaceReturns(walFsync: String) throws {
         let dir = temporaryDirectory("node-diskfull")
         let data = dir + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         // The node's log stays outside the small disk (the harness writes it beside `data`).
         let disk = try SmallDisk(bytes: 2 << 20, at: data)
         defer { disk.unmount() }
-        var (node, port) = try startNode(data)
+        var (node, port) = try startNode(data, extra: ["--wal-fsync", walFsync])
         let base = "http://127.0.0.1:\(port)"
         let tenant = ["X-Scope-OrgID": "t"]
         let start = Int64(Date().timeIntervalSince1970 * 1000) - 600_000
@@ -64,7 +64,7 @@ import TestSupport
         #expect(node.output.contains("storage writes resumed"))
 
         #expect(node.stop(SIGTERM) == 0, "\(node.output.suffix(2000))")
-        (node, port) = try startNode(data)
+        (node, port) = try startNode(data, extra: ["--wal-fsync", walFsync])
         let series = HTTP.request("http://127.0.0.1:\(port)/api/v1/series?match%5B%5D=fill", headers: tenant)
         #expect(series?.status == 200)
         let listed = (try? JSONSerialization.jsonObject(with: series?.body ?? Data()) as? [String: Any])?["data"] as? [Any]

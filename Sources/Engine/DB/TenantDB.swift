@@ -122,6 +122,34 @@ public final class TenantDB: @unchecked Sendable {
     /// `RateLimitedError` (nothing stored) or `StorageFaultError` (the disk
     /// refused the write: nothing is acknowledged, retrying later is safe).
     public func append(_ batch: AppendBatch) throws -> AppendOutcome {
+        do {
+            let (outcome, logged) = try commit(batch)
+            if let p = logged.wal { try wal.waitUntilDurable(p) }
+            if let p = logged.wbl { try wbl.waitUntilDurable(p) }
+            storageSucceeded()
+            return outcome
+        } catch let fault as StorageFaultError {
+            storageFailed(fault)
+            throw fault
+        }
+    }
+
+    /// As `append(_:)`, but suspends instead of blocking its thread while an
+    /// fsync runs (for callers on Swift's cooperative pool, like the node's HTTP handlers).
+    public func appendSuspending(_ batch: AppendBatch) async throws -> AppendOutcome {
+        do {
+            let (outcome, logged) = try commit(batch)
+            if let p = logged.wal { try await wal.durable(p) }
+            if let p = logged.wbl { try await wbl.durable(p) }
+            storageSucceeded()
+            return outcome
+        } catch let fault as StorageFaultError {
+            storageFailed(fault)
+            throw fault
+        }
+    }
+
+    private func commit(_ batch: AppendBatch) throws -> (AppendOutcome, Head.Logged) {
         let limits = options.limits
         if limits.ingestionRate > 0 {
             rateLock.lock()
@@ -130,26 +158,25 @@ public final class TenantDB: @unchecked Sendable {
             rateLock.unlock()
             if !ok { throw RateLimitedError(tenant: tenant, limit: limits.ingestionRate, burst: limits.ingestionBurst) }
         }
-        let outcome: AppendOutcome
-        do {
-            let logged: Head.Logged
-            (outcome, logged) = try head.commit(batch, limits: limits, now: clock(), wal: wal, wbl: wbl)
-            if outcome.accepted > 0 {
-                stateLock.lock(); lastAppend = Date(); stateLock.unlock()
-            }
-            if let p = logged.wal { try wal.waitUntilDurable(p) }
-            if let p = logged.wbl { try wbl.waitUntilDurable(p) }
-        } catch let fault as StorageFaultError {
-            faultLock.lock()
-            let starts = failingSince == nil
-            if starts { failingSince = Date() }
-            faultLock.unlock()
-            if starts {
-                logger.error("storage writes failing; appends are refused until one succeeds", metadata: [
-                    "tenant": "\(tenant)", "error": "\(fault)"])
-            }
-            throw fault
+        let (outcome, logged) = try head.commit(batch, limits: limits, now: clock(), wal: wal, wbl: wbl)
+        if outcome.accepted > 0 {
+            stateLock.lock(); lastAppend = Date(); stateLock.unlock()
         }
+        return (outcome, logged)
+    }
+
+    private func storageFailed(_ fault: StorageFaultError) {
+        faultLock.lock()
+        let starts = failingSince == nil
+        if starts { failingSince = Date() }
+        faultLock.unlock()
+        if starts {
+            logger.error("storage writes failing; appends are refused until one succeeds", metadata: [
+                "tenant": "\(tenant)", "error": "\(fault)"])
+        }
+    }
+
+    private func storageSucceeded() {
         faultLock.lock()
         let since = failingSince
         failingSince = nil
@@ -158,7 +185,6 @@ public final class TenantDB: @unchecked Sendable {
             logger.notice("storage writes resumed", metadata: [
                 "tenant": "\(tenant)", "failed_for": "\(String(format: "%.1f", Date().timeIntervalSince(since)))s"])
         }
-        return outcome
     }
 
     public var walStats: WALStats { wal.stats }

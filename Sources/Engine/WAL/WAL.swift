@@ -58,7 +58,10 @@ public final class WAL: @unchecked Sendable {
     private var failures: UInt64 = 0
     private var frame = [UInt8](repeating: 0, count: 64 * 1024)
     private var packed = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Runs fsyncs for async waiters (and the interval policy's timer), so no
+    /// Swift concurrency thread blocks in fsync; started on first need.
     private var syncThread: Thread?
+    private var waiters: [(position: UInt64, continuation: CheckedContinuation<Void, Error>)] = []
     private var fsyncs: UInt64 = 0
     private var fsyncSeconds: Double = 0
 
@@ -99,12 +102,7 @@ public final class WAL: @unchecked Sendable {
         try openSegment()
         try Files.syncDirectory(directory)
         directoryDirty = false
-        if case .interval(let ms) = options.fsync {
-            let thread = Thread { [weak self] in self?.syncLoop(every: ms) }
-            thread.name = "wal-sync"
-            syncThread = thread
-            thread.start()
-        }
+        if case .interval = options.fsync { startSyncThread() }
     }
 
     deinit {
@@ -163,6 +161,22 @@ public final class WAL: @unchecked Sendable {
         }
     }
 
+    /// As `waitUntilDurable(_:)`, suspending instead of blocking the calling
+    /// thread: a dedicated thread runs the fsync (group commit as before).
+    public func durable(_ position: UInt64) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            condition.lock()
+            defer { condition.unlock() }
+            if let fatal { return continuation.resume(throwing: fatal) }
+            let always = options.fsync == .always
+            if (!always || synced >= position) && retired.isEmpty && !directoryDirty { return continuation.resume() }
+            if closed { return continuation.resume(throwing: WALClosedError()) }
+            waiters.append((always ? position : 0, continuation))
+            startSyncThread()
+            condition.broadcast()
+        }
+    }
+
     public func log(_ records: WALRecord...) throws {
         try log(records.map { $0.encoded() })
     }
@@ -199,14 +213,19 @@ public final class WAL: @unchecked Sendable {
         if closed { condition.unlock(); return }
         closed = true
         while syncing { condition.wait() }
+        var closeError: Error?
         defer {
             if fd >= 0 { Glibc.close(fd); fd = -1 }
             for file in retired { Glibc.close(file.fd) }
             retired = []
+            for waiter in waiters {
+                if let closeError { waiter.continuation.resume(throwing: closeError) } else { waiter.continuation.resume() }
+            }
+            waiters = []
             condition.broadcast()
             condition.unlock()
         }
-        if let fatal { throw fatal }
+        if let fatal { closeError = fatal; throw fatal }
         // Every step is tried even when an earlier one failed (a full disk refuses
         // the padding, not the fsync of what is already written); the first error is thrown.
         var firstError: Error?
@@ -222,7 +241,10 @@ public final class WAL: @unchecked Sendable {
             attempt { try Files.sync(fd, path: segmentPath) }
         }
         if directoryDirty { attempt { try Files.syncDirectory(directory) } }
-        if let firstError { throw fault(firstError, needsRestart: false) }
+        if let firstError {
+            closeError = fault(firstError, needsRestart: false)
+            throw closeError!
+        }
         synced = written
     }
 
@@ -413,13 +435,40 @@ public final class WAL: @unchecked Sendable {
     /// process bootstraps a metrics backend, as the node does).
     private static let fsyncDuration = Metrics.Timer(label: "muninn_wal_fsync_duration_seconds")
 
-    private func syncLoop(every ms: Int) {
+    private func startSyncThread() {
+        guard syncThread == nil else { return }
+        let every: Int? = if case .interval(let ms) = options.fsync { ms } else { nil }
+        let thread = Thread { [weak self] in self?.syncLoop(every: every) }
+        thread.name = "wal-sync"
+        syncThread = thread
+        thread.start()
+    }
+
+    /// Syncs for async waiters as they arrive and, with an interval, on a timer.
+    private func syncLoop(every ms: Int?) {
         condition.lock()
         defer { condition.unlock() }
+        var deadline = ms.map { Date().addingTimeInterval(Double($0) / 1000) }
         while !closed {
-            _ = condition.wait(until: Date().addingTimeInterval(Double(ms) / 1000))
-            if closed || fatal != nil { continue }
-            try? waitForSync(covering: written, pending: true)
+            let due = deadline.map { Date() >= $0 } ?? false
+            if waiters.isEmpty && !due {
+                if let deadline { _ = condition.wait(until: deadline) } else { condition.wait() }
+                continue
+            }
+            if due, let ms { deadline = Date().addingTimeInterval(Double(ms) / 1000) }
+            if fatal == nil {
+                let target = max(waiters.map(\.position).max() ?? 0, due ? written : 0)
+                try? waitForSync(covering: target, pending: true)
+            }
+            // A sync that succeeded covers every waiter up to `synced` (finished
+            // segments included); after a failure every waiter gets it.
+            var still: [(position: UInt64, continuation: CheckedContinuation<Void, Error>)] = []
+            for waiter in waiters {
+                if let fatal { waiter.continuation.resume(throwing: fatal) }
+                else if waiter.position <= synced && retired.isEmpty { waiter.continuation.resume() }
+                else { still.append(waiter) }
+            }
+            waiters = still
         }
     }
 }

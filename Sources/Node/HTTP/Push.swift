@@ -38,7 +38,7 @@ enum Push {
         let batch = decoded.batch, invalid = decoded.invalidSamples
         let outcome: AppendOutcome
         do {
-            outcome = batch.isEmpty ? AppendOutcome() : try dbs.database(for: tenant).append(batch)
+            outcome = try await batch.isEmpty ? AppendOutcome() : dbs.database(for: tenant).appendSuspending(batch)
         } catch is WALClosedError {
             throw HTTPFailure(.unavailable, "node is stopping")
         } catch let fault as StorageFaultError {
