@@ -109,4 +109,37 @@ import Testing
         defer { try? reopened.close() }
         #expect(try everything(reopened) == expected)
     }
+
+    /// A failed fsync may have lost pages the kernel had accepted, so the log
+    /// refuses writes (retryably) until it is reopened, even though writing
+    /// works again; the reopen replays what was acknowledged. The fault is
+    /// injected by swapping the open segment's descriptor for a pipe, on which
+    /// the write succeeds and fdatasync fails.
+    @Test func anFsyncFailureRefusesWritesUntilReopen() throws {
+        let dir = Scratch.directory("fsync-fault").path
+        let db = try Self.open(dir)
+        let a = series("a"), b = series("b")
+        try push(db, a, [(t0, 1)])
+
+        let segment = dir + "/wal/" + WALSegments.name(db.wal.currentSegment)
+        let fd = try #require(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap(Int32.init)
+            .first { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == segment })
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        try #require(dup2(ends[1], fd) == fd)
+
+        let fault = #expect(throws: StorageFaultError.self) { try push(db, a, [(t0 + 1000, 2)]) }
+        #expect(fault?.needsRestart == true)
+        #expect(fault?.operation == "fdatasync")
+        #expect(throws: StorageFaultError.self) { try push(db, b, [(t0 + 2000, 3)]) }
+        #expect(db.storageFaults.failing)
+        #expect(throws: StorageFaultError.self) { try db.close() }
+
+        let reopened = try Self.open(dir)
+        defer { try? reopened.close() }
+        #expect(try everything(reopened) == [a: [Sample(timestamp: t0, value: 1)]])
+        try push(reopened, b, [(t0 + 2000, 3)])
+        #expect(!reopened.storageFaults.failing)
+    }
 }
