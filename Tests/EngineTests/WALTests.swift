@@ -96,6 +96,33 @@ func sampleRecords(count: Int, seed: UInt64) -> [WALRecord] {
         for (_, ts) in perWriter { #expect(ts == Array(0..<100)) }
     }
 
+    /// `durable` suspends its task while the WAL's own thread runs the fsync;
+    /// every write a waiter was told is durable is replayed.
+    @Test func suspendedWaitersAreResumedByTheSyncThread() async throws {
+        let dir = try TestPaths.temporaryDirectory("wal-async").path
+        let (wal, _) = try WAL.open(directory: dir, options: WALOptions(segmentSize: smallSegments, fsync: .always))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    for i in 0..<100 {
+                        let position = try wal.write([WALRecord.samples([WALSample(ref: UInt64(writer), timestamp: Int64(i), value: 1)]).encoded()])
+                        try await wal.durable(position)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(wal.stats.fsyncs > 0)
+        try wal.close()
+        await #expect(throws: WALClosedError.self) { try await wal.durable(UInt64.max) }
+        let (records, _, reopened) = try replayAll(dir)
+        try reopened.close()
+        var perWriter: [UInt64: [Int64]] = [:]
+        for case .samples(let s) in records { for x in s { perWriter[x.ref, default: []].append(x.timestamp) } }
+        #expect(perWriter.count == 4)
+        for (_, ts) in perWriter { #expect(ts == Array(0..<100)) }
+    }
+
     @Test func loggingAfterCloseThrows() throws {
         let dir = try TestPaths.temporaryDirectory("wal-closed").path
         let (wal, _) = try WAL.open(directory: dir)

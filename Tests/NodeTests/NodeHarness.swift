@@ -42,6 +42,7 @@ enum HTTP {
     struct Reply {
         var status: Int
         var body: Data
+        var headers: [String: String] = [:]
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
@@ -55,7 +56,11 @@ enum HTTP {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var reply: Reply?
         URLSession.shared.dataTask(with: request) { data, response, _ in
-            if let http = response as? HTTPURLResponse { reply = Reply(status: http.statusCode, body: data ?? Data()) }
+            if let http = response as? HTTPURLResponse {
+                var headers: [String: String] = [:]
+                for case (let name as String, let value as String) in http.allHeaderFields { headers[name.lowercased()] = value }
+                reply = Reply(status: http.statusCode, body: data ?? Data(), headers: headers)
+            }
             done.signal()
         }.resume()
         done.wait()

@@ -44,6 +44,11 @@ public final class TenantDB: @unchecked Sendable {
     var lastAppend = Date()
     /// One compaction at a time per tenant.
     let compactionLock = NSLock()
+    let logger: Logger
+    /// When appends started failing on a storage fault (nil while they succeed),
+    /// so the log says once when the condition starts and once when it clears.
+    private let faultLock = NSLock()
+    private var failingSince: Date?
     /// The wall clock in ms; tests replace it.
     var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
@@ -120,8 +125,60 @@ public final class TenantDB: @unchecked Sendable {
 
     /// Stores a batch. Returns per-sample outcomes; accepted samples are in the
     /// WAL (and with `fsync: always`, on disk) when this returns. Throws
-    /// `RateLimitedError` (nothing stored) or a storage error.
+    /// `RateLimitedError` (nothing stored) or `StorageFaultError` (the disk
+    /// refused the write: nothing is acknowledged, retrying later is safe).
     public func append(_ batch: AppendBatch) throws -> AppendOutcome {
+        do {
+            let (outcome, logged) = try commit(batch)
+            if let p = logged.wal { try wal.waitUntilDurable(p) }
+            if let p = logged.wbl { try wbl.waitUntilDurable(p) }
+            storageSucceeded()
+            return outcome
+        } catch let fault as StorageFaultError {
+            storageFailed(fault)
+            throw fault
+        }
+    }
+
+    /// As `append(_:)`, but suspends instead of blocking its thread while an
+    /// fsync runs (for callers on Swift's cooperative pool, like the node's HTTP handlers).
+    public func appendSuspending(_ batch: AppendBatch) async throws -> AppendOutcome {
+        try await durable(try stage(batch))
+    }
+
+    /// A commit whose records are written but maybe not yet durable.
+    public struct StagedAppend: Sendable {
+        public let outcome: AppendOutcome
+        let logged: Head.Logged
+    }
+
+    /// The first half of `appendSuspending`: validates, logs and applies the
+    /// batch (blocking on the head lock); `durable(_:)` then waits for the fsync
+    /// the policy asks for. Nothing is acknowledged before `durable` returns.
+    public func stage(_ batch: AppendBatch) throws -> StagedAppend {
+        do {
+            let (outcome, logged) = try commit(batch)
+            return StagedAppend(outcome: outcome, logged: logged)
+        } catch let fault as StorageFaultError {
+            storageFailed(fault)
+            throw fault
+        }
+    }
+
+    /// Waits, suspending, until the staged commit is durable; returns its outcome.
+    public func durable(_ staged: StagedAppend) async throws -> AppendOutcome {
+        do {
+            if let p = staged.logged.wal { try await wal.durable(p) }
+            if let p = staged.logged.wbl { try await wbl.durable(p) }
+            storageSucceeded()
+            return staged.outcome
+        } catch let fault as StorageFaultError {
+            storageFailed(fault)
+            throw fault
+        }
+    }
+
+    private func commit(_ batch: AppendBatch) throws -> (AppendOutcome, Head.Logged) {
         let limits = options.limits
         if limits.ingestionRate > 0 {
             rateLock.lock()
@@ -134,12 +191,39 @@ public final class TenantDB: @unchecked Sendable {
         if outcome.accepted > 0 {
             stateLock.lock(); lastAppend = Date(); stateLock.unlock()
         }
-        if let p = logged.wal { try wal.waitUntilDurable(p) }
-        if let p = logged.wbl { try wbl.waitUntilDurable(p) }
-        return outcome
+        return (outcome, logged)
+    }
+
+    private func storageFailed(_ fault: StorageFaultError) {
+        faultLock.lock()
+        let starts = failingSince == nil
+        if starts { failingSince = Date() }
+        faultLock.unlock()
+        if starts {
+            logger.error("storage writes failing; appends are refused until one succeeds", metadata: [
+                "tenant": "\(tenant)", "error": "\(fault)"])
+        }
+    }
+
+    private func storageSucceeded() {
+        faultLock.lock()
+        let since = failingSince
+        failingSince = nil
+        faultLock.unlock()
+        if let since {
+            logger.notice("storage writes resumed", metadata: [
+                "tenant": "\(tenant)", "failed_for": "\(String(format: "%.1f", Date().timeIntervalSince(since)))s"])
+        }
     }
 
     public var walStats: WALStats { wal.stats }
+
+    /// Whether the WAL or WBL refuses writes now, and their failed writes and
+    /// fsyncs since open.
+    public var storageFaults: (failing: Bool, failures: UInt64) {
+        let a = wal.stats, b = wbl.stats
+        return (a.failing || b.failing, a.failures + b.failures)
+    }
 
     /// Syncs and closes the logs. The head stays readable.
     public func close() throws {

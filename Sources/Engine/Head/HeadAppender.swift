@@ -117,7 +117,7 @@ public struct UnknownSeriesRefError: Error, CustomStringConvertible {
 
 extension Head {
     /// Durability hand-off of a commit: positions to wait for outside the lock.
-    struct Logged {
+    struct Logged: Sendable {
         var wal: UInt64?
         var wbl: UInt64?
     }
@@ -125,7 +125,9 @@ extension Head {
     /// Validates every sample, writes the accepted ones to the WAL (series records
     /// first) and the WBL, then applies them — all under the head lock, so what
     /// the WAL holds and what readers see never diverge. Rejected samples change
-    /// nothing: a series none of whose samples is accepted is not created.
+    /// nothing: a series none of whose samples is accepted is not created. When
+    /// the WAL write fails nothing is applied; when only the WBL write fails the
+    /// in-order part is applied and the WBL's error is thrown.
     func commit(_ batch: AppendBatch, limits: TenantLimits, now: Int64,
                 wal: WAL?, wbl: WAL?) throws -> (AppendOutcome, Logged) {
         lock.lock()
@@ -300,13 +302,18 @@ extension Head {
         }
         if !inRefs.isEmpty { records.append(WALRecord.encodeSamples(refs: inRefs, timestamps: inTimes, values: inValues)) }
         if let wal, !records.isEmpty { logged.wal = try wal.write(records) }
-        if let wbl, !late.isEmpty {
-            logged.wbl = try wbl.write([WALRecord.samples(late.map { WALSample(ref: $0.ref, timestamp: $0.sample.timestamp, value: $0.sample.value) }).encoded()])
-        }
-
+        // The WAL write is the commit point: replay recreates these series under
+        // these refs, so the head must hold them now whatever happens to the WBL
+        // write (a later commit would otherwise hand the refs to other label sets).
         for series in created { createSeries(ref: series.ref, labels: series.labels) }
         outcome.seriesCreated = created.count
         for i in inRefs.indices { appendInOrder(Int(inRefs[i] - 1), inTimes[i], inValues[i]) }
+        if let wbl, !late.isEmpty {
+            // On failure the out-of-order samples are not stored and the commit is
+            // not acknowledged; a retry finds the in-order part already stored
+            // (exact repeats are ignored) and stores the rest.
+            logged.wbl = try wbl.write([WALRecord.samples(late.map { WALSample(ref: $0.ref, timestamp: $0.sample.timestamp, value: $0.sample.value) }).encoded()])
+        }
         for s in late { _ = appendOutOfOrder(s.id, s.sample) }
         return (outcome, logged)
     }

@@ -93,6 +93,12 @@ enum Files {
         return bytes
     }
 
+    /// Cuts an open file back to `size` and moves its write position there.
+    static func truncate(_ fd: Int32, to size: Int, path: String) throws {
+        try check(ftruncate(fd, off_t(size)), "ftruncate", path)
+        if lseek(fd, off_t(size), SEEK_SET) < 0 { throw SystemError(operation: "lseek", path: path, code: errno) }
+    }
+
     static func truncate(_ path: String, to size: Int) throws {
         try check(Glibc.truncate(path, off_t(size)), "truncate", path)
     }

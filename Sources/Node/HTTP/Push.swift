@@ -8,9 +8,11 @@ import NIOCore
 /// 204 once every sample is in the WAL. 400 when the body is malformed, or when
 /// some series or samples were refused — the valid ones are still stored and the
 /// message names the first refusal. 413 for an oversized body, 415 for
-/// remote-write 2.0, 429 for the tenant's rate limit, 503 while the node starts
-/// or stops (clients retry). Exemplars and metadata are accepted, counted and
-/// dropped; native histograms are refused with 400.
+/// remote-write 2.0, 429 for the tenant's rate limit, 503 with `Retry-After`
+/// while the node starts or stops, is over an instance limit, or the tenant's
+/// disk refuses writes (clients retry; nothing of a 503 request is
+/// acknowledged). Exemplars and metadata are accepted, counted and dropped;
+/// native histograms are refused with 400.
 enum Push {
     static func register(on router: NodeRouter, _ state: NodeState) {
         for path in ["/api/v1/push", "/api/v1/write"] {
@@ -47,9 +49,18 @@ enum Push {
         if !batch.isEmpty {
             try state.limiter.checkIngest(samples: batch.sampleCount, tenant: tenant, databases: dbs)
             do {
-                outcome = try await state.offload(state.ingestPool) { try dbs.database(for: tenant).append(batch) }
+                // The commit takes the head lock (and may open the tenant's
+                // database): a pool thread does it; the fsync wait only suspends.
+                let (db, staged) = try await state.offload(state.ingestPool) {
+                    let db = try dbs.database(for: tenant)
+                    return (db, try db.stage(batch))
+                }
+                outcome = try await db.durable(staged)
             } catch is WALClosedError {
                 throw HTTPFailure(.unavailable, "node is stopping", retryAfter: 1)
+            } catch let fault as StorageFaultError {
+                throw HTTPFailure(.unavailable, "storage unavailable for tenant \(tenant): \(fault); nothing of this request is acknowledged, retry later",
+                                  retryAfter: fault.needsRestart ? 60 : 5)
             }
         }
         state.metrics.ingested(tenant: tenant, samples: outcome.accepted)

@@ -53,6 +53,9 @@ final class NodeMetrics: Sendable {
                 let wal = db.walStats
                 advance("muninn_wal_written_bytes_total", tenant, to: Int(wal.bytesWritten))
                 advance("muninn_wal_fsyncs_total", tenant, to: Int(wal.fsyncs))
+                let faults = db.storageFaults
+                Gauge(label: "muninn_storage_write_failing", dimensions: [("tenant", tenant)]).record(faults.failing ? 1 : 0)
+                advance("muninn_storage_write_failures_total", tenant, to: Int(faults.failures))
                 if let stats = databases.shipperStats(tenant) {
                     advance("muninn_shipper_uploads_total", tenant, to: Int(stats.uploads))
                     advance("muninn_shipper_upload_failures_total", tenant, to: Int(stats.uploadFailures))
