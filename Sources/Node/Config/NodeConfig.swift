@@ -57,15 +57,32 @@ struct NodeConfig: Codable, Equatable, Sendable {
         var creationGracePeriodSeconds: Int?
     }
 
+    /// Per-request bounds of remote read and the JSON series/label APIs.
+    struct Read: Codable, Equatable, Sendable {
+        var maxQueries = 16
+        /// Series per remote-read response, and per `/api/v1/series` answer.
+        var maxSeries = 100_000
+        /// Samples per SAMPLES response (Prometheus's `remote_read_sample_limit`).
+        var maxSamples = 50_000_000
+        /// Uncompressed bytes per SAMPLES response; at most 4294967295 (snappy's block limit).
+        var maxResponseBytes = 1 << 30
+        /// Bytes per STREAMED_XOR_CHUNKS frame (Prometheus's `remote_read_max_bytes_in_frame`).
+        var maxBytesInFrame = 1_048_576
+        /// Values per `/api/v1/labels` and `/api/v1/label/<name>/values` answer.
+        var maxLabelValues = 100_000
+        var timeoutSeconds = 120
+    }
+
     var server = Server()
     var storage = Storage()
     var limits = Limits()
+    var read = Read()
     /// Tenant ID → limits that differ from `limits` for that tenant.
     var overrides: [String: LimitsOverride] = [:]
     /// Off: every request is stored for the tenant `anonymous`.
     var multitenancy = true
 
-    enum CodingKeys: String, CodingKey { case server, storage, limits, overrides, multitenancy }
+    enum CodingKeys: String, CodingKey { case server, storage, limits, read, overrides, multitenancy }
 
     init() {}
 
@@ -144,6 +161,7 @@ struct NodeConfig: Codable, Equatable, Sendable {
         guard storage.blockRangeSeconds >= 60 else { throw fail("storage.blockRangeSeconds", "must be at least 60") }
         guard storage.retentionSeconds >= 0 else { throw fail("storage.retentionSeconds", "must not be negative") }
         guard limits.outOfOrderWindowSeconds >= 0 else { throw fail("limits.outOfOrderWindowSeconds", "must not be negative") }
+        try read.validate()
         for (tenant, o) in overrides {
             do { try TenantID.validate(tenant) } catch { throw fail("overrides.\(tenant)", "invalid tenant ID: \(error)") }
             if let w = o.outOfOrderWindowSeconds, w < 0 {
@@ -202,6 +220,27 @@ extension NodeConfig.Limits {
             maxLabelValueLength: maxLabelValueLength, ingestionRate: Double(ingestionRate),
             ingestionBurst: ingestionBurst, outOfOrderWindow: Int64(outOfOrderWindowSeconds) * 1000,
             creationGracePeriod: Int64(creationGracePeriodSeconds) * 1000)
+    }
+}
+
+extension NodeConfig.Read {
+    fileprivate func validate() throws {
+        let keys: [(String, Int)] = [("maxQueries", maxQueries), ("maxSeries", maxSeries), ("maxSamples", maxSamples),
+                                     ("maxResponseBytes", maxResponseBytes), ("maxBytesInFrame", maxBytesInFrame),
+                                     ("maxLabelValues", maxLabelValues), ("timeoutSeconds", timeoutSeconds)]
+        for (key, value) in keys where value <= 0 {
+            throw ConfigError(file: "config", key: "read." + key, reason: "must be a positive integer")
+        }
+        guard maxResponseBytes <= RemoteRead.maxSampledBytes else {
+            throw ConfigError(file: "config", key: "read.maxResponseBytes",
+                              reason: "must be at most \(RemoteRead.maxSampledBytes) (a snappy block's limit)")
+        }
+    }
+
+    var remoteReadLimits: RemoteReadLimits {
+        RemoteReadLimits(maxQueries: maxQueries, maxSeries: maxSeries, maxSamples: maxSamples,
+                         maxResponseBytes: maxResponseBytes, maxBytesInFrame: maxBytesInFrame,
+                         timeout: .seconds(timeoutSeconds))
     }
 }
 
