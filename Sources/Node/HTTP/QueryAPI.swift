@@ -26,15 +26,10 @@ enum QueryAPI {
         for (key, value) in pairs {
             switch key {
             case "match[]":
-                let matchers: [LabelMatcher]
-                do { matchers = try SelectorParser.parse(value) } catch {
+                // The parser refuses, as Prometheus's does, a selector whose matchers all match "".
+                do { p.matchers.append(try SelectorParser.parse(value)) } catch {
                     throw HTTPFailure(.badRequest, "invalid match[] \(value): \(error)")
                 }
-                // As Prometheus's parser: a selector whose matchers all match "" would select everything.
-                guard matchers.contains(where: { !$0.matchesEmpty }) else {
-                    throw HTTPFailure(.badRequest, "invalid match[] \(value): query must contain at least one matcher that does not match the empty string")
-                }
-                p.matchers.append(matchers)
             case "start": p.start = try time(value, "start")
             case "end": p.end = try time(value, "end")
             default: break
