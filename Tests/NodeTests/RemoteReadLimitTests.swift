@@ -236,6 +236,7 @@ import TestSupport
         #expect(five?.status == 200 && five?.text.components(separatedBy: "instance").count == 6, "\(five?.text ?? "")")
         let values = HTTP.request(base + "/api/v1/label/instance/values", headers: a)
         #expect(values?.status == 400 && values?.text.contains("read.maxLabelValues") == true, "\(values?.text ?? "")")
+        #expect(HTTP.request(base + "/metrics")?.text.contains(#"muninn_read_refused_total{route="label_values",reason="values-limit"} 1"#) == true)
         let matched = HTTP.request(base + "/api/v1/label/instance/values?match%5B%5D=e2e_requests_total%7Binstance%3D~%22i%5B1-3%5D%22%7D", headers: a)
         #expect(matched?.text == #"{"data":["i1","i2","i3"],"status":"success"}"#, "\(matched?.text ?? "")")
         #expect(HTTP.request(base + "/api/v1/labels", headers: a)?.status == 200)

@@ -153,6 +153,7 @@ enum QueryAPI {
                 }
             }
             if found.count > limits.maxLabelValues {
+                state.metrics.readRefused(route: route, reason: "values-limit")
                 throw HTTPFailure(.badRequest, "more than \(limits.maxLabelValues) values match (limit read.maxLabelValues)")
             }
             return found.sorted()
