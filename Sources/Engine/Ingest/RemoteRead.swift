@@ -15,6 +15,10 @@ public enum RemoteRead {
     /// `X-Prometheus-Remote-Read-Version` that clients send.
     public static let version = "0.1.0"
 
+    /// The largest uncompressed SAMPLES response: a snappy block holds at most
+    /// 4 GiB - 1 bytes.
+    public static let maxSampledBytes = Int(UInt32.max)
+
     /// A snappy-compressed ReadResponse: one QueryResult per entry of
     /// `results`, in order, each holding its series sorted by labels with
     /// their samples in `ranges[i]` (inclusive), time-ordered and one per
@@ -22,34 +26,18 @@ public enum RemoteRead {
     /// without samples in range are left out. Values keep their exact bits
     /// (stale markers, -0.0).
     ///
-    /// Throws when a chunk does not decode. `ranges.count` must equal
-    /// `results.count`.
+    /// Throws when a chunk does not decode, and `ReadLimitError.responseTooLarge`
+    /// past `maxSampledBytes`. `ranges.count` must equal `results.count`.
     public static func encodeSampledResponse(
         _ results: [[SeriesData]], ranges: [(mint: Int64, maxt: Int64)]
     ) throws -> [UInt8] {
         precondition(results.count == ranges.count, "one time range per query result")
-        var response = ProtobufWriter()
+        var encoder = SampledResponseEncoder()
         for (series, range) in zip(results, ranges) {
-            // ReadResponse.results (1) → QueryResult.timeseries (1)
-            try response.writeMessage(1) { (result: inout ProtobufWriter) throws in
-                for index in series.indices.sorted(by: { series[$0].labels < series[$1].labels }) {
-                    let samples = try series[index].samples(mint: range.mint, maxt: range.maxt)
-                    guard !samples.isEmpty else { continue }
-                    result.writeMessage(1) { timeSeries in
-                        writeLabels(series[index].labels, to: &timeSeries)
-                        for sample in samples {
-                            // TimeSeries.samples (2) → Sample{value (1) double, timestamp (2) int64}
-                            let valueSize = sample.value.bitPattern == 0 ? 0 : 9
-                            timeSeries.writeKey(2, .lengthDelimited)
-                            timeSeries.writeUvarint(UInt64(valueSize + ProtobufWriter.int64Size(2, sample.timestamp)))
-                            timeSeries.writeDouble(1, sample.value)
-                            timeSeries.writeInt64(2, sample.timestamp)
-                        }
-                    }
-                }
-            }
+            for s in series.sorted(by: { $0.labels < $1.labels }) { try encoder.add(s, mint: range.mint, maxt: range.maxt) }
+            try encoder.endQuery()
         }
-        return SnappyBlock.compress(response.bytes)
+        return encoder.finish()
     }
 
     /// Label fields (number 1, as in TimeSeries and ChunkedSeries), in the
@@ -104,7 +92,7 @@ public struct RemoteReadRequest: Sendable, Equatable {
     }
 
     public struct Query: Sendable, Equatable {
-        /// Inclusive bounds in ms; a client may send start > end (nothing matches).
+        /// Inclusive bounds in ms; `validate` refuses start > end.
         public var startMs: Int64
         public var endMs: Int64
         public var matchers: [LabelMatcher]
@@ -532,6 +520,12 @@ public enum RemoteReadError: Error, Equatable, Sendable, CustomStringConvertible
     case unknownMatcherType(UInt64, query: Int, matcher: Int)
     /// A regex matcher Prometheus would refuse to compile.
     case invalidRegex(MatcherError, query: Int, matcher: Int)
+    /// More queries in one request than the server answers.
+    case tooManyQueries(Int, limit: Int)
+    /// Every matcher of the query matches the empty string, so it would select every series.
+    case noSelectiveMatcher(query: Int)
+    /// The query's end is before its start.
+    case startAfterEnd(query: Int, startMs: Int64, endMs: Int64)
 
     public var description: String {
         switch self {
@@ -540,6 +534,10 @@ public enum RemoteReadError: Error, Equatable, Sendable, CustomStringConvertible
         case let .badProtobuf(error): return "bad protobuf at \(error)"
         case let .unknownMatcherType(type, query, matcher): return "query \(query), matcher \(matcher): unknown matcher type \(type)"
         case let .invalidRegex(error, query, matcher): return "query \(query), matcher \(matcher): \(error)"
+        case let .tooManyQueries(count, limit): return "\(count) queries in one request exceed the limit of \(limit) (read.maxQueries)"
+        case let .noSelectiveMatcher(query):
+            return "query \(query): query must contain at least one matcher that does not match the empty string"
+        case let .startAfterEnd(query, start, end): return "query \(query): end time \(end) is before start time \(start)"
         }
     }
 }

@@ -95,17 +95,34 @@ struct NodeConfig: Codable, Equatable, Sendable {
         var pastGracePeriodSeconds: Int?
     }
 
+    /// Per-request bounds of remote read and the JSON series/label APIs.
+    struct Read: Codable, Equatable, Sendable {
+        var maxQueries = 16
+        /// Series per remote-read response, and per `/api/v1/series` answer.
+        var maxSeries = 100_000
+        /// Samples per SAMPLES response (Prometheus's `remote_read_sample_limit`).
+        var maxSamples = 50_000_000
+        /// Uncompressed bytes per SAMPLES response; at most 4294967295 (snappy's block limit).
+        var maxResponseBytes = 1 << 30
+        /// Bytes per STREAMED_XOR_CHUNKS frame (Prometheus's `remote_read_max_bytes_in_frame`).
+        var maxBytesInFrame = 1_048_576
+        /// Values per `/api/v1/labels` and `/api/v1/label/<name>/values` answer.
+        var maxLabelValues = 100_000
+        var timeoutSeconds = 120
+    }
+
     var server = Server()
     var storage = Storage()
     var limits = Limits()
     var instanceLimits = InstanceLimits()
     var auth = Auth()
+    var read = Read()
     /// Tenant ID → limits that differ from `limits` for that tenant.
     var overrides: [String: LimitsOverride] = [:]
     /// Off: every request is stored for the tenant `anonymous`.
     var multitenancy = true
 
-    enum CodingKeys: String, CodingKey { case server, storage, limits, instanceLimits, auth, overrides, multitenancy }
+    enum CodingKeys: String, CodingKey { case server, storage, limits, instanceLimits, auth, read, overrides, multitenancy }
 
     init() {}
 
@@ -204,6 +221,7 @@ struct NodeConfig: Codable, Equatable, Sendable {
             try nonNegative("instanceLimits." + key, value)
         }
         try limits.validate(prefix: "limits")
+        try read.validate()
         for (tenant, o) in overrides {
             do { try TenantID.validate(tenant) } catch { throw fail("overrides.\(tenant)", "invalid tenant ID: \(error)") }
             try limits.applying(o).validate(prefix: "overrides.\(tenant)")
@@ -294,6 +312,27 @@ extension NodeConfig.Limits {
             ingestionBurst: ingestionBurst, outOfOrderWindow: Int64(outOfOrderWindowSeconds) * 1000,
             creationGracePeriod: Int64(creationGracePeriodSeconds) * 1000,
             pastGracePeriod: Int64(pastGracePeriodSeconds) * 1000)
+    }
+}
+
+extension NodeConfig.Read {
+    fileprivate func validate() throws {
+        let keys: [(String, Int)] = [("maxQueries", maxQueries), ("maxSeries", maxSeries), ("maxSamples", maxSamples),
+                                     ("maxResponseBytes", maxResponseBytes), ("maxBytesInFrame", maxBytesInFrame),
+                                     ("maxLabelValues", maxLabelValues), ("timeoutSeconds", timeoutSeconds)]
+        for (key, value) in keys where value <= 0 {
+            throw ConfigError(file: "config", key: "read." + key, reason: "must be a positive integer")
+        }
+        guard maxResponseBytes <= RemoteRead.maxSampledBytes else {
+            throw ConfigError(file: "config", key: "read.maxResponseBytes",
+                              reason: "must be at most \(RemoteRead.maxSampledBytes) (a snappy block's limit)")
+        }
+    }
+
+    var remoteReadLimits: RemoteReadLimits {
+        RemoteReadLimits(maxQueries: maxQueries, maxSeries: maxSeries, maxSamples: maxSamples,
+                         maxResponseBytes: maxResponseBytes, maxBytesInFrame: maxBytesInFrame,
+                         timeout: .seconds(timeoutSeconds))
     }
 }
 

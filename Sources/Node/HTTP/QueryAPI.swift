@@ -7,8 +7,10 @@ import NIOCore
 /// Prometheus's JSON series / label APIs (`/api/v1/series`, `/labels`,
 /// `/label/<name>/values`): parameters from the query string or a form body,
 /// answers `{"status":"success","data":…}`, errors `{"status":"error",…}` 400.
+/// Bounded by `read:`: more than `maxSeries` series (or `maxLabelValues`
+/// names/values) is a 400 naming the limit, a request past the timeout 503.
 enum QueryAPI {
-    struct Parameters {
+    struct Parameters: Sendable {
         var matchers: [[LabelMatcher]] = []
         var start = Int64.min
         var end = Int64.max
@@ -24,6 +26,7 @@ enum QueryAPI {
         for (key, value) in pairs {
             switch key {
             case "match[]":
+                // The parser refuses, as Prometheus's does, a selector whose matchers all match "".
                 do { p.matchers.append(try SelectorParser.parse(value)) } catch {
                     throw HTTPFailure(.badRequest, "invalid match[] \(value): \(error)")
                 }
@@ -93,35 +96,78 @@ enum QueryAPI {
 
     static func series(_ request: Request, _ state: NodeState) async throws -> Response {
         let p = try await parameters(request, requireMatch: true)
-        var seen = Set<Labels>()
-        var out: [[String: String]] = []
-        if let db = try await database(request, state) {
+        let limits = state.config.read
+        let bounds = ReadBounds(maxSeries: limits.maxSeries, deadline: .now + .seconds(limits.timeoutSeconds))
+        let db = try await database(request, state)
+        let out = try await bounded(state, route: "series") {
+            var seen = Set<Labels>()
+            var out: [[String: String]] = []
+            guard let db else { return out }
             for matchers in p.matchers {
-                for s in try db.select(mint: p.start, maxt: p.end, matchers: matchers) where seen.insert(s.labels).inserted {
+                var cursor = try db.cursor(mint: p.start, maxt: p.end, matchers: matchers, bounds: bounds)
+                while let s = try cursor.next() {
+                    guard seen.insert(s.labels).inserted else { continue }
+                    if seen.count > limits.maxSeries { throw ReadLimitError.tooManySeries(limit: limits.maxSeries) }
                     out.append(Dictionary(uniqueKeysWithValues: s.labels.labels.map { ($0.name, $0.value) }))
                 }
             }
+            return out
         }
         return try Routes.json(.ok, ["status": "success", "data": out])
     }
 
     static func labels(_ request: Request, _ state: NodeState) async throws -> Response {
         let p = try await parameters(request, requireMatch: false)
-        var names = Set<String>()
-        if let db = try await database(request, state) {
-            if p.matchers.isEmpty { names.formUnion(try db.labelNames()) }
-            for m in p.matchers { names.formUnion(try db.labelNames(matchers: m)) }
+        let db = try await database(request, state)
+        let names = try await collect(state, db, p, route: "labels", all: { try $0.labelNames() }) { s, names in
+            for label in s.labels.labels { names.insert(label.name) }
         }
-        return try Routes.json(.ok, ["status": "success", "data": names.sorted()])
+        return try Routes.json(.ok, ["status": "success", "data": names])
     }
 
     static func labelValues(_ request: Request, name: String, _ state: NodeState) async throws -> Response {
         let p = try await parameters(request, requireMatch: false)
-        var values = Set<String>()
-        if let db = try await database(request, state) {
-            if p.matchers.isEmpty { values.formUnion(try db.labelValues(name)) }
-            for m in p.matchers { values.formUnion(try db.labelValues(name, matchers: m)) }
+        let db = try await database(request, state)
+        let values = try await collect(state, db, p, route: "label_values", all: { try $0.labelValues(name) }) { s, values in
+            if let v = s.labels[name] { values.insert(v) }
         }
-        return try Routes.json(.ok, ["status": "success", "data": values.sorted()])
+        return try Routes.json(.ok, ["status": "success", "data": values])
+    }
+
+    /// Label names or values, sorted: `all(db)` without `match[]`, else what
+    /// `add` takes from each matching series (at most `maxSeries` of them per
+    /// selector). More than `maxLabelValues` of them is refused.
+    private static func collect(_ state: NodeState, _ db: TenantDB?, _ p: Parameters, route: String,
+                                all: @escaping @Sendable (TenantDB) throws -> [String],
+                                add: @escaping @Sendable (SeriesData, inout Set<String>) -> Void) async throws -> [String] {
+        let limits = state.config.read
+        let bounds = ReadBounds(maxSeries: limits.maxSeries, deadline: .now + .seconds(limits.timeoutSeconds))
+        return try await bounded(state, route: route) {
+            guard let db else { return [] }
+            var found = p.matchers.isEmpty ? Set(try all(db)) : []
+            for matchers in p.matchers {
+                var cursor = try db.cursor(mint: p.start, maxt: p.end, matchers: matchers, bounds: bounds)
+                while let s = try cursor.next() {
+                    add(s, &found)
+                    if found.count > limits.maxLabelValues { break }
+                }
+            }
+            if found.count > limits.maxLabelValues {
+                state.metrics.readRefused(route: route, reason: "values-limit")
+                throw HTTPFailure(.badRequest, "more than \(limits.maxLabelValues) values match (limit read.maxLabelValues)")
+            }
+            return found.sorted()
+        }
+    }
+
+    /// Runs a read off the cooperative pool; a limit or the timeout becomes its HTTP failure.
+    private static func bounded<T: Sendable>(_ state: NodeState, route: String,
+                                             _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await ReadWork.run(state, body)
+        } catch let error as ReadLimitError {
+            state.metrics.readRefused(route: route, reason: ReadWork.reason(error))
+            throw ReadWork.failure(error)
+        }
     }
 }

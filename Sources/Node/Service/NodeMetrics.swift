@@ -37,6 +37,10 @@ final class NodeMetrics: Sendable {
             .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
+    func readRefused(route: String, reason: String) {
+        Counter(label: "muninn_read_refused_total", dimensions: [("route", route), ("reason", reason)]).increment()
+    }
+
     func blocksCut(_ n: Int) { Counter(label: "muninn_blocks_cut_total").increment(by: n) }
 
     func maintenanceFailures(_ n: Int) { Counter(label: "muninn_maintenance_failures_total").increment(by: n) }
