@@ -52,15 +52,17 @@ ready || { echo "node not ready after 60 s:"; cat "$work/node.log"; exit 1; }
 # does not list (500 is not listed anywhere).
 # The tenant header is fixed (tenant parsing is the hostile suite's job);
 # scripts/schemathesis_hooks.py generates the protobuf bodies.
+# It runs in the temp dir: schemathesis keeps a cache in its working directory.
 status=0
-PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks \
-"$venv/bin/st" run docs/api/openapi.yaml --url "$base" \
+root=$PWD
+(cd "$work" && PYTHONPATH="$root/scripts" PYTHONDONTWRITEBYTECODE=1 SCHEMATHESIS_HOOKS=schemathesis_hooks \
+"$root/$venv/bin/st" run "$root/docs/api/openapi.yaml" --url "$base" \
     -H "X-Scope-OrgID: schemathesis" --exclude-path /ingester/shutdown \
     --phases examples,coverage,fuzzing \
     --checks status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
     --max-examples "${ST_MAX_EXAMPLES:-100}" --seed 20261202 --workers 1 \
     --request-timeout 30 --generation-database none \
-    --no-color || status=1
+    --no-color) || status=1
 
 if ! kill -0 "$node_pid" 2>/dev/null; then
     echo "FAIL: the node died during the run:"; tail -50 "$work/node.log"; exit 1
