@@ -59,7 +59,9 @@ enum Push {
         return Response(status: .noContent)
     }
 
-    /// The request body, or 413 when it is larger than `limit`.
+    /// The request body; 413 when it is larger than `limit`, 400 when it
+    /// cannot be read (shorter than its Content-Length, a malformed chunk):
+    /// the client's fault, not a failed request.
     static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
         do {
             let buffer = try await request.body.collect(upTo: limit)
@@ -68,6 +70,8 @@ enum Push {
             throw HTTPFailure(.payloadTooLarge, "request body larger than \(limit) bytes")
         } catch is NIOTooManyBytesError {
             throw HTTPFailure(.payloadTooLarge, "request body larger than \(limit) bytes")
+        } catch {
+            throw HTTPFailure(.badRequest, "could not read the request body: \(error)")
         }
     }
 }
