@@ -24,6 +24,13 @@ import TestSupport
             ("overrides:\n  t: 5\n", "overrides.t: expected a mapping of limits"),
             ("overrides:\n  t:\n    outOfOrderWindowSeconds: -1\n", "overrides.t.outOfOrderWindowSeconds: must not be negative"),
             ("- just\n- a list\n", "expected a mapping at the top level"),
+            // Each of these trapped at start (seconds × 1000 past Int64.max) or spun.
+            ("storage:\n  blockRangeSeconds: 9223372036854775807\n", "storage.blockRangeSeconds: must be at most"),
+            ("storage:\n  maintenanceIntervalSeconds: 0\n", "storage.maintenanceIntervalSeconds: must be at least 1"),
+            ("limits:\n  creationGracePeriodSeconds: 9223372036854775807\n", "limits.creationGracePeriodSeconds: must be at most"),
+            ("limits:\n  outOfOrderWindowSeconds: 9223372036854775807\n", "limits.outOfOrderWindowSeconds: must be at most"),
+            ("overrides:\n  t:\n    creationGracePeriodSeconds: 9223372036854775807\n", "overrides.t.creationGracePeriodSeconds: must be at most"),
+            ("limits:\n  maxSeries: -1\n", "limits.maxSeries: must not be negative"),
         ]
         for (yaml, message) in cases {
             let r = try muninn(["node", "--config", try Self.write(yaml), "--print-config"])

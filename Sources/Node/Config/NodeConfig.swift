@@ -141,15 +141,42 @@ struct NodeConfig: Codable, Equatable, Sendable {
         guard WALCompression(rawValue: storage.walCompression) != nil else {
             throw fail("storage.walCompression", "must be none or lz4")
         }
-        guard storage.blockRangeSeconds >= 60 else { throw fail("storage.blockRangeSeconds", "must be at least 60") }
-        guard storage.retentionSeconds >= 0 else { throw fail("storage.retentionSeconds", "must not be negative") }
-        guard limits.outOfOrderWindowSeconds >= 0 else { throw fail("limits.outOfOrderWindowSeconds", "must not be negative") }
+        // Seconds become Int64 milliseconds: past Int64.max / 1000 the
+        // conversion traps at start, so every duration is bounded here.
+        try Self.seconds("server.shutdownGraceSeconds", server.shutdownGraceSeconds)
+        try Self.seconds("storage.blockRangeSeconds", storage.blockRangeSeconds, 60...(366 * 86_400))
+        try Self.seconds("storage.retentionSeconds", storage.retentionSeconds)
+        try Self.seconds("storage.idleFlushSeconds", storage.idleFlushSeconds)
+        // Zero or less would run maintenance back to back.
+        try Self.seconds("storage.maintenanceIntervalSeconds", storage.maintenanceIntervalSeconds, 1...Self.maxSeconds)
+        try Self.check(limits, "limits")
         for (tenant, o) in overrides {
             do { try TenantID.validate(tenant) } catch { throw fail("overrides.\(tenant)", "invalid tenant ID: \(error)") }
-            if let w = o.outOfOrderWindowSeconds, w < 0 {
-                throw fail("overrides.\(tenant).outOfOrderWindowSeconds", "must not be negative")
-            }
+            try Self.check(limits.applying(o), "overrides.\(tenant)")
         }
+    }
+
+    private static let maxSeconds = Int(Int64.max / 1000)
+
+    private static func seconds(_ key: String, _ value: Int, _ range: ClosedRange<Int> = 0...maxSeconds) throws {
+        if value < range.lowerBound {
+            throw ConfigError(file: "config", key: key,
+                              reason: range.lowerBound == 0 ? "must not be negative" : "must be at least \(range.lowerBound)")
+        }
+        if value > range.upperBound { throw ConfigError(file: "config", key: key, reason: "must be at most \(range.upperBound) seconds") }
+    }
+
+    /// A negative count or rate would refuse every sample; durations as above.
+    private static func check(_ l: Limits, _ prefix: String) throws {
+        let counts = [("maxSeries", l.maxSeries), ("maxSeriesPerMetric", l.maxSeriesPerMetric),
+                      ("maxLabelNamesPerSeries", l.maxLabelNamesPerSeries), ("maxLabelNameLength", l.maxLabelNameLength),
+                      ("maxLabelValueLength", l.maxLabelValueLength), ("ingestionRate", l.ingestionRate),
+                      ("ingestionBurst", l.ingestionBurst)]
+        for (key, value) in counts where value < 0 {
+            throw ConfigError(file: "config", key: "\(prefix).\(key)", reason: "must not be negative")
+        }
+        try seconds("\(prefix).outOfOrderWindowSeconds", l.outOfOrderWindowSeconds)
+        try seconds("\(prefix).creationGracePeriodSeconds", l.creationGracePeriodSeconds)
     }
 
     func fsyncPolicy() throws -> FsyncPolicy {
