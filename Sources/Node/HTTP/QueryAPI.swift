@@ -6,7 +6,7 @@ import NIOCore
 
 /// Prometheus's JSON series / label APIs (`/api/v1/series`, `/labels`,
 /// `/label/<name>/values`): parameters from the query string or a form body,
-/// answers `{"status":"success","data":…}`, errors `{"status":"error",…}` 400.
+/// answers `{"status":"success","data":…}`, errors 400 with a plain-text reason.
 enum QueryAPI {
     struct Parameters {
         var matchers: [[LabelMatcher]] = []
