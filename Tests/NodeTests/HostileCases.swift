@@ -32,7 +32,7 @@ extension HostileRequestTests {
                 Label("__name__", "hostile_up"), Label(String(repeating: "n", count: 100_000), "v")])))), .refused),
             HostileCase("push a 1 MB label value", raw(post("/api/v1/push", one([now], labels: Labels([
                 "__name__": "hostile_up", "v": String(repeating: "v", count: 1 << 20)])))), .refused),
-            HostileCase("push 20,000 series at once", raw(post("/api/v1/push", write((0..<20_000).map {
+            HostileCase("push 5,000 series at once", raw(post("/api/v1/push", write((0..<5_000).map {
                 RemoteWriteSeries(labels: Labels(["__name__": "hostile_many", "i": "\($0)"]), samples: [Sample(timestamp: now, value: 1)])
             }), tenant: "many")), .success),
             HostileCase("push a non-UTF-8 label name", raw(post("/api/v1/push", p.snappy(p.series(
@@ -153,6 +153,8 @@ extension HostileRequestTests {
             HostileCase("read only unknown response types", raw(read([.init(startMs: 0, endMs: 1, matchers: [name])], unknown: [7])), .refused),
             HostileCase("read an invalid regex", raw(rawQuery(2, "job", Array("(".utf8))), .refused),
             HostileCase("read matcher type 99", raw(rawQuery(99, "job", Array("a".utf8))), .refused),
+            HostileCase("read a non-UTF-8 matcher value", raw(rawQuery(0, "job", [0xFF, 0xFE])), .refused),
+            HostileCase("read a non-UTF-8 regex", raw(rawQuery(2, "job", [0x28, 0xFF, 0x29])), .refused),
             HostileCase("read a field announcing 2^63 bytes", raw(post("/api/v1/read", p.snappy(p.key(1, 2) + p.varint(1 << 63) + [0]))), .refused),
             HostileCase("read bytes that are not snappy", raw(post("/api/v1/read", [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])), .refused),
             HostileCase("read 20 MiB", .session(method: "POST", path: "/api/v1/read", headers: ["X-Scope-OrgID": tenant], body: giant), .refused),
@@ -173,6 +175,10 @@ extension HostileRequestTests {
             HostileCase("GET /%2e%2e/%2e%2e/etc/passwd", request("GET", Array("/%2e%2e/%2e%2e/etc/passwd".utf8)), .clientError),
             HostileCase("GET /ready%00", request("GET", Array("/ready%00".utf8)), .clientError),
             HostileCase("GET a non-UTF-8 path", request("GET", Array("/ready".utf8) + [0xFF, 0xFE]), .refusedOrClosed),
+            HostileCase("GET an empty label name", request("GET", Array("/api/v1/label//values".utf8)), .clientError),
+            HostileCase("push with both Content-Length and chunked", raw(RawHTTP.build("POST", Array("/api/v1/push".utf8), headers: [
+                ("X-Scope-OrgID", Array(tenant.utf8)), ("Content-Length", Array("5".utf8)), ("Transfer-Encoding", Array("chunked".utf8))],
+                body: Array("0\r\n\r\nGET /ready HTTP/1.1\r\n\r\n".utf8)), halfClose: true), .refusedOrClosed),
             HostileCase("BREW /ready", request("BREW", Array("/ready".utf8)), .clientError),
             HostileCase("TRACE /", request("TRACE", Array("/".utf8)), .clientError),
             HostileCase("DELETE /api/v1/push", request("DELETE", Array("/api/v1/push".utf8)), .clientError),

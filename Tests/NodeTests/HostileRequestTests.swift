@@ -89,7 +89,7 @@ struct HostileCase {
         (node, port) = try startNode(dir, extra: ["--bucket-dir", bucket, "--config", config])
         defer { node.stop() }
         let base = "http://127.0.0.1:\(port)"
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(120)
         var cut = 0
         while Date() < deadline, node.process.isRunning {
             let metrics = HTTP.request(base + "/metrics", timeout: 5)?.text ?? ""
@@ -98,7 +98,7 @@ struct HostileCase {
             if cut > 0 { break }
             usleep(200_000)
         }
-        #expect(cut > 0, "no maintenance pass cut a block within 60 s:\n\(node.output.suffix(3000))")
+        #expect(cut > 0, "no maintenance pass cut a block within 120 s:\n\(node.output.suffix(3000))")
         #expect(node.process.isRunning && HTTP.request(base + "/ready")?.status == 200,
                 "node not up after a maintenance pass:\n\(node.output.suffix(3000))")
         #expect(node.stop(SIGTERM) == 0)
