@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Muninn builds and tests with, only when missing:
-# the C libraries it links (lz4, zlib, snappy) and Prometheus/promtool, which the
-# interop tests run for real.
+# the C libraries it links (lz4, zlib, snappy), Prometheus/promtool, which the
+# interop tests run for real, and python3-venv and curl for scripts/schemathesis.sh.
 set -euo pipefail
 need=()
-for pkg in liblz4-dev zlib1g-dev libsnappy-dev pkg-config prometheus curl openssl iproute2; do
+for pkg in liblz4-dev zlib1g-dev libsnappy-dev pkg-config prometheus python3-venv curl openssl iproute2; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -7,3 +7,5 @@ scripts/install-deps.sh
 scripts/fuzz.sh
 swift build --build-tests
 swift test --skip-build --disable-xctest
+# Property-based HTTP tests from docs/api/openapi.yaml against the debug build's node.
+scripts/schemathesis.sh .build/debug/muninn

@@ -39,6 +39,8 @@ import TestSupport
             ("server:\n  tls:\n    certFile: /x.pem\n", "server.tls.keyFile: set both certFile and keyFile"),
             ("instanceLimits:\n  maxTenants: -1\n", "instanceLimits.maxTenants: must not be negative"),
             ("auth:\n  tenantsFile: /nonexistent/tenants.yml\n", "cannot read the tenants file"),
+            ("limits:\n  outOfOrderWindowSeconds: 9223372036854775807\n", "limits.outOfOrderWindowSeconds: must be at most"),
+            ("overrides:\n  t:\n    creationGracePeriodSeconds: 9223372036854775807\n", "overrides.t.creationGracePeriodSeconds: must be at most"),
         ]
         for (yaml, message) in cases {
             let r = try muninn(["node", "--config", try Self.write(yaml), "--print-config"])

@@ -83,7 +83,8 @@ enum Push {
 
     /// The request body; 413 when it is larger than `limit`, 408 when it does
     /// not arrive within `timeout` (a client sending a byte now and then must
-    /// not hold a connection and a buffer forever).
+    /// not hold a connection and a buffer forever), 400 when it cannot be read
+    /// (shorter than its Content-Length, a malformed chunk): the client's fault.
     static func collect(_ request: Request, limit: Int, timeout: Duration) async throws -> [UInt8] {
         let body = request.body
         return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
@@ -95,6 +96,10 @@ enum Push {
                     throw HTTPFailure(.payloadTooLarge, "request body larger than \(limit) bytes")
                 } catch is NIOTooManyBytesError {
                     throw HTTPFailure(.payloadTooLarge, "request body larger than \(limit) bytes")
+                } catch is CancellationError {
+                    return nil
+                } catch {
+                    throw HTTPFailure(.badRequest, "could not read the request body: \(error)")
                 }
             }
             group.addTask {

@@ -6,7 +6,7 @@ import NIOCore
 
 /// Prometheus's JSON series / label APIs (`/api/v1/series`, `/labels`,
 /// `/label/<name>/values`): parameters from the query string or a form body,
-/// answers `{"status":"success","data":…}`, errors `{"status":"error",…}` 400.
+/// answers `{"status":"success","data":…}`, errors 400 with a plain-text reason.
 /// Bounded by `read:`: more than `maxSeries` series (or `maxLabelValues`
 /// names/values) is a 400 naming the limit, a request past the timeout 503.
 enum QueryAPI {
@@ -16,11 +16,12 @@ enum QueryAPI {
         var end = Int64.max
     }
 
-    static func parameters(_ request: Request, requireMatch: Bool) async throws -> Parameters {
+    static func parameters(_ request: Request, requireMatch: Bool, _ state: NodeState) async throws -> Parameters {
         var pairs = formPairs(request.uri.query ?? "")
         if request.method == .post {
-            let body = try await request.body.collect(upTo: 1 << 20)
-            pairs += formPairs(String(buffer: body))
+            // Over the limit is the client's error (413), not a failed request (500).
+            let body = try await Push.collect(request, limit: 1 << 20, timeout: .seconds(state.config.server.readTimeoutSeconds))
+            pairs += formPairs(String(decoding: body, as: UTF8.self))
         }
         var p = Parameters()
         for (key, value) in pairs {
@@ -30,8 +31,9 @@ enum QueryAPI {
                 do { p.matchers.append(try SelectorParser.parse(value)) } catch {
                     throw HTTPFailure(.badRequest, "invalid match[] \(value): \(error)")
                 }
-            case "start": p.start = try time(value, "start")
-            case "end": p.end = try time(value, "end")
+            // Empty is absent, as in Prometheus (forms and UIs send `start=`).
+            case "start" where !value.isEmpty: p.start = try time(value, "start")
+            case "end" where !value.isEmpty: p.end = try time(value, "end")
             default: break
             }
         }
@@ -41,14 +43,30 @@ enum QueryAPI {
     }
 
     /// Unix seconds (fractions allowed) or RFC 3339, as Prometheus accepts.
+    /// A finite time beyond the Int64 millisecond range is clamped to its end
+    /// (Prometheus clamps to its min/max time too, so a client asking for
+    /// "everything" with 1e300 still gets an answer); NaN and ±Inf name no
+    /// instant and are refused.
     static func time(_ value: String, _ name: String) throws -> Int64 {
-        if let seconds = Double(value) { return Int64((seconds * 1000).rounded()) }
+        if let seconds = Double(value) { return try milliseconds(seconds, name, value) }
         let parser = ISO8601DateFormatter()
         parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = parser.date(from: value) ?? ISO8601DateFormatter().date(from: value) {
-            return Int64((date.timeIntervalSince1970 * 1000).rounded())
+            return try milliseconds(date.timeIntervalSince1970, name, value)
         }
         throw HTTPFailure(.badRequest, "invalid \(name) time \(value): want unix seconds or RFC 3339")
+    }
+
+    /// Seconds to milliseconds without trapping: the conversion to Int64 traps
+    /// outside [-2^63, 2^63), which any finite double past ±9.2e15 s reaches.
+    static func milliseconds(_ seconds: Double, _ name: String, _ value: String) throws -> Int64 {
+        guard seconds.isFinite else {
+            throw HTTPFailure(.badRequest, "invalid \(name) time \(value): must be a finite number of seconds")
+        }
+        let ms = (seconds * 1000).rounded()
+        if ms >= 0x1p63 { return .max }
+        if ms < -0x1p63 { return .min }
+        return Int64(ms)
     }
 
     /// `application/x-www-form-urlencoded` pairs (also the query string).
@@ -95,7 +113,7 @@ enum QueryAPI {
     }
 
     static func series(_ request: Request, _ state: NodeState) async throws -> Response {
-        let p = try await parameters(request, requireMatch: true)
+        let p = try await parameters(request, requireMatch: true, state)
         let limits = state.config.read
         let bounds = ReadBounds(maxSeries: limits.maxSeries, deadline: .now + .seconds(limits.timeoutSeconds))
         let db = try await database(request, state)
@@ -117,7 +135,7 @@ enum QueryAPI {
     }
 
     static func labels(_ request: Request, _ state: NodeState) async throws -> Response {
-        let p = try await parameters(request, requireMatch: false)
+        let p = try await parameters(request, requireMatch: false, state)
         let db = try await database(request, state)
         let names = try await collect(state, db, p, route: "labels", all: { try $0.labelNames() }) { s, names in
             for label in s.labels.labels { names.insert(label.name) }
@@ -126,7 +144,7 @@ enum QueryAPI {
     }
 
     static func labelValues(_ request: Request, name: String, _ state: NodeState) async throws -> Response {
-        let p = try await parameters(request, requireMatch: false)
+        let p = try await parameters(request, requireMatch: false, state)
         let db = try await database(request, state)
         let values = try await collect(state, db, p, route: "label_values", all: { try $0.labelValues(name) }) { s, values in
             if let v = s.labels[name] { values.insert(v) }
