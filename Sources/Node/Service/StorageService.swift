@@ -37,7 +37,10 @@ struct MaintenanceService: Service {
         let interval = state.config.storage.maintenanceIntervalSeconds
         let bucket: (any ObjectStore)? = state.config.storage.shipping
             ? try FilesystemBucket(root: state.config.storage.bucketDir) : nil
-        while !Task.isShuttingDownGracefully {
+        // Cancelled too, not only shut down gracefully: after /ingester/shutdown
+        // the group cancels its services, and a cancelled sleep returns at once,
+        // so this loop would spin and the process never exit.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
             guard !Task.isShuttingDownGracefully, let dbs = state.databases else { continue }
             let report = await Task.detached { dbs.maintain(bucket: bucket) }.value
@@ -70,5 +73,8 @@ struct ShutdownRequestService: Service {
             state.shutdownRequested.fire()
         }
         if state.phase != .stopping { await group() }
+        // Returning before the group reaches this service in its shutdown order
+        // counts as finishing unexpectedly (the process would exit 1).
+        try? await gracefulShutdown()
     }
 }
