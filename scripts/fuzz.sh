@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 out=.build-fuzz
 mkdir -p "$out"
 seconds=${FUZZ_SECONDS:-20}
+# libFuzzer takes -max_total_time=0 as "no limit" and a negative or non-numeric
+# value as an error it reports in a way easy to miss: insist on a whole number >= 1.
+if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
+    echo "fuzz.sh: FUZZ_SECONDS must be a whole number of seconds >= 1 (got '$seconds')" >&2
+    exit 2
+fi
 cc=${CLANG:-clang}
 flags=(-g -O1 -std=c11 -Wall -Wextra -ISources/CStorage/include -fno-omit-frame-pointer
        -fsanitize=address,undefined -fno-sanitize-recover=all -fuse-ld=lld)
@@ -40,7 +46,15 @@ for target in Tests/Fuzz/fuzz_*.c; do
     echo "== $name: libFuzzer for ${seconds}s"
     if (cd "$out" && "./$name" -max_total_time="$seconds" -max_len=140000 -print_final_stats=1 \
             "corpus-$name" "${seeds[@]/#/../}") > "$out/$name.log" 2>&1; then
-        grep -E 'stat::number_of_executed_units' "$out/$name.log" | sed 's/^/   /'
+        # A target that exits 0 without running an input proves nothing.
+        units=$(sed -n 's/^stat::number_of_executed_units: *\([0-9][0-9]*\)$/\1/p' "$out/$name.log" | tail -1)
+        if [ -n "$units" ] && [ "$units" -gt 0 ]; then
+            echo "   stat::number_of_executed_units: $units"
+        else
+            echo "   $name executed no inputs (stat::number_of_executed_units: ${units:-missing})"
+            tail -20 "$out/$name.log"
+            status=1
+        fi
     else
         grep -v -E 'ld\.(gold|lld)' "$out/$name.log" | tail -40
         status=1

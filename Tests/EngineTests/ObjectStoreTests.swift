@@ -154,25 +154,36 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let versions: [[UInt8]] = (1...4).map { [UInt8](repeating: UInt8($0), count: $0 * 200_000) }
         try bucket.put("k", data: versions[0])
-        let torn = TornReadCounter()
+        let race = RaceLog()
         DispatchQueue.concurrentPerform(iterations: 8) { i in
             for round in 0..<20 {
-                if i % 2 == 0 {
-                    try? bucket.put("k", data: versions[(i / 2 + round) % versions.count])
-                } else if let bytes = try? bucket.get("k"), !versions.contains(bytes) {
-                    torn.increment()
+                // The key always exists and every put is valid: any error is a failure.
+                do {
+                    if i % 2 == 0 {
+                        try bucket.put("k", data: versions[(i / 2 + round) % versions.count])
+                    } else {
+                        let bytes = try bucket.get("k")
+                        race.read(whole: versions.contains(bytes))
+                    }
+                } catch {
+                    race.failed("\(i % 2 == 0 ? "put" : "get") in round \(round): \(error)")
                 }
             }
         }
-        #expect(torn.value == 0)
+        let (reads, torn, errors) = race.snapshot
+        #expect(errors.isEmpty, "\(errors.prefix(5))")
+        #expect(reads == 80 && torn == 0, "\(torn) of \(reads) reads saw a partial object")
         #expect(try bucket.list(prefix: "", recursive: true) == ["k"])
         #expect(Self.tree(bucket.root) == ["k"])
     }
 }
 
-final class TornReadCounter: @unchecked Sendable {
+/// What the racing readers and writers saw.
+final class RaceLog: @unchecked Sendable {
     private let lock = NSLock()
-    private var count = 0
-    func increment() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    private var reads = 0, torn = 0
+    private var errors: [String] = []
+    func read(whole: Bool) { lock.lock(); reads += 1; if !whole { torn += 1 }; lock.unlock() }
+    func failed(_ message: String) { lock.lock(); errors.append(message); lock.unlock() }
+    var snapshot: (reads: Int, torn: Int, errors: [String]) { lock.lock(); defer { lock.unlock() }; return (reads, torn, errors) }
 }

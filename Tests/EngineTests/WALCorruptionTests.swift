@@ -8,18 +8,24 @@ import Testing
     func writeLog(records: Int = 400) throws -> (String, [Int]) {
         let dir = try TestPaths.temporaryDirectory("wal-corrupt").path
         let (wal, _) = try WAL.open(directory: dir, options: WALOptions(compression: .none, fsync: .never))
-        for i in 0..<records {
-            try wal.log(.samples([WALSample(ref: UInt64(i), timestamp: Int64(i), value: Double(i))]),
-                        .series([WALSeries(ref: UInt64(i), labels: Labels(["__name__": "x", "pad": String(repeating: "p", count: i % 200)]))]))
-        }
+        let written = Self.records(records)
+        for i in stride(from: 0, to: written.count, by: 2) { try wal.log(written[i], written[i + 1]) }
         try wal.close()
         var offsets: [Int] = []
         try WALReader.readSegment(path: dir + "/00000000", segment: 0) { _, offset in offsets.append(offset) }
         return (dir, offsets)
     }
 
+    /// What `writeLog` writes, two records per commit.
+    static func records(_ count: Int) -> [WALRecord] {
+        (0..<count).flatMap { i -> [WALRecord] in
+            [.samples([WALSample(ref: UInt64(i), timestamp: Int64(i), value: Double(i))]),
+             .series([WALSeries(ref: UInt64(i), labels: Labels(["__name__": "x", "pad": String(repeating: "p", count: i % 200)]))])]
+        }
+    }
+
     /// Replays with repair and checks the records delivered are exactly the ones
-    /// before `offset`, that the report names it, and that a second open is clean.
+    /// written before `offset`, that the report names it, and that a second open is clean.
     func expectRepair(_ dir: String, offsets: [Int], at offset: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
         // Without repair, replay throws at the same offset (what `wal verify` reports).
         #expect(throws: WALCorruption.self, sourceLocation: sourceLocation) {
@@ -29,7 +35,8 @@ import Testing
         try wal.close()
         #expect(report.corruption?.segment == 0, sourceLocation: sourceLocation)
         #expect(report.corruption?.offset == offset, sourceLocation: sourceLocation)
-        #expect(records.count == offsets.filter { $0 < offset }.count, sourceLocation: sourceLocation)
+        let before = offsets.filter { $0 < offset }.count
+        #expect(records == Array(Self.records(offsets.count / 2).prefix(before)), sourceLocation: sourceLocation)
         let (again, second, reopened) = try replayAll(dir, options: WALOptions(fsync: .never))
         try reopened.close()
         #expect(second.corruption == nil, sourceLocation: sourceLocation)
@@ -77,22 +84,30 @@ import Testing
         try Data(bytes).write(to: URL(fileURLWithPath: dir + "/00000000"))
         let (records, report, wal) = try replayAll(dir, options: WALOptions(fsync: .never))
         try wal.close()
-        #expect(records.count == offsets.count)
+        #expect(records == Self.records(offsets.count / 2))
         #expect(report.corruption != nil)
         #expect(report.corruption!.offset >= offsets.last!)
     }
 
     @Test func everyTruncationReplaysAPrefixWithoutCrashing() throws {
         let (dir, offsets) = try writeLog(records: 60)
+        let written = Self.records(60)
         let original = try Files.read(dir + "/00000000")
-        for cut in stride(from: 0, to: original.count, by: 97) {
+        // Where each record ends: all of them fit the first page, so none is
+        // fragmented and each is one 7-byte header plus its bytes.
+        var ends: [Int] = []
+        try WALReader.readSegment(path: dir + "/00000000", segment: 0) { record, offset in ends.append(offset + 7 + record.count) }
+        #expect(ends.count == written.count && ends.last! <= WAL.pageSize)
+        #expect(zip(ends, offsets.dropFirst()).allSatisfy { $0 <= $1 })
+        let cuts = Set(Array(stride(from: 0, to: original.count, by: 97)) + ends + ends.map { $0 - 1 })
+        for cut in cuts.sorted() {
             let copy = try TestPaths.temporaryDirectory("wal-cut").path
             try Data(original[0..<cut]).write(to: URL(fileURLWithPath: copy + "/00000000"))
             let (records, _, wal) = try replayAll(copy, options: WALOptions(fsync: .never))
             try wal.close()
-            // Everything whole before the cut survives; nothing after it appears.
-            #expect(records.count <= offsets.count)
-            #expect(records.count >= offsets.filter { $0 + 7 + 20 < cut }.count / 2)
+            // Exactly the records whole before the cut, in order; nothing after it.
+            let whole = ends.filter { $0 <= cut }.count
+            #expect(records == Array(written.prefix(whole)), "cut at \(cut): \(records.count) records, \(whole) whole")
         }
     }
 

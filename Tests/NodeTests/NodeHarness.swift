@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -31,6 +32,13 @@ final class TestProcess: @unchecked Sendable {
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
         return process.terminationStatus
+    }
+
+    /// Polls until the process exits by itself; its status, or nil after `timeout`.
+    func waitForExit(timeout: TimeInterval = 60) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
@@ -78,6 +86,16 @@ enum HTTP {
     }
 }
 
+/// Polls until `condition` holds; false when `timeout` passes first.
+func poll(timeout: TimeInterval = 60, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(100_000)
+    }
+    return try condition()
+}
+
 /// A free loopback port (bind to 0, read it back, close).
 func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -96,11 +114,14 @@ func temporaryDirectory(_ name: String) -> String {
     Scratch.directory(name).path
 }
 
-/// Starts `muninn node` on a free port and waits for /ready.
+/// Starts `muninn node` on a free port and waits for /ready. The bucket is
+/// `<dataDir>-bucket` unless `extra` names one (the default is relative to the
+/// working directory).
 func startNode(_ dataDir: String, extra: [String] = []) throws -> (TestProcess, Int) {
     let port = freePort()
+    let bucket = extra.contains("--bucket-dir") ? [] : ["--bucket-dir", dataDir + "-bucket"]
     let node = try TestProcess(muninnBinary().path, ["node", "--http-address", "127.0.0.1", "--http-port", String(port),
-                                                     "--data-dir", dataDir] + extra,
+                                                     "--data-dir", dataDir] + bucket + extra,
                                log: URL(fileURLWithPath: dataDir + "-node.log"))
     guard HTTP.waitReady("http://127.0.0.1:\(port)/ready") else {
         node.stop(SIGKILL)
@@ -110,3 +131,10 @@ func startNode(_ dataDir: String, extra: [String] = []) throws -> (TestProcess, 
 }
 
 struct NodeTestError: Error, CustomStringConvertible { var description: String }
+
+/// Parent of every suite that runs nodes, Prometheus or crash writers: they run
+/// one at a time (`.serialized` covers nested suites), so load from one does not
+/// starve another's processes on a small machine. Their waits poll for
+/// conditions; this keeps the whole run from crawling, it is not what makes
+/// them correct.
+@Suite(.serialized) enum NodeProcessSuites {}

@@ -3,52 +3,59 @@ import TestSupport
 import Testing
 @testable import Engine
 
-/// Kills a process that is appending acknowledged batches with SIGKILL at random
-/// moments and checks after every restart that each acknowledged batch is in the
-/// log and that no batch is half-present.
-@Suite(.serialized) struct WALCrashTests {
-    @Test(arguments: ["interval", "always"])
-    func acknowledgedBatchesSurviveSIGKILL(fsync: String) throws {
-        let dir = Scratch.path("crash").path
-        var rng = SystemRandomNumberGenerator()
-        var acknowledged: UInt64 = 0
-        let rounds = 12
-        for round in 0..<rounds {
-            let process = try startMuninn(["wal", "crash-writer", dir, "--fsync", fsync])
-            let reader = AckReader(process.stdout)
-            // Let it run for a random while; kill it mid-flight.
-            let deadline = Date().addingTimeInterval(Double.random(in: 0.05...0.4, using: &rng))
-            while Date() < deadline { usleep(5_000) }
-            kill(process.process.processIdentifier, SIGKILL)
-            process.process.waitUntilExit()
-            let lastAck = reader.finish()
-            #expect(process.process.terminationReason == .uncaughtSignal, "round \(round)")
-            acknowledged = max(acknowledged, lastAck)
+extension NodeProcessSuites {
+    /// Kills a process that is appending acknowledged batches with SIGKILL at random
+    /// moments and checks after every restart that each acknowledged batch is in the
+    /// log and that no batch is half-present.
+    @Suite struct WALCrashTests {
+        @Test(arguments: ["interval", "always"])
+        func acknowledgedBatchesSurviveSIGKILL(fsync: String) throws {
+            let dir = Scratch.path("crash").path
+            let seed = TestSeed.make()
+            var rng = SplitMix64(seed: seed)
+            var acknowledged: UInt64 = 0
+            let rounds = 12
+            for round in 0..<rounds {
+                let tag = "seed \(seed), round \(round)"
+                let process = try startMuninn(["wal", "crash-writer", dir, "--fsync", fsync])
+                let reader = AckReader(process.stdout)
+                // Kill it mid-flight: after a random number of acknowledged batches
+                // (counted, not timed, so a loaded machine kills at the same point)
+                // plus a random fraction of a batch.
+                let target = Int.random(in: 1...60, using: &rng)
+                #expect(reader.waitForAcks(target), "\(tag): the writer acknowledged \(reader.acks) of \(target) batches")
+                usleep(UInt32.random(in: 0..<2_000, using: &rng))
+                kill(process.process.processIdentifier, SIGKILL)
+                process.process.waitUntilExit()
+                let lastAck = reader.finish()
+                #expect(process.process.terminationReason == .uncaughtSignal, "\(tag)")
+                acknowledged = max(acknowledged, lastAck)
 
-            // Reopen the log the way the engine does (replay + repair).
-            var batches: [UInt64: Int] = [:]
-            var series = Set<UInt64>()
-            let (wal, _) = try WAL.open(directory: dir, options: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .never)) { record in
-                switch record {
-                case .series(let entries): series.formUnion(entries.map(\.ref))
-                case .samples(let samples):
-                    for s in samples {
-                        #expect(s.value == Double(s.ref))
-                        batches[s.ref, default: 0] += 1
+                // Reopen the log the way the engine does (replay + repair).
+                var batches: [UInt64: Int] = [:]
+                var series = Set<UInt64>()
+                let (wal, _) = try WAL.open(directory: dir, options: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .never)) { record in
+                    switch record {
+                    case .series(let entries): series.formUnion(entries.map(\.ref))
+                    case .samples(let samples):
+                        for s in samples {
+                            #expect(s.value == Double(s.ref))
+                            batches[s.ref, default: 0] += 1
+                        }
+                    default: break
                     }
-                default: break
+                }
+                try wal.close()
+                for batch in 1...max(acknowledged, 1) where acknowledged > 0 {
+                    #expect(batches[batch] == 50, "\(tag): acknowledged batch \(batch) has \(batches[batch] ?? 0) samples")
+                    #expect(series.contains(batch), "\(tag)")
+                }
+                for (batch, count) in batches {
+                    #expect(count == 50, "\(tag): batch \(batch) is half-present (\(count) samples)")
                 }
             }
-            try wal.close()
-            for batch in 1...max(acknowledged, 1) where acknowledged > 0 {
-                #expect(batches[batch] == 50, "round \(round): acknowledged batch \(batch) has \(batches[batch] ?? 0) samples")
-                #expect(series.contains(batch))
-            }
-            for (batch, count) in batches {
-                #expect(count == 50, "batch \(batch) is half-present (\(count) samples)")
-            }
+            #expect(acknowledged > 0, "the writer never acknowledged anything")
         }
-        #expect(acknowledged > 0, "the writer never acknowledged anything")
     }
 }
 
@@ -56,6 +63,8 @@ import Testing
 final class AckReader: @unchecked Sendable {
     private let lock = NSLock()
     private var last: UInt64 = 0
+    private var count = 0
+    private var ended = false
     private let finished = DispatchSemaphore(value: 0)
 
     init(_ handle: FileHandle) {
@@ -69,13 +78,30 @@ final class AckReader: @unchecked Sendable {
                     let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
                     pending.removeSubrange(pending.startIndex...nl)
                     if line.hasPrefix("ack "), let n = UInt64(line.dropFirst(4)) {
-                        lock.lock(); last = n; lock.unlock()
+                        lock.lock(); last = n; count += 1; lock.unlock()
                     }
                 }
             }
+            lock.lock(); ended = true; lock.unlock()
             finished.signal()
         }
         thread.start()
+    }
+
+    /// Acknowledgements read so far.
+    var acks: Int { lock.lock(); defer { lock.unlock() }; return count }
+
+    /// Polls until `n` acknowledgements arrived; false when the child ended
+    /// (or `timeout` passed) first.
+    func waitForAcks(_ n: Int, timeout: TimeInterval = 120) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            lock.lock(); let (seen, over) = (count, ended); lock.unlock()
+            if seen >= n { return true }
+            if over { return false }
+            usleep(1_000)
+        }
+        return false
     }
 
     /// Waits for EOF (the child is dead) and returns the last acknowledged batch.

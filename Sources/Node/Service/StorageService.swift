@@ -44,7 +44,10 @@ struct MaintenanceService: Service {
         let interval = state.config.storage.maintenanceIntervalSeconds
         let bucket: (any ObjectStore)? = state.config.storage.shipping
             ? try FilesystemBucket(root: state.config.storage.bucketDir) : nil
-        while !Task.isShuttingDownGracefully {
+        // Cancelled too, not only shut down gracefully (the group cancels its
+        // services past the grace period): a cancelled sleep returns at once,
+        // so this loop would spin and the process never exit.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
             guard !Task.isShuttingDownGracefully, let dbs = state.databases else { continue }
             guard let report = try? await state.offload(state.backgroundPool, { dbs.maintain(bucket: bucket) }) else { continue }
