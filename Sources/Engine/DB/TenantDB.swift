@@ -44,7 +44,6 @@ public final class TenantDB: @unchecked Sendable {
     var lastAppend = Date()
     /// One compaction at a time per tenant.
     let compactionLock = NSLock()
-    let logger: Logger
     /// When appends started failing on a storage fault (nil while they succeed),
     /// so the log says once when the condition starts and once when it clears.
     private let faultLock = NSLock()

@@ -133,16 +133,18 @@ extension TenantDB {
     public func cursor(mint: Int64, maxt: Int64, matchers: [LabelMatcher], bounds: ReadBounds) throws -> SeriesCursor {
         if ContinuousClock.now >= bounds.deadline { throw ReadLimitError.timeout }
         let room = max(0, bounds.maxSeries - bounds.seriesBefore)
+        // Regexes run here, before the state lock: only postings are resolved under it.
+        let plan = head.plan(matchers)
         stateLock.lock()
-        let fromHead = head.select(mint: mint, maxt: maxt, matchers: matchers, limit: room)
+        let fromHead = head.select(mint: mint, maxt: maxt, plan: plan, limit: room)
         let inFlight = pending
         let persisted = blocks
         stateLock.unlock()
         guard let fromHead else { throw ReadLimitError.tooManySeries(limit: bounds.maxSeries) }
 
         var taken: [SeriesData] = []
-        for part in inFlight {
-            for s in part where matchers.allSatisfy({ $0.matches(s.labels[$0.name] ?? "") }) {
+        for block in inFlight {
+            for s in block.series where matchers.allSatisfy({ $0.matches(s.labels[$0.name] ?? "") }) {
                 let chunks = s.chunks.filter { $0.maxTime >= mint && $0.minTime <= maxt }
                 let late = s.outOfOrder.filter { $0.timestamp >= mint && $0.timestamp <= maxt }
                 if chunks.isEmpty && late.isEmpty { continue }
@@ -161,11 +163,11 @@ extension TenantDB {
 extension Head {
     /// `select`, but nil as soon as more than `limit` series have data in range,
     /// so a broad selector copies at most `limit` + 1 series.
-    func select(mint: Int64, maxt: Int64, matchers: [LabelMatcher], limit: Int) -> [SeriesData]? {
+    func select(mint: Int64, maxt: Int64, plan: MatcherPlan, limit: Int) -> [SeriesData]? {
         lock.lock()
         defer { lock.unlock() }
         var out: [SeriesData] = []
-        for id in sortedByLabels(postings(for: matchers)) {
+        for id in sortedByLabels(HeadPostings(head: self).select(plan)) {
             let data = snapshot(Int(id), mint: mint, maxt: maxt)
             if data.chunks.isEmpty && data.outOfOrderChunks.isEmpty && data.outOfOrderSamples.isEmpty { continue }
             if out.count == limit { return nil }
