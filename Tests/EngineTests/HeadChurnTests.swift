@@ -112,6 +112,41 @@ import Testing
         #expect(try values(head, [LabelMatcher(.equal, "pod", again["pod"]!)]) == [again: [Sample(timestamp: t0 + 31 * Self.range, value: 7)]])
     }
 
+    /// Dropped series whose strings live on in other series: only the label
+    /// arena is compacted, and the survivors are found, appended to and
+    /// queried as before.
+    @Test func labelSlotsOfDroppedSeriesAreCompacted() throws {
+        let head = Head(chunkRange: Self.range, hashSeed: 3)
+        let gone = (0..<100).map { series("m", ["i": "\($0)", "pod": "a"]) }
+        let kept = (0..<60).map { series("m", ["i": "\($0)", "pod": "b"]) }
+        var batch = AppendBatch()
+        for labels in gone + kept { batch.add(labels, timestamp: t0, value: 1) }
+        let refs = try commit(head, batch).refs
+        batch = AppendBatch()
+        for labels in kept { batch.add(labels, timestamp: t0 + Self.range / 2, value: 2) }
+        #expect(try commit(head, batch).accepted == kept.count)
+        let symbols = head.indexStats.symbols
+
+        _ = head.take(before: t0 + Self.range / 4)
+        let stats = head.indexStats
+        // Strings "a" and "60"…"99" are dead, less than half.
+        #expect(stats.symbols == symbols && stats.deadSymbols == 41, "\(stats)")
+        #expect(stats.labelRefs == stats.liveLabelRefs && stats.liveLabelRefs == kept.count * 6)
+        for (i, labels) in kept.enumerated() { #expect(head.lookup(labels).map { UInt64($0 + 1) } == refs[gone.count + i]) }
+        for labels in gone { #expect(head.lookup(labels) == nil) }
+        #expect(head.labelValues("pod") == ["b"])
+        batch = AppendBatch()
+        for labels in kept { batch.add(labels, timestamp: t0 + Self.range, value: 3) }
+        batch.add(gone[7], timestamp: t0 + Self.range, value: 4)
+        let out = try commit(head, batch)
+        #expect(out.seriesCreated == 1 && out.accepted == kept.count + 1)
+        let found = values(head, [try LabelMatcher(.equal, "i", "7")])
+        // The survivor's open chunk still holds its first sample.
+        #expect(found == [kept[7]: [Sample(timestamp: t0, value: 1), Sample(timestamp: t0 + Self.range / 2, value: 2),
+                                    Sample(timestamp: t0 + Self.range, value: 3)],
+                          gone[7]: [Sample(timestamp: t0 + Self.range, value: 4)]])
+    }
+
     /// Through the database: blocks are cut while series churn, and a restart
     /// (checkpoint plus WAL replay) restores the same view.
     @Test func churnThroughCompactionAndRestart() throws {

@@ -64,43 +64,63 @@ extension Head {
         return nil
     }
 
-    /// Rebuilds the symbol table and the label arena from the live series once
-    /// at least half of either is dead (lock held). The rebuild costs time in
-    /// proportion to what it drops plus what is live, so over a run of churn it
-    /// adds a constant factor to creating series.
+    /// Rebuilds the symbol table, or just the label arena, from the live
+    /// series once at least half of it is dead (lock held). A rebuild costs
+    /// time in proportion to what it drops plus what is live, so over a run of
+    /// churn it adds a constant factor to creating series.
     func reclaimIfMostlyDead() {
-        let deadLabelRefs = labelSyms.count - liveLabelRefs
-        guard symbols.deadCount * 2 > symbols.count || symbols.deadBytes * 2 > symbols.byteCount
-                || deadLabelRefs * 2 > labelSyms.count else { return }
-        reclaim()
+        if symbols.deadCount * 2 > symbols.count || symbols.deadBytes * 2 > symbols.byteCount {
+            compactLabels()
+            rebuildSymbols()
+        } else if (labelSyms.count - liveLabelRefs) * 2 > labelSyms.count {
+            compactLabels()
+        }
     }
 
-    /// New symbol ids are handed out in order of first use by the live series;
-    /// every structure keyed by symbol ids is rebuilt with them, and the label
-    /// hashes (which cover symbol ids) are recomputed.
-    func reclaim() {
+    /// Moves the live series' label slots into a new arena, in ref order.
+    func compactLabels() {
+        // Taken out of the object so the loop works on uniquely owned locals.
+        let old = labelSyms
+        var starts = labelStart
+        labelStart = []
+        var syms: [UInt32] = []
+        syms.reserveCapacity(liveLabelRefs)
+        for series in allSeries {
+            let id = Int(series)
+            let start = Int(starts[id]), end = id + 1 < starts.count ? Int(starts[id + 1]) : old.count
+            starts[id] = UInt32(syms.count)
+            syms.append(contentsOf: old[start..<end])
+            // The next start is read as this series' end; a dropped
+            // successor's start is read for nothing else.
+            if id + 1 < starts.count, !alive[id + 1] { starts[id + 1] = UInt32(syms.count) }
+        }
+        labelStart = starts
+        labelSyms = syms
+    }
+
+    /// Interns the live series' strings into a new table, in order of first
+    /// use, and rewrites everything keyed by symbol ids: label slots, postings,
+    /// values by name, per-metric counts and the label-set hashes (which cover
+    /// symbol ids). Expects a compacted arena.
+    func rebuildSymbols() {
         var fresh = SymbolTable(seed: symbols.seed)
         precondition(Self.internMetricName(&fresh) == metricNameSymbol)
         var remap = [UInt32](repeating: .max, count: symbols.count)
         remap[Int(metricNameSymbol)] = metricNameSymbol
-        var syms: [UInt32] = []
-        syms.reserveCapacity(liveLabelRefs)
+        var syms = labelSyms
+        labelSyms = []
+        for i in syms.indices {
+            let old = Int(syms[i])
+            if remap[old] == .max { remap[old] = fresh.intern(UInt32(old), of: symbols) }
+            syms[i] = remap[old]
+            fresh.retain(remap[old])
+        }
+        labelSyms = syms
+
         let table = SeriesHashTable(capacity: seriesCount * 2)
         for series in allSeries {
-            let id = Int(series)
-            let start = Int(labelStart[id]), count = labelCount(id) * 2
-            let newStart = syms.count
-            for old in labelSyms[start..<start + count] {
-                if remap[Int(old)] == .max { remap[Int(old)] = fresh.intern(old, of: symbols) }
-                let new = remap[Int(old)]
-                syms.append(new)
-                fresh.retain(new)
-            }
-            labelStart[id] = UInt32(newStart)
-            // labelCount reads the next start as this series' end; a dropped
-            // successor's start is read for nothing else.
-            if id + 1 < labelStart.count, !alive[id + 1] { labelStart[id + 1] = UInt32(syms.count) }
-            let h = syms.withUnsafeBufferPointer { hash(ids: UnsafeBufferPointer(rebasing: $0[newStart...])) }
+            let id = Int(series), start = Int(labelStart[id])
+            let h = syms.withUnsafeBufferPointer { hash(ids: UnsafeBufferPointer(rebasing: $0[start..<start + labelCount(id) * 2])) }
             hashes[id] = h
             table.insert(h, series)
         }
@@ -118,7 +138,6 @@ extension Head {
         for (name, count) in metricSeries { newMetrics[remap[Int(name)]] = count }
 
         symbols = fresh
-        labelSyms = syms
         byHash = table
         postings = newPostings
         valuesByName = newValues
