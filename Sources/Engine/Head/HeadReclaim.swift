@@ -52,8 +52,7 @@ extension Head {
         if newestRef > capacity.maxSeriesRef {
             return "the head has handed out all \(capacity.maxSeriesRef) series refs"
         }
-        if 2 * labelPairs > capacity.maxSymbols - symbols.count || bytes > capacity.maxSymbolBytes - symbols.byteCount
-            || !symbols.hasRoom(symbols: 2 * labelPairs, bytes: bytes) {
+        if 2 * labelPairs > capacity.maxSymbols - symbols.count || bytes > capacity.maxSymbolBytes - symbols.byteCount {
             return "the head's symbol table is full (\(symbols.count) strings, \(symbols.byteCount) bytes); "
                 + "strings of dropped series are reclaimed after the next block cut"
         }

@@ -70,7 +70,7 @@ struct SymbolTable {
 
     /// Interns raw UTF-8 (e.g. a span of a WAL record); a `String` is made only
     /// for a symbol not seen before.
-    /// The caller has made sure there is room (`hasRoom`).
+    /// The caller has made sure there is room (`Head.indexProblem`).
     mutating func intern(bytes: UnsafeBufferPointer<UInt8>, string: String? = nil) -> UInt32 {
         let h = hash(bytes)
         let (slot, found) = probe(bytes, h)
@@ -92,7 +92,7 @@ struct SymbolTable {
     }
 
     private mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, _ string: String, _ h: UInt32, _ slot: Int) -> UInt32 {
-        precondition(hasRoom(symbols: 1, bytes: bytes.count), "symbol table full: callers check hasRoom first")
+        precondition(hasRoom(symbols: 1, bytes: bytes.count), "symbol table full: callers check Head.indexProblem first")
         let id = UInt32(strings.count)
         strings.append(string)
         arena.append(contentsOf: bytes)
