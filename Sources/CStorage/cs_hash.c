@@ -10,10 +10,15 @@ static inline uint64_t cs_hash_mix(uint64_t a, uint64_t b) {
 
 uint64_t cs_hash64(const void *data, size_t len, uint64_t seed) {
     static const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull;
+    /* The seed goes into both factors of every multiplication. With a public
+     * constant on one side, an input word equal to it zeroes the product and
+     * erases the state, so inputs that start (or end) with that word collide
+     * under every seed: a flood needs no knowledge of the seed. */
+    const uint64_t s1 = seed ^ k1;
     const uint8_t *p = (const uint8_t *)data;
     uint64_t h = seed ^ k0 ^ ((uint64_t)len * k2);
     while (len >= 16) {
-        h = cs_hash_mix(cs_load_le64(p) ^ k1, cs_load_le64(p + 8) ^ h);
+        h = cs_hash_mix(cs_load_le64(p) ^ s1, cs_load_le64(p + 8) ^ h);
         p += 16;
         len -= 16;
     }
@@ -24,6 +29,6 @@ uint64_t cs_hash64(const void *data, size_t len, uint64_t seed) {
     } else if (len > 0) {
         for (size_t i = 0; i < len; i++) a |= (uint64_t)p[i] << (8 * i);
     }
-    h = cs_hash_mix(a ^ k1, b ^ h);
-    return cs_hash_mix(h ^ k2, h ^ k0);
+    h = cs_hash_mix(a ^ s1, b ^ h);
+    return cs_hash_mix(h ^ k2, h ^ seed ^ k0);
 }

@@ -273,8 +273,14 @@ extension Head {
     /// strings are interned from the record, and only unseen ones become `String`s.
     func replaySeries(_ record: UnsafeRawBufferPointer) throws {
         var ids: [UInt32] = []
+        var full: HeadIndexFullError?
         try WALRecord.forEachSeries(record) { ref, spans in
-            guard ref > lastRef else { return }
+            guard full == nil, ref > lastRef else { return }
+            let bytes = spans.reduce(0) { $0 + $1.name.len + $1.value.len }
+            if let problem = indexProblem(newestRef: ref, labelPairs: spans.count, bytes: bytes) {
+                full = HeadIndexFullError(ref: ref, reason: problem)
+                return
+            }
             ids.removeAll(keepingCapacity: true)
             for span in spans {
                 ids.append(symbols.intern(bytes: UnsafeBufferPointer(start: span.name.ptr, count: span.name.len)))
@@ -282,6 +288,7 @@ extension Head {
             }
             ids.withUnsafeBufferPointer { _ = createSeries(ref: ref, ids: $0) }
         }
+        if let full { throw full }
     }
 }
 

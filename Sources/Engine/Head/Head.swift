@@ -15,16 +15,27 @@ public final class Head: @unchecked Sendable {
 
     let lock = NSLock()
 
+    /// Seeds the hashes of label strings and label sets, which clients choose:
+    /// random per process unless a test fixes it, so collisions cannot be
+    /// prepared offline. No hash is persisted.
+    let hashSeed: UInt64
+    /// Bounds of the 32-bit indexes (lowered by tests).
+    var capacity = HeadCapacity()
+
     // All state below is guarded by `lock`.
-    var symbols = SymbolTable()
+    var symbols: SymbolTable
     var chunks: [cs_head_chunk] = []
     var labelStart: [UInt32] = []
+    /// Label symbol ids of every series ref, at `labelStart[ref - 1]`; slots of
+    /// dropped series stay until `reclaimIfMostlyDead` compacts them away.
     var labelSyms: [UInt32] = []
+    /// Entries of `labelSyms` that belong to live series.
+    var liveLabelRefs = 0
     var closed: [ClosedChunks?] = []
     var ooo: [OutOfOrderSamples?] = []
     var hashes: [UInt64] = []
     var alive: [Bool] = []
-    let byHash = SeriesHashTable()
+    var byHash = SeriesHashTable()
     var postings: [UInt64: [UInt32]] = [:]
     var valuesByName: [UInt32: [UInt32]] = [:]
     var metricSeries: [UInt32: Int] = [:]
@@ -45,10 +56,24 @@ public final class Head: @unchecked Sendable {
     /// Refs handed out so far; the next series gets `lastRef + 1`.
     public internal(set) var lastRef: UInt64 = 0
 
-    public init(chunkRange: Int64 = 2 * 3_600_000) {
+    public convenience init(chunkRange: Int64 = 2 * 3_600_000) {
+        self.init(chunkRange: chunkRange, hashSeed: HashSeed.process)
+    }
+
+    init(chunkRange: Int64, hashSeed: UInt64) {
         precondition(chunkRange > 0)
         self.chunkRange = chunkRange
-        metricNameSymbol = symbols.intern("__name__")
+        self.hashSeed = hashSeed
+        symbols = SymbolTable(seed: hashSeed)
+        metricNameSymbol = Self.internMetricName(&symbols)
+    }
+
+    /// "__name__" is interned first, so it has the same id in every table the
+    /// head rebuilds, and is pinned: it never counts as dead.
+    static func internMetricName(_ symbols: inout SymbolTable) -> UInt32 {
+        let id = symbols.intern("__name__")
+        symbols.retain(id)
+        return id
     }
 
     deinit {
@@ -60,8 +85,8 @@ public final class Head: @unchecked Sendable {
     /// Series are identified by their label symbol ids (name, value, name, …):
     /// the hash covers those ids, so resolving incoming labels costs one symbol
     /// probe per string and candidates compare as integers.
-    private func hash(ids: UnsafeBufferPointer<UInt32>) -> UInt64 {
-        cs_hash64(ids.baseAddress, ids.count * 4, 0x5345_5249)
+    func hash(ids: UnsafeBufferPointer<UInt32>) -> UInt64 {
+        cs_hash64(ids.baseAddress, ids.count * 4, hashSeed ^ 0x5345_5249)
     }
 
     func labelCount(_ id: Int) -> Int {
@@ -137,8 +162,11 @@ public final class Head: @unchecked Sendable {
     }
 
     /// Creates a series from interned label ids (name, value pairs sorted by name).
+    /// The caller has checked `indexProblem` for it.
     @discardableResult
     func createSeries(ref: UInt64, ids: UnsafeBufferPointer<UInt32>) -> Int {
+        precondition(ref > 0 && ref <= capacity.maxSeriesRef && ids.count <= capacity.maxLabelRefs - labelSyms.count,
+                     "series index full: callers check indexProblem first")
         let id = Int(ref - 1)
         while chunks.count <= id {
             chunks.append(cs_head_chunk())
@@ -155,6 +183,8 @@ public final class Head: @unchecked Sendable {
                      "series refs must be created in increasing order")
         lastRef = max(lastRef, ref)
         labelSyms.append(contentsOf: ids)
+        liveLabelRefs += ids.count
+        for id in ids { symbols.retain(id) }
         for i in stride(from: 0, to: ids.count, by: 2) {
             let n = ids[i], v = ids[i + 1]
             let key = Postings.key(n, v)

@@ -139,6 +139,7 @@ extension Head {
         var created: [NewSeries] = []
         var createdIndex: [Labels: Int] = [:]
         var createdPerMetric: [String: Int] = [:]
+        var createdPairs = 0, createdBytes = 0
         var inRefs: [UInt64] = [], inTimes: [Int64] = [], inValues: [UInt64] = []
         inRefs.reserveCapacity(batch.sampleCount)
         inTimes.reserveCapacity(batch.sampleCount)
@@ -265,6 +266,15 @@ extension Head {
                         reject(.maxSeriesPerMetric, labelsOf(entry, id), t, "metric \(metric) has reached its limit of \(limits.maxSeriesPerMetric) series")
                         continue
                     }
+                    let newLabels = entry.labels!.labels
+                    let pairs = createdPairs + newLabels.count
+                    let bytes = newLabels.reduce(createdBytes) { $0 + $1.name.utf8.count + $1.value.utf8.count }
+                    if let problem = indexProblem(newestRef: lastRef + UInt64(created.count) + 1, labelPairs: pairs, bytes: bytes) {
+                        reject(.headIndexFull, labelsOf(entry, id), t, problem)
+                        continue
+                    }
+                    createdPairs = pairs
+                    createdBytes = bytes
                     createdPerMetric[metric, default: 0] += 1
                     pending = created.count
                     createdIndex[entry.labels!] = created.count

@@ -54,6 +54,7 @@ extension Head {
             if closed[id] == nil, self.chunks[id].buf == nil, ooo[id] == nil { emptied.append(id) }
         }
         removeSeries(emptied)
+        reclaimIfMostlyDead()
         recomputeTimeRange()
         return taken
     }
@@ -66,12 +67,18 @@ extension Head {
         for id in ids {
             alive[id] = false
             seriesCount -= 1
-            let start = Int(labelStart[id])
-            for i in 0..<labelCount(id) {
+            let start = Int(labelStart[id]), count = labelCount(id)
+            for i in 0..<count {
                 let n = labelSyms[start + 2 * i], v = labelSyms[start + 2 * i + 1]
                 touched.insert(Postings.key(n, v))
-                if n == metricNameSymbol { metricSeries[v, default: 1] -= 1 }
+                symbols.release(n)
+                symbols.release(v)
+                if n == metricNameSymbol {
+                    let left = metricSeries[v, default: 1] - 1
+                    metricSeries[v] = left == 0 ? nil : left
+                }
             }
+            liveLabelRefs -= 2 * count
             byHash.remove(hashes[id], UInt32(id))
         }
         for key in touched {

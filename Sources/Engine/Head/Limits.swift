@@ -53,6 +53,8 @@ public enum RejectionReason: String, Sendable, CaseIterable, Comparable {
     case maxLabelNames = "max-label-names-per-series"
     case labelNameTooLong = "label-name-too-long"
     case labelValueTooLong = "label-value-too-long"
+    /// The head's 32-bit label index has no room for another series.
+    case headIndexFull = "head-index-full"
 
     public static func < (a: RejectionReason, b: RejectionReason) -> Bool { a.rawValue < b.rawValue }
 
@@ -60,7 +62,7 @@ public enum RejectionReason: String, Sendable, CaseIterable, Comparable {
     /// retrying the same request does not help).
     public var isLimit: Bool {
         switch self {
-        case .maxSeries, .maxSeriesPerMetric, .maxLabelNames, .labelNameTooLong, .labelValueTooLong: true
+        case .maxSeries, .maxSeriesPerMetric, .maxLabelNames, .labelNameTooLong, .labelValueTooLong, .headIndexFull: true
         default: false
         }
     }

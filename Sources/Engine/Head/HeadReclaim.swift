@@ -1,0 +1,145 @@
+/// Per-process seed of the head's hash tables.
+enum HashSeed {
+    /// From the OS (getrandom on Linux), once per process.
+    static let process: UInt64 = {
+        var rng = SystemRandomNumberGenerator()
+        return rng.next()
+    }()
+}
+
+/// How far the head's 32-bit indexes may grow. A series that would pass a
+/// bound is rejected instead of trapping on a conversion.
+struct HeadCapacity {
+    /// Series ids (ref - 1) are UInt32 and `SeriesHashTable` reserves UInt32.max.
+    var maxSeriesRef = UInt64(UInt32.max)
+    var maxSymbols = SymbolTable.maxCount
+    var maxSymbolBytes = SymbolTable.maxBytes
+    /// `labelStart` offsets are UInt32.
+    var maxLabelRefs = Int(UInt32.max)
+}
+
+/// A WAL names more series or label strings than the head can index.
+public struct HeadIndexFullError: Error, CustomStringConvertible {
+    public var ref: UInt64
+    public var reason: String
+    public var description: String { "cannot replay series ref \(ref): \(reason)" }
+}
+
+/// Sizes of the head's label index, for tests and metrics.
+public struct HeadIndexStats: Sendable, Equatable {
+    /// Interned label strings, and their UTF-8 bytes.
+    public var symbols: Int
+    public var symbolBytes: Int
+    /// Of those, strings no live series uses.
+    public var deadSymbols: Int
+    /// Label symbol slots held for series, and how many belong to live series.
+    public var labelRefs: Int
+    public var liveLabelRefs: Int
+}
+
+extension Head {
+    public var indexStats: HeadIndexStats {
+        lock.lock()
+        defer { lock.unlock() }
+        return HeadIndexStats(symbols: symbols.count, symbolBytes: symbols.byteCount, deadSymbols: symbols.deadCount,
+                              labelRefs: labelSyms.count, liveLabelRefs: liveLabelRefs)
+    }
+
+    /// Why series up to ref `newestRef` with `labelPairs` labels and `bytes`
+    /// label bytes in all cannot be created, if they cannot (lock held). Counts
+    /// every string as new, so it errs on the side of refusing near the bounds.
+    func indexProblem(newestRef: UInt64, labelPairs: Int, bytes: Int) -> String? {
+        if newestRef > capacity.maxSeriesRef {
+            return "the head has handed out all \(capacity.maxSeriesRef) series refs"
+        }
+        if 2 * labelPairs > capacity.maxSymbols - symbols.count || bytes > capacity.maxSymbolBytes - symbols.byteCount {
+            return "the head's symbol table is full (\(symbols.count) strings, \(symbols.byteCount) bytes); "
+                + "strings of dropped series are reclaimed after the next block cut"
+        }
+        if 2 * labelPairs > capacity.maxLabelRefs - labelSyms.count {
+            return "the head's label index is full (\(labelSyms.count) label slots); "
+                + "slots of dropped series are reclaimed after the next block cut"
+        }
+        return nil
+    }
+
+    /// Rebuilds the symbol table, or just the label arena, from the live
+    /// series once at least half of it is dead (lock held). A rebuild costs
+    /// time in proportion to what it drops plus what is live, so over a run of
+    /// churn it adds a constant factor to creating series.
+    func reclaimIfMostlyDead() {
+        if symbols.deadCount * 2 > symbols.count || symbols.deadBytes * 2 > symbols.byteCount {
+            compactLabels()
+            rebuildSymbols()
+        } else if (labelSyms.count - liveLabelRefs) * 2 > labelSyms.count {
+            compactLabels()
+        }
+    }
+
+    /// Moves the live series' label slots into a new arena, in ref order.
+    func compactLabels() {
+        // Taken out of the object so the loop works on uniquely owned locals.
+        let old = labelSyms
+        var starts = labelStart
+        labelStart = []
+        var syms: [UInt32] = []
+        syms.reserveCapacity(liveLabelRefs)
+        for series in allSeries {
+            let id = Int(series)
+            let start = Int(starts[id]), end = id + 1 < starts.count ? Int(starts[id + 1]) : old.count
+            starts[id] = UInt32(syms.count)
+            syms.append(contentsOf: old[start..<end])
+            // The next start is read as this series' end; a dropped
+            // successor's start is read for nothing else.
+            if id + 1 < starts.count, !alive[id + 1] { starts[id + 1] = UInt32(syms.count) }
+        }
+        labelStart = starts
+        labelSyms = syms
+    }
+
+    /// Interns the live series' strings into a new table, in order of first
+    /// use, and rewrites everything keyed by symbol ids: label slots, postings,
+    /// values by name, per-metric counts and the label-set hashes (which cover
+    /// symbol ids). Expects a compacted arena.
+    func rebuildSymbols() {
+        var fresh = SymbolTable(seed: symbols.seed)
+        precondition(Self.internMetricName(&fresh) == metricNameSymbol)
+        var remap = [UInt32](repeating: .max, count: symbols.count)
+        remap[Int(metricNameSymbol)] = metricNameSymbol
+        var syms = labelSyms
+        labelSyms = []
+        for i in syms.indices {
+            let old = Int(syms[i])
+            if remap[old] == .max { remap[old] = fresh.intern(UInt32(old), of: symbols) }
+            syms[i] = remap[old]
+            fresh.retain(remap[old])
+        }
+        labelSyms = syms
+
+        let table = SeriesHashTable(capacity: seriesCount * 2)
+        for series in allSeries {
+            let id = Int(series), start = Int(labelStart[id])
+            let h = syms.withUnsafeBufferPointer { hash(ids: UnsafeBufferPointer(rebasing: $0[start..<start + labelCount(id) * 2])) }
+            hashes[id] = h
+            table.insert(h, series)
+        }
+
+        var newPostings: [UInt64: [UInt32]] = [:]
+        newPostings.reserveCapacity(postings.count)
+        for (key, list) in postings {
+            newPostings[Postings.key(remap[Int(key >> 32)], remap[Int(UInt32(truncatingIfNeeded: key))])] = list
+        }
+        var newValues: [UInt32: [UInt32]] = [:]
+        newValues.reserveCapacity(valuesByName.count)
+        for (name, values) in valuesByName { newValues[remap[Int(name)]] = values.map { remap[Int($0)] } }
+        var newMetrics: [UInt32: Int] = [:]
+        newMetrics.reserveCapacity(metricSeries.count)
+        for (name, count) in metricSeries { newMetrics[remap[Int(name)]] = count }
+
+        symbols = fresh
+        byHash = table
+        postings = newPostings
+        valuesByName = newValues
+        metricSeries = newMetrics
+    }
+}
