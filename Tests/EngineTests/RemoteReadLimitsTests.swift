@@ -103,7 +103,7 @@ import Testing
         let dir = try TestPaths.temporaryDirectory("cursor").path
         let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
             wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
-            limits: TenantLimits(creationGracePeriod: 0)))
+            limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0)))
         var t = base
         while t < base + 4 * hour {
             var batch = AppendBatch()
