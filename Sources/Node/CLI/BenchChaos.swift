@@ -34,12 +34,12 @@ struct BenchChaos: ParsableCommand {
 
     func run() throws {
         let seed = self.seed ?? UInt64.random(in: 0...UInt64(UInt32.max))
-        print("seed=\(seed) duration=\(duration) trials=\(trials) writers=\(writers) series=\(series) disk_mib=\(diskMib)")
+        say("seed=\(seed) duration=\(duration) trials=\(trials) writers=\(writers) series=\(series) disk_mib=\(diskMib)")
         ChaosInterrupt.install()
         let run = try ChaosRun(binary: binary ?? Self.ownBinary(), diskMib: diskMib)
         defer { run.tearDown() }
         let outcome = try run.drive(seed: seed, duration: duration, maxTrials: trials, writers: writers, series: series)
-        print(outcome.totals)
+        say(outcome.totals)
         if !outcome.passed { throw ExitCode(1) }
     }
 
@@ -77,4 +77,10 @@ struct ChaosRandom {
     mutating func pick(_ range: ClosedRange<Int>) -> Int {
         range.lowerBound + Int(next() % UInt64(range.count))
     }
+}
+
+/// A line straight to stdout: a soak run's progress must show as it happens,
+/// also when stdout is a file or pipe (where `print` buffers).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -27,7 +27,7 @@ final class ChaosRun {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: false)
         try Self.command("/bin/mount", ["-t", "tmpfs", "-o", "size=\(diskMib)m", "tmpfs", data])
         mounted = true
-        print("work_dir=\(work)")
+        say("work_dir=\(work)")
     }
 
     func tearDown() {
@@ -59,8 +59,8 @@ final class ChaosRun {
         var trial = 0, kills = 0, terms = 0, diskFull = 0, failures = 0
         func fail(_ message: String) {
             failures += 1
-            print("failure: \(message)")
-            print("node log tail:\n\(logTail())")
+            say("failure: \(message)")
+            say("node log tail:\n\(logTail())")
         }
         let end = Date().addingTimeInterval(TimeInterval(duration))
         while Date() < end, maxTrials == 0 || trial < maxTrials, !ChaosInterrupt.requested, failures == 0 {
@@ -98,15 +98,15 @@ final class ChaosRun {
             lost.formUnion(check.lost)
             if let error = check.error { fail(error) }
             let names = ["sigkill", "sigterm", "disk_full"]
-            print("trial=\(trial) fault=\(names[fault]) \(detail) checked=\(check.checked) lost=\(check.lost.count) verify_ms=\(check.milliseconds)")
-            for sample in check.lost.prefix(5) { print("  lost: \(sample)") }
+            say("trial=\(trial) fault=\(names[fault]) \(detail) checked=\(check.checked) lost=\(check.lost.count) verify_ms=\(check.milliseconds)")
+            for sample in check.lost.prefix(5) { say("  lost: \(sample)") }
         }
         stop.set()
         group.wait()
         let final = verify(writers, target: target)
         lost.formUnion(final.lost)
         if let error = final.error { fail(error) }
-        print("final checked=\(final.checked) lost=\(final.lost.count)")
+        say("final checked=\(final.checked) lost=\(final.lost.count)")
         if let node {
             kill(node.processIdentifier, SIGTERM)
             if !Self.waitExit(node, seconds: 60) || node.terminationReason != .exit || node.terminationStatus != 0 {
@@ -114,7 +114,7 @@ final class ChaosRun {
             }
         }
         let unexpected = stats.unexpected
-        for example in stats.unexpectedExamples { print("unexpected: \(example)") }
+        for example in stats.unexpectedExamples { say("unexpected: \(example)") }
         let totals = "trials=\(trial) kills=\(kills) terms=\(terms) disk_full=\(diskFull) acked=\(stats.ackedSamples) lost=\(lost.count) unexpected_status=\(unexpected) failures=\(failures) statuses=\(stats.summary)"
         return Outcome(totals: totals, passed: lost.isEmpty && unexpected == 0 && failures == 0)
     }
