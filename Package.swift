@@ -64,6 +64,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "Engine",
+                "CStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
