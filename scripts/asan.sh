@@ -11,5 +11,7 @@ filter='EngineTests\.(RemoteWrite|RemoteRead|WALCorruption|BlockCorruption|XORCh
 # Leaks are out of scope here (runtime caches look like leaks at exit); reads
 # past a buffer are what this run is for.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+# Only the storage layers and their tests (see Package.swift).
+export MUNINN_STORAGE_ONLY=1
 swift build --build-tests --sanitize=address --scratch-path "$scratch"
 swift test --skip-build --disable-xctest --sanitize=address --scratch-path "$scratch" --filter "$filter"
