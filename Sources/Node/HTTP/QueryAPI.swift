@@ -109,7 +109,8 @@ enum QueryAPI {
     static func database(_ request: Request, _ state: NodeState) async throws -> TenantDB? {
         guard let dbs = state.databases else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
         let tenant = try await state.tenant(from: request.headers)
-        return try dbs.readable(tenant)
+        // A tenant that failed to open is retried here: a WAL replay, so off the cooperative pool.
+        return try await state.offload(state.queryPool) { try dbs.readable(tenant) }
     }
 
     static func series(_ request: Request, _ state: NodeState) async throws -> Response {

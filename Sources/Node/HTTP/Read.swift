@@ -42,7 +42,8 @@ enum Read {
         guard let type = query.negotiatedResponseType else {
             throw HTTPFailure(.badRequest, "none of the accepted response types is supported")
         }
-        let db = try dbs.readable(tenant)
+        // A tenant that failed to open is retried here: a WAL replay, so off the cooperative pool.
+        let db = try await state.offload(state.queryPool) { try dbs.readable(tenant) }
         let queries = query.queries
         do {
             switch type {
