@@ -200,12 +200,14 @@ struct BenchFlush: ParsableCommand {
         /// The baseline holds requests that ended before `hi`; the flush those in flight at any moment of [lo, hi].
         func window(_ lo: Double, _ hi: Double, baseline: Bool) -> Window {
             lock.lock(); defer { lock.unlock() }
-            return Window(requests: requests.filter { baseline ? $0.end < hi : $0.end >= lo && $0.start <= hi })
+            return Window(requests: requests.filter { baseline ? $0.end < hi : $0.end >= lo && $0.start <= hi }, origin: lo)
         }
     }
 
     struct Window {
         let requests: [Request]
+        /// The phase's start, for saying when its slowest request was sent.
+        let origin: Double
 
         func okSamplesCompleted(_ lo: Double, _ hi: Double) -> Double {
             Double(requests.filter { $0.ok && $0.end >= lo && $0.end <= hi }.reduce(0) { $0 + $1.samples })
@@ -214,9 +216,11 @@ struct BenchFlush: ParsableCommand {
         var summary: String {
             let ms = requests.map { ($0.end - $0.start) * 1000 }.sorted()
             let failed = requests.filter { !$0.ok }.count
-            guard !ms.isEmpty else { return "no requests" }
+            guard !ms.isEmpty, let slowest = requests.max(by: { $0.end - $0.start < $1.end - $1.start }) else { return "no requests" }
             func q(_ p: Double) -> String { fmt(ms[max(0, Int((p * Double(ms.count)).rounded(.up)) - 1)]) }
-            return "p50 \(q(0.5)) p99 \(q(0.99)) max \(fmt(ms[ms.count - 1])) ms (\(ms.count) requests, \(failed) failed)"
+            // When the slowest request was sent tells which part of a flush stalled it.
+            return "p50 \(q(0.5)) p99 \(q(0.99)) max \(fmt(ms[ms.count - 1])) ms, sent at \(fmt(slowest.start - origin)) s "
+                + "(\(ms.count) requests, \(failed) failed)"
         }
     }
 }
