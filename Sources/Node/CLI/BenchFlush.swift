@@ -33,6 +33,7 @@ struct BenchFlush: ParsableCommand {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-benchflush-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { if !keep { try? FileManager.default.removeItem(at: work) } }
+        if keep { print("dir=\(work.path)") }
         let port = try BenchClient.freePort()
         let process = try startNode(port: port, dir: work)
         defer {
