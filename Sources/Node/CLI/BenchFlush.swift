@@ -125,7 +125,7 @@ struct BenchFlush: ParsableCommand {
                     for lo in Swift.stride(from: 0, to: slice.count, by: 2000) {
                         let body = Self.encode(slice[lo..<min(lo + 2000, slice.count)], timestamp: t, value: Double(scrape))
                         let status = (try? client.send("POST", "/api/v1/push", headers: Self.pushHeaders, body: body)) ?? 0
-                        if !(200..<300).contains(status) { failures.add(start: 0, end: 0, ok: false, samples: 0) }
+                        if !(200..<300).contains(status) { failures.add(start: 0, end: 0, status: status, samples: 0) }
                     }
                 }
                 group.leave()
@@ -157,7 +157,7 @@ struct BenchFlush: ParsableCommand {
                 let body = encode(batch[...], timestamp: last, value: value)
                 let start = clock.seconds
                 let status = (try? client.send("POST", "/api/v1/push", headers: pushHeaders, body: body)) ?? 0
-                recorder.add(start: start, end: clock.seconds, ok: (200..<300).contains(status), samples: batch.count)
+                recorder.add(start: start, end: clock.seconds, status: status, samples: batch.count)
             }
         }
     }
@@ -168,7 +168,7 @@ struct BenchFlush: ParsableCommand {
         while !stop.isSet {
             let start = clock.seconds
             let status = (try? client.send("GET", "/ready")) ?? 0
-            recorder.add(start: start, end: clock.seconds, ok: status == 200, samples: 0)
+            recorder.add(start: start, end: clock.seconds, status: status, samples: 0)
             next += interval
             let wait = next - clock.seconds
             if wait > 0 { Thread.sleep(forTimeInterval: wait) } else { next = clock.seconds }
@@ -188,13 +188,16 @@ struct BenchFlush: ParsableCommand {
         var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
     }
 
-    struct Request: Sendable { let start, end: Double; let ok: Bool; let samples: Int }
+    struct Request: Sendable {
+        let start, end: Double; let status: Int; let samples: Int
+        var ok: Bool { (200..<300).contains(status) }
+    }
 
     final class Recorder: @unchecked Sendable {
         private let lock = NSLock()
         private var requests: [Request] = []
-        func add(start: Double, end: Double, ok: Bool, samples: Int) {
-            lock.lock(); requests.append(Request(start: start, end: end, ok: ok, samples: samples)); lock.unlock()
+        func add(start: Double, end: Double, status: Int, samples: Int) {
+            lock.lock(); requests.append(Request(start: start, end: end, status: status, samples: samples)); lock.unlock()
         }
         var count: Int { lock.lock(); defer { lock.unlock() }; return requests.count }
 
@@ -217,11 +220,14 @@ struct BenchFlush: ParsableCommand {
         var summary: String {
             let ms = requests.map { ($0.end - $0.start) * 1000 }.sorted()
             let failed = requests.filter { !$0.ok }.count
+            // 0: no answer (connection failed or timed out).
+            let statuses = Dictionary(grouping: requests.filter { !$0.ok }, by: \.status).sorted { $0.key < $1.key }
+                .map { " \($0.key)×\($0.value.count)" }.joined()
             guard !ms.isEmpty, let slowest = requests.max(by: { $0.end - $0.start < $1.end - $1.start }) else { return "no requests" }
             func q(_ p: Double) -> String { fmt(ms[max(0, Int((p * Double(ms.count)).rounded(.up)) - 1)]) }
             // When the slowest request was sent tells which part of a flush stalled it.
             return "p50 \(q(0.5)) p99 \(q(0.99)) max \(fmt(ms[ms.count - 1])) ms, sent at \(fmt(slowest.start - origin)) s "
-                + "(\(ms.count) requests, \(failed) failed)"
+                + "(\(ms.count) requests, \(failed) failed\(statuses))"
         }
     }
 }
