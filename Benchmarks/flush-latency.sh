@@ -6,11 +6,13 @@
 # with the figures.
 # Usage: Benchmarks/flush-latency.sh [series]   (default 1000000)
 #   NODE=/path/to/muninn runs that build as the node (e.g. an older commit's, to compare).
+#   SCRATCH=DIR builds in DIR instead of .build-release (an existing release build folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 series=${1:-1000000}
-swift build -c release --scratch-path .build-release --product muninn >/dev/null
-M=$PWD/.build-release/release/muninn
+scratch=${SCRATCH:-.build-release}
+swift build -c release --scratch-path "$scratch" --product muninn >/dev/null
+M=$PWD/$scratch/release/muninn
 echo "load before: $(uptime)"
 "$M" bench flush --series "$series" ${NODE:+--node "$NODE"}
 echo "load after: $(uptime)"
