@@ -99,5 +99,29 @@ extension NodeProcessSuites {
             }
             try db.close()
         }
+
+        /// Both phases measured with no failed request, and the flush wrote the
+        /// loaded series to a block. One push connection: with several, a push
+        /// stamped just before another one's newest sample can land after the
+        /// flush moved the minimum valid time past it, and is refused.
+        @Test func flushMeasuresANodeBeforeAndDuringAFlush() throws {
+            let r = try muninn(["bench", "flush", "--labels", try Self.labelsFile(), "--series", "12", "--samples-per-request", "5",
+                                "--connections", "1", "--baseline-seconds", "0.5", "--keep"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let figures = Self.figures(r.stdout)
+            #expect(Self.positive(figures["flush_seconds"]), "\(r.stdout)")
+            for phase in ["baseline", "flush"] {
+                let line = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix(phase + ":") }, "\(r.stdout)")
+                let counts = line.matches(of: /\((\d+) requests, (\d+) failed[^)]*\)/).map { (Int($0.1)!, Int($0.2)!) }
+                #expect(counts.count == 2, "push and /ready: \(line)")
+                for (requests, failed) in counts { #expect(requests > 0 && failed == 0, "\(line)") }
+            }
+            let dir = try #require(figures["dir"], "\(r.stdout)")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let db = try TenantDB.open(directory: dir + "/data/tsdb/bench", tenant: "bench", options: DatabaseOptions(wal: WALOptions(fsync: .never)))
+            defer { try? db.close() }
+            let flushed = db.blocks.reduce(0) { $0 + $1.meta.stats.numSeries }
+            #expect(flushed == 12, "series in blocks")
+        }
     }
 }

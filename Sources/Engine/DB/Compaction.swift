@@ -23,9 +23,9 @@ extension TenantDB {
     /// Flushes the head if no sample arrived for `idleTimeout` seconds.
     @discardableResult
     public func flushIfIdle(idleTimeout: TimeInterval, now: Date = Date()) throws -> [BlockMeta] {
-        stateLock.lock()
+        lastAppendLock.lock()
         let idle = now.timeIntervalSince(lastAppend) >= idleTimeout
-        stateLock.unlock()
+        lastAppendLock.unlock()
         guard idle, head.seriesCount > 0 else { return [] }
         return try flush()
     }

@@ -34,13 +34,17 @@ public final class TenantDB: @unchecked Sendable {
     let wbl: WAL
     private let rateLock = NSLock()
     private var bucket: TokenBucket
-    /// Guards `blocks`, `pending` and `lastAppend`; a query reads the head under
-    /// it too, so data moving from head to block is never seen twice or missed.
+    /// Guards `blocks` and `pending`; a query reads the head under it too, so
+    /// data moving from head to block is never seen twice or missed.
     let stateLock = NSLock()
     /// Persisted blocks, ascending by minTime.
     var blocks: [BlockReader] = []
     /// Data taken out of the head whose block is not written yet, oldest first.
     var pending: [PendingBlock] = []
+    /// Guards `lastAppend` alone: a cut holds `stateLock` while it splits a whole
+    /// head into pending blocks (0.7 s for 1M series), and every append would
+    /// wait that long just to record its time.
+    let lastAppendLock = NSLock()
     var lastAppend = Date()
     /// One compaction at a time per tenant.
     let compactionLock = NSLock()
@@ -188,7 +192,7 @@ public final class TenantDB: @unchecked Sendable {
         }
         let (outcome, logged) = try head.commit(batch, limits: limits, now: clock(), wal: wal, wbl: wbl)
         if outcome.accepted > 0 {
-            stateLock.lock(); lastAppend = Date(); stateLock.unlock()
+            lastAppendLock.lock(); lastAppend = Date(); lastAppendLock.unlock()
         }
         return (outcome, logged)
     }

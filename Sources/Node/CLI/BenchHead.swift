@@ -189,7 +189,7 @@ struct BenchHead: ParsableCommand {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchHead.self, BenchPush.self, BenchCompression.self, BenchChaos.self])
+        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchHead.self, BenchPush.self, BenchFlush.self, BenchCompression.self, BenchChaos.self])
 }
 
 func fmt(_ v: Double) -> String { String(format: "%.3f", v) }
