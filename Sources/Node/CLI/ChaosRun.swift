@@ -122,7 +122,7 @@ final class ChaosRun {
     // MARK: - The node
 
     private func start(_ target: ChaosTarget) throws {
-        port = Self.freePort()
+        port = Int(try BenchClient.freePort())
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["node", "--http-address", "127.0.0.1", "--http-port", String(port),
@@ -251,18 +251,6 @@ final class ChaosRun {
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {
         let d = ContinuousClock.now - start
         return Int(d.components.seconds) * 1000 + Int(d.components.attoseconds / 1_000_000_000_000_000)
-    }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     static func command(_ executable: String, _ arguments: [String]) throws {
