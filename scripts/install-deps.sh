@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Muninn builds and tests with, only when missing:
 # the C libraries it links (lz4, zlib, snappy), Prometheus/promtool, which the
-# interop tests run for real, and python3-venv and curl for scripts/schemathesis.sh.
+# interop tests run for real, python3-venv for scripts/schemathesis.sh, and curl,
+# openssl and iproute2 for the node tests (HTTPS, a client in another network
+# namespace).
 set -euo pipefail
 need=()
 for pkg in liblz4-dev zlib1g-dev libsnappy-dev pkg-config prometheus python3-venv curl openssl iproute2; do
