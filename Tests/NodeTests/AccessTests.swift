@@ -172,6 +172,9 @@ import TestSupport
         #expect(refused?.status == 503 && refused?.text.contains("max-series") == true, "\(refused?.text ?? "")")
         let metrics = HTTP.request("http://127.0.0.1:\(port)/metrics")?.text ?? ""
         #expect(metrics.contains("muninn_instance_limit_rejections_total{limit=\"max-tenants\"} 1"), "\(metrics)")
+        // Nothing in flight once the pushes are answered.
+        #expect(metrics.contains("muninn_inflight_push_requests 0"), "\(metrics)")
+        #expect(metrics.contains("muninn_inflight_push_bytes 0"), "\(metrics)")
     }
 
     @Test func seriesWithoutAMetricNameGet400() throws {

@@ -17,6 +17,10 @@ final class InstanceLimiter: Sendable {
     private let seriesTotal = Mutex<(value: Int, at: ContinuousClock.Instant?)>((0, nil))
 
     private struct TokenBucketState { var tokens: Double; var last: ContinuousClock.Instant }
+    /// Made once: a metric looked up by label costs a registry lock per push.
+    /// The metrics backend must be bootstrapped before (`NodeMetrics` does it).
+    private let requestsGauge = Gauge(label: "muninn_inflight_push_requests")
+    private let bytesGauge = Gauge(label: "muninn_inflight_push_bytes")
 
     init(_ limits: NodeConfig.InstanceLimits) {
         self.limits = limits
@@ -99,7 +103,7 @@ final class InstanceLimiter: Sendable {
     }
 
     private func publish() {
-        Gauge(label: "muninn_inflight_push_requests").record(inflightRequests.load(ordering: .relaxed))
-        Gauge(label: "muninn_inflight_push_bytes").record(inflightBytes.load(ordering: .relaxed))
+        requestsGauge.record(inflightRequests.load(ordering: .relaxed))
+        bytesGauge.record(inflightBytes.load(ordering: .relaxed))
     }
 }
