@@ -131,22 +131,13 @@ public final class TenantDB: @unchecked Sendable {
     /// `RateLimitedError` (nothing stored) or `StorageFaultError` (the disk
     /// refused the write: nothing is acknowledged, retrying later is safe).
     public func append(_ batch: AppendBatch) throws -> AppendOutcome {
-        do {
-            let (outcome, logged) = try commit(batch)
-            if let p = logged.wal { try wal.waitUntilDurable(p) }
-            if let p = logged.wbl { try wbl.waitUntilDurable(p) }
+        let staged = try stage(batch)
+        return try recordingFaults {
+            if let p = staged.logged.wal { try wal.waitUntilDurable(p) }
+            if let p = staged.logged.wbl { try wbl.waitUntilDurable(p) }
             storageSucceeded()
-            return outcome
-        } catch let fault as StorageFaultError {
-            storageFailed(fault)
-            throw fault
+            return staged.outcome
         }
-    }
-
-    /// As `append(_:)`, but suspends instead of blocking its thread while an
-    /// fsync runs (for callers on Swift's cooperative pool, like the node's HTTP handlers).
-    public func appendSuspending(_ batch: AppendBatch) async throws -> AppendOutcome {
-        try await durable(try stage(batch))
     }
 
     /// A commit whose records are written but maybe not yet durable.
@@ -155,17 +146,14 @@ public final class TenantDB: @unchecked Sendable {
         let logged: Head.Logged
     }
 
-    /// The first half of `appendSuspending`: validates, logs and applies the
-    /// batch (blocking on the head lock); `durable(_:)` then waits for the fsync
-    /// the policy asks for. Nothing is acknowledged before `durable` returns.
+    /// The first half of an append for callers that must not block while an
+    /// fsync runs (the node's HTTP handlers): validates, logs and applies the
+    /// batch (blocking on the head lock); `durable(_:)` then waits, suspending,
+    /// for the fsync the policy asks for. Nothing is acknowledged before
+    /// `durable` returns.
     public func stage(_ batch: AppendBatch) throws -> StagedAppend {
-        do {
-            let (outcome, logged) = try commit(batch)
-            return StagedAppend(outcome: outcome, logged: logged)
-        } catch let fault as StorageFaultError {
-            storageFailed(fault)
-            throw fault
-        }
+        let (outcome, logged) = try recordingFaults { try commit(batch) }
+        return StagedAppend(outcome: outcome, logged: logged)
     }
 
     /// Waits, suspending, until the staged commit is durable; returns its outcome.
@@ -175,6 +163,16 @@ public final class TenantDB: @unchecked Sendable {
             if let p = staged.logged.wbl { try await wbl.durable(p) }
             storageSucceeded()
             return staged.outcome
+        } catch let fault as StorageFaultError {
+            storageFailed(fault)
+            throw fault
+        }
+    }
+
+    /// Runs a step of an append, recording a storage fault it throws.
+    private func recordingFaults<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
         } catch let fault as StorageFaultError {
             storageFailed(fault)
             throw fault
