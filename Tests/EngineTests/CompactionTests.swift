@@ -241,7 +241,7 @@ import Testing
         for s in got {
             #expect(try s.samples() == input.first { $0.labels == s.labels }!.samples, "\(s.labels)")
         }
-        #expect(try db.labelValues("i").count == 12)
+        #expect(db.labelValues("i").count == 12)
         try db.close()
     }
 }

@@ -205,31 +205,22 @@ extension TenantDB {
         return merged.values.sorted { $0.labels < $1.labels }
     }
 
-    /// Label names across blocks and head, sorted.
-    public func labelNames(matchers: [LabelMatcher] = []) throws -> [String] {
-        if matchers.isEmpty {
-            stateLock.lock()
-            var names = Set(head.labelNames())
-            for block in blocks { names.formUnion(block.index.labelNames().filter { !$0.isEmpty }) }
-            stateLock.unlock()
-            return names.sorted(by: utf8Less)
-        }
-        var names = Set<String>()
-        for s in try select(matchers: matchers) { names.formUnion(s.labels.labels.map(\.name)) }
+    /// Label names across blocks and head, sorted. (With `match[]` the node
+    /// collects names from a series cursor instead, within its read limits.)
+    public func labelNames() -> [String] {
+        stateLock.lock()
+        var names = Set(head.labelNames())
+        for block in blocks { names.formUnion(block.index.labelNames().filter { !$0.isEmpty }) }
+        stateLock.unlock()
         return names.sorted(by: utf8Less)
     }
 
     /// Values of label `name` across blocks and head, sorted.
-    public func labelValues(_ name: String, matchers: [LabelMatcher] = []) throws -> [String] {
-        if matchers.isEmpty {
-            stateLock.lock()
-            var values = Set(head.labelValues(name))
-            for block in blocks { values.formUnion(block.index.labelValues(name)) }
-            stateLock.unlock()
-            return values.sorted(by: utf8Less)
-        }
-        var values = Set<String>()
-        for s in try select(matchers: matchers) { if let v = s.labels[name] { values.insert(v) } }
+    public func labelValues(_ name: String) -> [String] {
+        stateLock.lock()
+        var values = Set(head.labelValues(name))
+        for block in blocks { values.formUnion(block.index.labelValues(name)) }
+        stateLock.unlock()
         return values.sorted(by: utf8Less)
     }
 

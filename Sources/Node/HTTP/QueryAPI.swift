@@ -138,7 +138,7 @@ enum QueryAPI {
     static func labels(_ request: Request, _ state: NodeState) async throws -> Response {
         let p = try await parameters(request, requireMatch: false, state)
         let db = try await database(request, state)
-        let names = try await collect(state, db, p, route: "labels", all: { try $0.labelNames() }) { s, names in
+        let names = try await collect(state, db, p, route: "labels", all: { $0.labelNames() }) { s, names in
             for label in s.labels.labels { names.insert(label.name) }
         }
         return try Routes.json(.ok, ["status": "success", "data": names])
@@ -147,7 +147,7 @@ enum QueryAPI {
     static func labelValues(_ request: Request, name: String, _ state: NodeState) async throws -> Response {
         let p = try await parameters(request, requireMatch: false, state)
         let db = try await database(request, state)
-        let values = try await collect(state, db, p, route: "label_values", all: { try $0.labelValues(name) }) { s, values in
+        let values = try await collect(state, db, p, route: "label_values", all: { $0.labelValues(name) }) { s, values in
             if let v = s.labels[name] { values.insert(v) }
         }
         return try Routes.json(.ok, ["status": "success", "data": values])
