@@ -23,7 +23,7 @@ import TestSupport
     static func request(_ queries: [(matchers: [LabelMatcher], start: Int64, end: Int64)], streamed: Bool) -> Data {
         let request = RemoteReadRequest(queries: queries.map { RemoteReadRequest.Query(startMs: $0.start, endMs: $0.end, matchers: $0.matchers) },
                                         acceptedResponseTypes: streamed ? [.streamedXORChunks] : [.samples])
-        return Data(SnappyBlock.compress(request.encoded()))
+        return Data(request.snappyBody())
     }
 
     static func labels(_ r: inout ProtobufReader) throws -> Label {

@@ -177,6 +177,9 @@ public struct RemoteReadRequest: Sendable, Equatable {
         return request
     }
 
+    /// The request body a client sends: `encoded()`, snappy-compressed.
+    public func snappyBody() -> [UInt8] { SnappyBlock.compress(encoded()) }
+
     /// The ReadRequest as protobuf (uncompressed), as a client sends it.
     public func encoded() -> [UInt8] {
         var writer = ProtobufWriter()

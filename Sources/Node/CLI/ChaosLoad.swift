@@ -135,16 +135,6 @@ enum ChaosHTTP {
 /// STREAMED_XOR_CHUNKS response decoded frame by frame (curl, under
 /// URLSession, refuses a snappy `Content-Encoding`, so SAMPLES is out).
 enum ChaosRead {
-    static func compress(_ input: [UInt8]) -> [UInt8] {
-        let cap = cs_snappy_bound(input.count)
-        var out = [UInt8](repeating: 0, count: cap)
-        let n = input.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { cs_snappy_compress(src.baseAddress, src.count, $0.baseAddress, cap) }
-        }
-        precondition(n > 0, "a remote-read request is far below snappy's 4 GiB block limit")
-        return Array(out.prefix(Int(n)))
-    }
-
     /// Samples per `s` label from a stream of frames (uvarint length, CRC-32C,
     /// ChunkedReadResponse), each series' samples in time order.
     static func samples(stream: [UInt8]) throws -> [String: [Sample]] {

@@ -215,7 +215,7 @@ final class ChaosRun {
         let query = RemoteReadRequest.Query(startMs: from, endMs: to, matchers: [
             try LabelMatcher(.equal, "__name__", "chaos"), try LabelMatcher(.equal, "w", String(id)),
         ])
-        let body = ChaosRead.compress(RemoteReadRequest(queries: [query], acceptedResponseTypes: [.streamedXORChunks]).encoded())
+        let body = RemoteReadRequest(queries: [query], acceptedResponseTypes: [.streamedXORChunks]).snappyBody()
         let headers = ["Content-Type": RemoteRead.protobufContentType, "Content-Encoding": RemoteRead.contentEncoding,
                        "X-Prometheus-Remote-Read-Version": RemoteRead.version, "X-Scope-OrgID": Self.tenant]
         var last = ""
