@@ -27,15 +27,9 @@ extension NodeProcessSuites {
                 if cutting { args += ["--bucket", bucket] }
                 let process = try startMuninn(args)
                 let reader = AckReader(process.stdout)
-                // A random number of batches (the writer cuts and ships every 25),
-                // then a random fraction of one: counted, not timed, so a loaded
-                // machine kills at the same points.
-                let target = Int.random(in: 1...80, using: &rng)
-                #expect(reader.waitForAcks(target), "\(tag): the writer acknowledged \(reader.acks) of \(target) batches")
-                usleep(UInt32.random(in: 0..<3_000, using: &rng))
-                kill(process.process.processIdentifier, SIGKILL)
-                process.process.waitUntilExit()
-                acknowledged = max(acknowledged, Int64(reader.finish()))
+                // Up to 80 batches: the writer cuts and ships every 25.
+                let lastAck = killMidFlight(process, reader, batches: 1...80, extraMicros: 3_000, rng: &rng, tag: tag)
+                acknowledged = max(acknowledged, Int64(lastAck))
 
                 // What the kill left in the bucket, before anything repairs it: a block
                 // with meta.json (uploaded last) is complete; one without is a partial

@@ -19,15 +19,7 @@ extension NodeProcessSuites {
                 let tag = "seed \(seed), round \(round)"
                 let process = try startMuninn(["wal", "crash-writer", dir, "--fsync", fsync])
                 let reader = AckReader(process.stdout)
-                // Kill it mid-flight: after a random number of acknowledged batches
-                // (counted, not timed, so a loaded machine kills at the same point)
-                // plus a random fraction of a batch.
-                let target = Int.random(in: 1...60, using: &rng)
-                #expect(reader.waitForAcks(target), "\(tag): the writer acknowledged \(reader.acks) of \(target) batches")
-                usleep(UInt32.random(in: 0..<2_000, using: &rng))
-                kill(process.process.processIdentifier, SIGKILL)
-                process.process.waitUntilExit()
-                let lastAck = reader.finish()
+                let lastAck = killMidFlight(process, reader, batches: 1...60, extraMicros: 2_000, rng: &rng, tag: tag)
                 #expect(process.process.terminationReason == .uncaughtSignal, "\(tag)")
                 acknowledged = max(acknowledged, lastAck)
 
@@ -122,6 +114,20 @@ func muninnBinary() -> URL {
     let binary = bundleDir.appendingPathComponent("muninn")
     if FileManager.default.fileExists(atPath: binary.path) { return binary }
     return bundleDir.deletingLastPathComponent().appendingPathComponent("muninn")
+}
+
+/// Kills a crash writer mid-flight with SIGKILL: after a random number of
+/// acknowledged batches in `batches` (counted, not timed, so a loaded machine
+/// kills at the same points) plus up to `extraMicros` µs of the next one.
+/// Returns the last acknowledged batch.
+func killMidFlight(_ process: RunningMuninn, _ reader: AckReader, batches: ClosedRange<Int>, extraMicros: UInt32,
+                   rng: inout SplitMix64, tag: String) -> UInt64 {
+    let target = Int.random(in: batches, using: &rng)
+    #expect(reader.waitForAcks(target), "\(tag): the writer acknowledged \(reader.acks) of \(target) batches")
+    usleep(UInt32.random(in: 0..<extraMicros, using: &rng))
+    kill(process.process.processIdentifier, SIGKILL)
+    process.process.waitUntilExit()
+    return reader.finish()
 }
 
 func startMuninn(_ arguments: [String]) throws -> RunningMuninn {
