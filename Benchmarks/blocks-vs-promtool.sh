@@ -6,7 +6,7 @@
 #   verify  — `muninn blocks verify BLOCK` (every CRC, chunk decode, index invariants) vs
 #             `promtool tsdb analyze --extended DB` (promtool's closest: reads the index
 #             and decodes every chunk).
-# The block: N series (default 1,000,000; the shared 20k label sets repeated with a
+# The block: N series (default 1,000,000; testdata's 20k label sets repeated with a
 # bench_replica label) x M samples 15 s apart (default 10), written by muninn's head
 # flush (`muninn bench head build --flush`), whose files are byte-identical to
 # promtool's for the same samples. Wall and CPU (user+sys) seconds per tool, ratios.
@@ -22,7 +22,7 @@ work=$(mktemp -d /tmp/muninn-blocksbench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 echo "== building a block: $series series x $samples samples"
-"$M" bench head build --labels ../shared/data/series-20k.json --series "$series" --samples "$samples" \
+"$M" bench head build --labels testdata/series-20k.json --series "$series" --samples "$samples" \
     --dir "$work/db" --wal-compression none --flush | grep -v '^block='
 block=$(find "$work/db" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended \
     -regex '.*/[0-9A-HJKMNP-TV-Z]{26}' | head -1)

@@ -14,5 +14,5 @@ scratch=${SCRATCH:-.build-release}
 swift build -c release --scratch-path "$scratch" --product muninn >/dev/null
 M=$PWD/$scratch/release/muninn
 echo "load before: $(uptime)"
-"$M" bench flush --series "$series" ${NODE:+--node "$NODE"}
+"$M" bench flush --labels testdata/series-20k.json --series "$series" ${NODE:+--node "$NODE"}
 echo "load after: $(uptime)"

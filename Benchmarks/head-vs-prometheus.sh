@@ -18,10 +18,10 @@ M=$PWD/.build-release/release/muninn
 work=$(mktemp -d /tmp/muninn-headbench.XXXXXX)
 trap 'rm -rf "$work"; [ -n "${prom_pid:-}" ] && kill "$prom_pid" 2>/dev/null || true' EXIT
 
-# N label sets: the shared 20k file, repeated with a bench_replica label (the
+# N label sets: testdata's 20k file, repeated with a bench_replica label (the
 # same expansion `muninn bench head` does internally).
 labels() {
-    python3 - "$1" ../shared/data/series-20k.json > "$work/labels-$1.json" <<'PY'
+    python3 - "$1" testdata/series-20k.json > "$work/labels-$1.json" <<'PY'
 import json, sys
 n = int(sys.argv[1]); base = [l for l in open(sys.argv[2]) if l.strip()]
 for i in range(n):

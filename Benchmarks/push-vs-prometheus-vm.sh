@@ -46,7 +46,7 @@ run() {   # name series scrapes → prints one line, records figures
     sleep 1
     local c0 r0 c1 r1 out
     c0=$(cpu "$pid"); r0=$(rss "$pid")
-    out=$("$M" bench push --url "$url" --labels ../shared/data/series-20k.json --series "$n" --scrapes "$m" --connections 4)
+    out=$("$M" bench push --url "$url" --labels testdata/series-20k.json --series "$n" --scrapes "$m" --connections 4)
     sleep 1
     c1=$(cpu "$pid"); r1=$(rss "$pid")
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=

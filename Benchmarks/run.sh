@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Release-build benchmarks of the C core through the Engine API, on the real data
-# in ../shared/data. Prints package-benchmark's table (custom metrics carry the
+# in testdata/. Prints package-benchmark's table (custom metrics carry the
 # per-sample and per-second figures).
 set -euo pipefail
 cd "$(dirname "$0")"

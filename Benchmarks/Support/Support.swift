@@ -2,12 +2,12 @@ import Benchmark
 import Engine
 import Foundation
 
-/// Real scraped samples from ../shared/data.
+/// Real scraped samples from the repository's testdata/.
 public enum RealData {
     /// One array per series, in file order.
     public static func load(_ file: String) -> [(labels: Labels, samples: [Sample])] {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/\(file)")
+            .deletingLastPathComponent().appendingPathComponent("testdata/\(file)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/gzip")
         process.arguments = ["-dc", url.path]

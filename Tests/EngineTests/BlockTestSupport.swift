@@ -95,7 +95,7 @@ enum BlockFixtures {
 
     /// The first `limit` lines of the real 15 s data, minus the series the limit cut.
     static func realSeries(limit: Int = 40_000) throws -> [Series] {
-        let file = TestPaths.sharedData.appendingPathComponent("real-15s.txt.gz")
+        let file = TestPaths.testData.appendingPathComponent("real-15s.txt.gz")
         var bySeries: [Labels: [Sample]] = [:]
         for line in try gzipLines(file, limit: limit) {
             let parsed = try DumpFormat.parse(line)

@@ -68,7 +68,7 @@ import Testing
     /// Every bit of real chunks is in exactly one part, and the parts the
     /// analysis finds are the bits the encoder wrote.
     @Test func breakdownAddsUpToEncodedSizes() throws {
-        let input = try CompressionInput.read(path: TestPaths.sharedData.appendingPathComponent("real-15s.txt.gz").path)
+        let input = try CompressionInput.read(path: TestPaths.testData.appendingPathComponent("real-15s.txt.gz").path)
         #expect(input.samples.sampleCount == 289_504)
         let chunks = try Self.chunks(input.samples)
         let b = try chunks.bitBreakdown()

@@ -118,7 +118,7 @@ let t0: Int64 = 1_700_000_000_000
     /// The head cuts chunks exactly where Prometheus does: ingesting the real data
     /// and promtool's blocks hold the same chunk bytes in the same order.
     @Test func chunksMatchPrometheusOnRealData() throws {
-        let file = TestPaths.sharedData.appendingPathComponent("real-1s.txt.gz")
+        let file = TestPaths.testData.appendingPathComponent("real-1s.txt.gz")
         var bySeries: [Labels: [Sample]] = [:]
         for line in try gzipLines(file, limit: 60_000) {
             let parsed = try DumpFormat.parse(line)

@@ -152,7 +152,7 @@ import Testing
     }
 
     @Test func realScrapedDataMatchesPrometheusBitForBit() throws {
-        let file = TestPaths.sharedData.appendingPathComponent("real-15s.txt.gz")
+        let file = TestPaths.testData.appendingPathComponent("real-15s.txt.gz")
         var bySeries: [Labels: [Sample]] = [:]
         for line in try gzipLines(file, limit: 40_000) {
             let parsed = try DumpFormat.parse(line)

@@ -8,8 +8,8 @@ enum TestPaths {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `../shared/data` beside the checkout (CI clones with shared/ next to it).
-    static let sharedData = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+    /// The repository's `testdata/` (real scraped samples; its README says how they were cut).
+    static let testData = packageRoot.appendingPathComponent("testdata")
 
     static func temporaryDirectory(_ name: String) throws -> URL {
         Scratch.directory(name)
