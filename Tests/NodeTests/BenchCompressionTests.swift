@@ -95,25 +95,34 @@ import Testing
         #expect(codec.stderr.contains("unknown codec 'zstd'"))
     }
 
-    /// Without --input the default is `../shared/data/real-1s.txt.gz` relative
-    /// to the working directory; when it is absent the error says so.
-    @Test func missingDefaultInputIsExplained() throws {
+    /// There is no default input (an installed binary has no repository beside
+    /// it): without --input the command fails and says what to pass, even where
+    /// the old default `../shared/data/real-1s.txt.gz` and `testdata/real-1s.txt.gz`
+    /// exist relative to the working directory.
+    @Test func missingInputIsExplained() throws {
         let dir = Scratch.path("benchcomp")
-        // Two levels down, so `..` is inside the fresh directory whatever TMPDIR is.
         let cwd = dir.appendingPathComponent("a/b")
-        try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
+        for data in [cwd.appendingPathComponent("testdata"), dir.appendingPathComponent("a/shared/data")] {
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            try Self.fixture.write(to: data.appendingPathComponent("real-1s.txt.gz"), atomically: true, encoding: .utf8)
+        }
         defer { try? FileManager.default.removeItem(at: dir) }
         let process = Process()
         process.executableURL = muninnBinary()
         process.arguments = ["bench", "compression"]
         process.currentDirectoryURL = cwd
-        let err = Pipe()
+        let out = Pipe(), err = Pipe()
         process.standardError = err
-        process.standardOutput = Pipe()
+        process.standardOutput = out
         try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 1)
-        #expect(stderr.contains("no --input given and the default ../shared/data/real-1s.txt.gz does not exist"))
+        #expect(stdout.isEmpty)
+        #expect(stderr.hasPrefix("muninn: no --input given. Pass --input PATH: a file of Prometheus samples"), "\(stderr)")
+        #expect(stderr.contains("`promtool tsdb dump` output, one sample a line"))
+        #expect(stderr.contains("OpenMetrics text"))
+        #expect(stderr.contains("testdata/real-1s.txt.gz is such a file"))
     }
 }

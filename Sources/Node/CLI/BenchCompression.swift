@@ -13,11 +13,11 @@ struct BenchCompression: ParsableCommand {
         commandName: "compression",
         abstract: "Bytes per sample and codec speed on a promtool dump, OpenMetrics file or block/database directory.")
 
-    static let defaultInput = "../shared/data/real-1s.txt.gz"
-
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 
-    @Option(help: "promtool tsdb dump text or OpenMetrics text (plain or .gz), a block directory or a database directory. Default: \(defaultInput).")
+    /// Optional to the parser so that leaving it out gets `missingInput`, which
+    /// says what to pass, instead of the parser's bare "missing argument".
+    @Option(help: "Required. promtool tsdb dump text or OpenMetrics text (plain or .gz), a block directory or a database directory (the repository's testdata/real-1s.txt.gz is one).")
     var input: String?
     @Option(parsing: .singleValue, help: "Codecs to run, repeatable or comma separated: \(CompressionCodec.allCases.map(\.rawValue).joined(separator: ", ")). Default: all.")
     var codec: [String] = []
@@ -73,12 +73,18 @@ struct BenchCompression: ParsableCommand {
         return codecs
     }
 
+    /// There is no default file: an installed binary has no repository beside it.
+    static let missingInput = """
+        no --input given. Pass --input PATH: a file of Prometheus samples in text, plain or gzipped, either \
+        `promtool tsdb dump` output, one sample a line: `{__name__="up", job="node"} 1 1795301623122` \
+        (label set, value, timestamp in milliseconds), or OpenMetrics text \
+        (`up{job="node"} 1 1795301623.122`); or a block, database, data or bucket directory. The Muninn repository's \
+        testdata/real-1s.txt.gz is such a file (1000 real series scraped every second).
+        """
+
     func inputPath() throws -> String {
-        if let input { return input }
-        guard FileManager.default.fileExists(atPath: Self.defaultInput) else {
-            throw CLIFailure("no --input given and the default \(Self.defaultInput) does not exist (relative to \(FileManager.default.currentDirectoryPath))")
-        }
-        return Self.defaultInput
+        guard let input else { throw CLIFailure(Self.missingInput) }
+        return input
     }
 }
 

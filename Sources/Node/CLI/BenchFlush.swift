@@ -12,7 +12,8 @@ struct BenchFlush: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flush", abstract: "Push and /ready latency of a node before and during a flush.")
 
-    @Option(help: "File of label sets, one JSON object per line.") var labels = "../shared/data/series-20k.json"
+    @Option(help: "File of label sets, one JSON object per line (promtool's format; the repository's testdata/series-20k.json is one).")
+    var labels: String
     @Option var series = 1_000_000
     @Option(help: "Samples per series loaded before measuring.") var loadScrapes = 2
     @Option(help: "Samples per push request while measuring.") var samplesPerRequest = 500
