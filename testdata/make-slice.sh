@@ -17,5 +17,5 @@ gzip -dc "$src" | awk -v e1="$end1" -v s2="$start2" -v w="$minutes" '
     BEGIN { lo = e1 - w * 60000; hi = s2 + w * 60000 }
     { t = $NF + 0; if ((t > lo && t <= e1) || (t >= s2 && t < hi)) print }' | gzip -9 -n > "$out.tmp"
 mv "$out.tmp" "$out"
-gzip -dc "$out" | awk '{ n++; s = $0; sub(/ [^ ]+ [^ ]+$/, "", s); if (s != last) { series++; last = s } }
-    END { printf "%s: %d series, %d samples\n", FILENAME == "-" ? "slice" : FILENAME, series, n }'
+gzip -dc "$out" | awk -v out="$out" '{ n++; s = $0; sub(/ [^ ]+ [^ ]+$/, "", s); if (s != last) { series++; last = s } }
+    END { printf "%s: %d series, %d samples\n", out, series, n }'
