@@ -15,7 +15,7 @@ if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
     exit 2
 fi
 cc=${CLANG:-clang}
-flags=(-g -O1 -std=c11 -Wall -Wextra -ISources/CStorage/include -fno-omit-frame-pointer
+flags=(-g -O1 -std=c11 -Wall -Wextra -Werror -ISources/CStorage/include -fno-omit-frame-pointer
        -fsanitize=address,undefined -fno-sanitize-recover=all -fuse-ld=lld)
 core=(Sources/CStorage/*.c)
 libs=(-llz4 -lsnappy -lz -lpthread)

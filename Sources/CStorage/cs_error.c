@@ -13,6 +13,7 @@ const char *cs_strerror(int code) {
     case CS_E_ARG:       return "invalid argument";
     case CS_E_TORN:      return "record torn (fragments end before the record does)";
     case CS_E_OVERFLOW:  return "value overflows its type";
+    case CS_E_DUPLICATE: return "another value already stored at this timestamp";
     default:             return "unknown error";
     }
 }

@@ -100,10 +100,6 @@ void cs_xor_sync_header(const cs_xor_state *s, uint8_t *buf) {
     cs_store_be16(buf, s->count);
 }
 
-int cs_xor_count(const uint8_t *buf, size_t len) {
-    return len < 2 ? CS_E_SHORT : (int)cs_load_be16(buf);
-}
-
 int cs_xor_iter_init(cs_xor_iter *it, const uint8_t *buf, size_t len) {
     memset(it, 0, sizeof *it);
     if (len < 2) { it->err = CS_E_SHORT; return CS_E_SHORT; }

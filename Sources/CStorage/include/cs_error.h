@@ -15,6 +15,7 @@
 #define CS_E_ARG        -8  /* invalid argument (programming error by the caller) */
 #define CS_E_TORN       -9  /* record fragments end before the record is complete */
 #define CS_E_OVERFLOW  -10  /* a varint or length does not fit its type */
+#define CS_E_DUPLICATE -20  /* same timestamp as the last sample, different value */
 
 /* A static, human-readable description of an error code. */
 const char *cs_strerror(int code);

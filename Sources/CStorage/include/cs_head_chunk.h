@@ -1,6 +1,7 @@
 /* A head series' open XOR chunk and Prometheus 2.42's rule for cutting it
- * (formats.md §2.6): about 120 samples per chunk, the end re-estimated at the
- * 30th sample, never across an aligned chunk-range boundary, at most 240.
+ * (docs/format/chunks.md#cutting-chunks): about 120 samples per chunk, the end
+ * re-estimated at the 30th sample, never across an aligned chunk-range
+ * boundary, at most 240.
  *
  * The chunk buffer belongs to the caller: cs_head_append() never allocates. It
  * answers CS_HEAD_CUT when a new chunk must start (the caller keeps the old
@@ -12,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "cs_error.h"
 #include "cs_xor.h"
 
 #define CS_HEAD_SAMPLES_PER_CHUNK 120
@@ -21,7 +23,6 @@
 #define CS_HEAD_CUT       1  /* start a new chunk, then call again */
 #define CS_HEAD_GROW      2  /* enlarge the buffer, then call again */
 #define CS_HEAD_DUPLICATE 3  /* same timestamp and same value as the last sample: nothing to do */
-#define CS_E_DUPLICATE  -20  /* same timestamp as the last sample, different value */
 
 typedef struct cs_head_chunk {
     cs_xor_state xor;

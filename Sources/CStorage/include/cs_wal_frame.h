@@ -19,7 +19,6 @@
 #define CS_WAL_PAGE_SIZE        32768
 #define CS_WAL_HEADER_SIZE      7
 #define CS_WAL_MAX_FRAGMENT     (CS_WAL_PAGE_SIZE - CS_WAL_HEADER_SIZE) /* 32761 */
-#define CS_WAL_SEGMENT_SIZE     (128u * 1024u * 1024u) /* Prometheus default */
 
 /* Fragment types (header bits 2-0). Numbers are on disk; never reuse them. */
 #define CS_WAL_FRAG_PAD         0 /* this byte and the rest of the page are zero */

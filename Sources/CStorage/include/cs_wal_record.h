@@ -11,16 +11,12 @@
 #include <stdint.h>
 #include "cs_error.h"
 
-/* Record types (byte 0). Numbers are on disk; never reuse them. Only 1-3 have
- * codecs here; replay skips types it does not know. */
+/* Record types (byte 0) with codecs here. Numbers are on disk; Prometheus uses
+ * 4-8 for records Muninn neither writes nor reads (docs/format/wal.md#records),
+ * so replay skips them like any type it does not know. */
 #define CS_WAL_REC_SERIES            1
 #define CS_WAL_REC_SAMPLES           2
 #define CS_WAL_REC_TOMBSTONES        3
-#define CS_WAL_REC_EXEMPLARS         4
-#define CS_WAL_REC_MMAP_MARKERS      5
-#define CS_WAL_REC_METADATA          6
-#define CS_WAL_REC_HISTOGRAM_SAMPLES 7
-#define CS_WAL_REC_FLOAT_HISTOGRAM_SAMPLES 8
 
 /* Fixed part of a samples record after the type byte: BE64 baseRef, BE64 baseT. */
 #define CS_WAL_SAMPLES_HEADER_SIZE   16

@@ -71,9 +71,6 @@ int cs_xor_iter_init(cs_xor_iter *it, const uint8_t *buf, size_t len);
  * CS_E_SHORT (chunk ends before its sample count) or CS_E_CORRUPT. */
 int cs_xor_iter_next(cs_xor_iter *it);
 
-/* Sample count from the header, or CS_E_SHORT. */
-int cs_xor_count(const uint8_t *buf, size_t len);
-
 /* Decodes every sample into ts/vs. Returns the count, CS_E_NOSPACE when cap is
  * smaller than the header count, or a decode error. */
 int64_t cs_xor_decode(const uint8_t *buf, size_t len, int64_t *ts, uint64_t *vs, size_t cap);

@@ -1,6 +1,7 @@
 /* Bit accounting of XOR chunks: walks an encoded chunk field by field (it does
  * not reconstruct values) and adds how many bits each part of the Gorilla
- * encoding took, the breakdown of the Gorilla paper (formats.md §2.2-§2.4).
+ * encoding took, the breakdown of the Gorilla paper (the encoding is in
+ * docs/format/chunks.md#xor-float-chunk-encoding-byte-1).
  *
  * For every chunk the parts add up exactly to its length in bits:
  *   8 * len = header + first_ts + first_value + second_ts
