@@ -20,24 +20,11 @@ struct CommandError: Error, CustomStringConvertible {
     let description: String
 }
 
-/// Runs a program and returns its standard output; throws with stderr on a
-/// non-zero exit.
+/// Runs a program that must succeed and returns its standard output; throws
+/// with stderr on a non-zero exit.
 @discardableResult
 func run(_ executable: String, _ arguments: [String]) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw CommandError(description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
-    }
-    return output
+    try Subprocess.output(executable, arguments)
 }
 
 /// Lines of a gzip file, decompressed by the system's gzip.

@@ -40,12 +40,7 @@ import TestSupport
         let id = String(getpid() % 100_000)
         let ns = "muninn-adm-\(id)", hostSide = "vm\(id)", nsSide = "vn\(id)"
         func ip(_ args: [String]) throws -> Int32 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            p.arguments = args
-            try p.run()
-            p.waitUntilExit()
-            return p.terminationStatus
+            try Subprocess.run("/usr/sbin/ip", args).status
         }
         _ = try? ip(["netns", "del", ns])
         #expect(try ip(["netns", "add", ns]) == 0)
@@ -60,16 +55,9 @@ import TestSupport
         let (node, port) = try startNode(dir, extra: ["--http-address", "0.0.0.0"])
         defer { node.stop() }
         func fromOtherHost(_ method: String, _ path: String, _ headers: [String] = []) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            p.arguments = ["netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method,
-                           "--max-time", "10"] + headers.flatMap { ["-H", $0] } + ["http://10.231.0.1:\(port)\(path)"]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let code = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return code
+            try Subprocess.run("/usr/sbin/ip", ["netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                                "-X", method, "--max-time", "10"]
+                                   + headers.flatMap { ["-H", $0] } + ["http://10.231.0.1:\(port)\(path)"]).stdout
         }
         #expect(try fromOtherHost("GET", "/ready") == "200")
         #expect(try fromOtherHost("POST", "/ingester/flush") == "403")
@@ -196,33 +184,19 @@ import TestSupport
         let dir = temporaryDirectory("node-tls")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let cert = dir + "/cert.pem", key = dir + "/key.pem"
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                             "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        #expect(openssl.terminationStatus == 0)
+        let openssl = try Subprocess.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                                     "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        #expect(openssl.succeeded, "\(openssl.stderr)")
         let config = try ConfigTests.write("server:\n  tls:\n    certFile: \(cert)\n    keyFile: \(key)\n")
         let port = freePort()
-        let node = try TestProcess(muninnBinary().path, ["node", "--config", config, "--http-address", "127.0.0.1",
-                                                         "--http-port", String(port), "--data-dir", dir + "/data"],
-                                   log: URL(fileURLWithPath: dir + "-node.log"))
+        let node = try Subprocess.start(muninnBinary().path, ["node", "--config", config, "--http-address", "127.0.0.1",
+                                                              "--http-port", String(port), "--data-dir", dir + "/data"],
+                                        output: .file(URL(fileURLWithPath: dir + "-node.log")))
         defer { node.stop() }
         var answer = ""
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = ["-s", "--cacert", cert, "https://127.0.0.1:\(port)/ready"]
-            let out = Pipe()
-            curl.standardOutput = out
-            curl.standardError = FileHandle.nullDevice
-            try curl.run()
-            answer = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            curl.waitUntilExit()
+            answer = try Subprocess.run("curl", ["-s", "--cacert", cert, "https://127.0.0.1:\(port)/ready"]).stdout
             if answer.contains("ready") { break }
             usleep(200_000)
         }

@@ -107,22 +107,12 @@ import Testing
             try Self.fixture.write(to: data.appendingPathComponent("real-1s.txt.gz"), atomically: true, encoding: .utf8)
         }
         defer { try? FileManager.default.removeItem(at: dir) }
-        let process = Process()
-        process.executableURL = muninnBinary()
-        process.arguments = ["bench", "compression"]
-        process.currentDirectoryURL = cwd
-        let out = Pipe(), err = Pipe()
-        process.standardError = err
-        process.standardOutput = out
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
-        #expect(stdout.isEmpty)
-        #expect(stderr.hasPrefix("muninn: no --input given. Pass --input PATH: a file of Prometheus samples"), "\(stderr)")
-        #expect(stderr.contains("`promtool tsdb dump` output, one sample a line"))
-        #expect(stderr.contains("OpenMetrics text"))
-        #expect(stderr.contains("testdata/real-1s.txt.gz is such a file"))
+        let r = try muninn(["bench", "compression"], directory: cwd)
+        #expect(r.status == 1)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.hasPrefix("muninn: no --input given. Pass --input PATH: a file of Prometheus samples"), "\(r.stderr)")
+        #expect(r.stderr.contains("`promtool tsdb dump` output, one sample a line"))
+        #expect(r.stderr.contains("OpenMetrics text"))
+        #expect(r.stderr.contains("testdata/real-1s.txt.gz is such a file"))
     }
 }

@@ -1,26 +1,12 @@
 import Foundation
 import Testing
 import Engine
+import TestSupport
 
 /// Runs the built `muninn` binary, which sits next to the test bundle.
-/// `input`, when given, is its standard input.
-func muninn(_ arguments: [String], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = muninnBinary()
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe(), stdin = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    if input != nil { process.standardInput = stdin }
-    try process.run()
-    if let input {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-    }
-    let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, stdout, stderr)
+/// `input`, when given, is its standard input; `directory` its working directory.
+func muninn(_ arguments: [String], input: String? = nil, directory: URL? = nil) throws -> SubprocessResult {
+    try Subprocess.run(muninnBinary().path, arguments, directory: directory, input: input.map { Data($0.utf8) })
 }
 
 @Suite struct CLITests {

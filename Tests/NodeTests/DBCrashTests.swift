@@ -26,7 +26,7 @@ extension NodeProcessSuites {
                 var args = ["db-crash-writer", dir, "--start", String(start), "--block-range", String(blockRange)]
                 if cutting { args += ["--bucket", bucket] }
                 let process = try startMuninn(args)
-                let reader = AckReader(process.stdout)
+                let reader = AckReader(process.stdout!)
                 // Up to 80 batches: the writer cuts and ships every 25.
                 let lastAck = killMidFlight(process, reader, batches: 1...80, extraMicros: 3_000, rng: &rng, tag: tag)
                 acknowledged = max(acknowledged, Int64(lastAck))

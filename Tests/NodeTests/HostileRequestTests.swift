@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Engine
 
 /// What a hostile request must get back.
@@ -133,7 +134,7 @@ struct HostileCase {
 
     /// Sends each case, checks its status class and that /ready answers 200
     /// afterwards; stops at the first case after which the node is gone.
-    static func run(_ cases: [HostileCase], node: TestProcess, port: Int) {
+    static func run(_ cases: [HostileCase], node: ChildProcess, port: Int) {
         for c in cases {
             let reply = c.send(port: port)
             #expect(c.expect.admits(reply),

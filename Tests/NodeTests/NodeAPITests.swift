@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Engine
 
 /// Writes `series` counters and a gauge for tenant `a` straight into a data
@@ -90,9 +91,9 @@ extension NodeProcessSuites {
 
             """
             try config.write(toFile: promDir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let prom = try TestProcess("/usr/bin/prometheus", [
+            let prom = try Subprocess.start("/usr/bin/prometheus", [
                 "--config.file=\(promDir)/prometheus.yml", "--storage.tsdb.path=\(promDir)/data",
-                "--web.listen-address=127.0.0.1:\(promPort)"], log: URL(fileURLWithPath: promDir + "/prometheus.log"))
+                "--web.listen-address=127.0.0.1:\(promPort)"], output: .file(URL(fileURLWithPath: promDir + "/prometheus.log")))
             defer { prom.stop() }
             #expect(HTTP.waitReady("http://127.0.0.1:\(promPort)/-/ready"))
 

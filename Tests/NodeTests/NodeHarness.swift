@@ -5,47 +5,6 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// A process started for a test and stopped (SIGTERM, then SIGKILL) at the end.
-final class TestProcess: @unchecked Sendable {
-    let process = Process()
-    let log: URL
-
-    init(_ executable: String, _ arguments: [String], log: URL) throws {
-        self.log = log
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-
-    /// Sends `signal` and waits for the exit status (SIGKILL after `timeout`).
-    @discardableResult
-    func stop(_ signal: Int32 = SIGTERM, timeout: TimeInterval = 30) -> Int32 {
-        guard process.isRunning else { return process.terminationStatus }
-        kill(pid, signal)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
-        return process.terminationStatus
-    }
-
-    /// Polls until the process exits by itself; its status, or nil after `timeout`.
-    func waitForExit(timeout: TimeInterval = 60) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        return process.isRunning ? nil : process.terminationStatus
-    }
-
-    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-
-    deinit { if process.isRunning { kill(pid, SIGKILL) } }
-}
-
 enum HTTP {
     struct Reply {
         var status: Int
@@ -117,12 +76,12 @@ func temporaryDirectory(_ name: String) -> String {
 /// Starts `muninn node` on a free port and waits for /ready. The bucket is
 /// `<dataDir>-bucket` unless `extra` names one (the default is relative to the
 /// working directory).
-func startNode(_ dataDir: String, extra: [String] = []) throws -> (TestProcess, Int) {
+func startNode(_ dataDir: String, extra: [String] = []) throws -> (ChildProcess, Int) {
     let port = freePort()
     let bucket = extra.contains("--bucket-dir") ? [] : ["--bucket-dir", dataDir + "-bucket"]
-    let node = try TestProcess(muninnBinary().path, ["node", "--http-address", "127.0.0.1", "--http-port", String(port),
-                                                     "--data-dir", dataDir] + bucket + extra,
-                               log: URL(fileURLWithPath: dataDir + "-node.log"))
+    let node = try Subprocess.start(muninnBinary().path, ["node", "--http-address", "127.0.0.1", "--http-port", String(port),
+                                                          "--data-dir", dataDir] + bucket + extra,
+                                    output: .file(URL(fileURLWithPath: dataDir + "-node.log")))
     guard HTTP.waitReady("http://127.0.0.1:\(port)/ready") else {
         node.stop(SIGKILL)
         throw NodeTestError(description: "node did not become ready:\n\(node.output)")

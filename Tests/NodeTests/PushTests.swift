@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Engine
 
 extension NodeProcessSuites {
@@ -34,9 +35,9 @@ extension NodeProcessSuites {
                 queue_config: {batch_send_deadline: 1s}
 
             """.write(toFile: promDir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let prom = try TestProcess("/usr/bin/prometheus", [
+            let prom = try Subprocess.start("/usr/bin/prometheus", [
                 "--config.file=\(promDir)/prometheus.yml", "--storage.tsdb.path=\(promDir)/data",
-                "--web.listen-address=127.0.0.1:\(promPort)"], log: URL(fileURLWithPath: promDir + "/prometheus.log"))
+                "--web.listen-address=127.0.0.1:\(promPort)"], output: .file(URL(fileURLWithPath: promDir + "/prometheus.log")))
             #expect(HTTP.waitReady("http://127.0.0.1:\(promPort)/-/ready"))
             let began = Date().timeIntervalSince1970
 
@@ -70,9 +71,9 @@ extension NodeProcessSuites {
                 read_recent: true
 
             """.write(toFile: readerDir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let reader = try TestProcess("/usr/bin/prometheus", [
+            let reader = try Subprocess.start("/usr/bin/prometheus", [
                 "--config.file=\(readerDir)/prometheus.yml", "--storage.tsdb.path=\(readerDir)/data",
-                "--web.listen-address=127.0.0.1:\(readerPort)"], log: URL(fileURLWithPath: readerDir + "/prometheus.log"))
+                "--web.listen-address=127.0.0.1:\(readerPort)"], output: .file(URL(fileURLWithPath: readerDir + "/prometheus.log")))
             #expect(HTTP.waitReady("http://127.0.0.1:\(readerPort)/-/ready"))
             // Poll until the queued rest has arrived: the node holds as many samples
             // up to the cutoff as Prometheus does.
@@ -206,17 +207,5 @@ func samplesUpTo(_ ms: Int64, _ port: Int) throws -> Int {
 
 /// Runs a tool and returns stdout; throws when it exits non-zero.
 func runTool(_ path: String, _ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-        throw NodeTestError(description: "\(path) \(args.joined(separator: " ")) exited \(p.terminationStatus)")
-    }
-    return String(decoding: data, as: UTF8.self)
+    String(decoding: try Subprocess.output(path, args), as: UTF8.self)
 }

@@ -18,7 +18,7 @@ extension NodeProcessSuites {
             for round in 0..<rounds {
                 let tag = "seed \(seed), round \(round)"
                 let process = try startMuninn(["wal", "crash-writer", dir, "--fsync", fsync])
-                let reader = AckReader(process.stdout)
+                let reader = AckReader(process.stdout!)
                 let lastAck = killMidFlight(process, reader, batches: 1...60, extraMicros: 2_000, rng: &rng, tag: tag)
                 #expect(process.process.terminationReason == .uncaughtSignal, "\(tag)")
                 acknowledged = max(acknowledged, lastAck)
@@ -104,11 +104,6 @@ final class AckReader: @unchecked Sendable {
     }
 }
 
-struct RunningMuninn {
-    let process: Process
-    let stdout: FileHandle
-}
-
 func muninnBinary() -> URL {
     let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let binary = bundleDir.appendingPathComponent("muninn")
@@ -120,7 +115,7 @@ func muninnBinary() -> URL {
 /// acknowledged batches in `batches` (counted, not timed, so a loaded machine
 /// kills at the same points) plus up to `extraMicros` µs of the next one.
 /// Returns the last acknowledged batch.
-func killMidFlight(_ process: RunningMuninn, _ reader: AckReader, batches: ClosedRange<Int>, extraMicros: UInt32,
+func killMidFlight(_ process: ChildProcess, _ reader: AckReader, batches: ClosedRange<Int>, extraMicros: UInt32,
                    rng: inout SplitMix64, tag: String) -> UInt64 {
     let target = Int.random(in: batches, using: &rng)
     #expect(reader.waitForAcks(target), "\(tag): the writer acknowledged \(reader.acks) of \(target) batches")
@@ -130,13 +125,7 @@ func killMidFlight(_ process: RunningMuninn, _ reader: AckReader, batches: Close
     return reader.finish()
 }
 
-func startMuninn(_ arguments: [String]) throws -> RunningMuninn {
-    let process = Process()
-    process.executableURL = muninnBinary()
-    process.arguments = arguments
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    return RunningMuninn(process: process, stdout: out.fileHandleForReading)
+/// Starts a muninn crash writer, its stdout (the acknowledgements) in a pipe.
+func startMuninn(_ arguments: [String]) throws -> ChildProcess {
+    try Subprocess.start(muninnBinary().path, arguments, output: .pipe)
 }

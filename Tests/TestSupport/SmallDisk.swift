@@ -15,14 +15,14 @@ public final class SmallDisk {
         let mountPoint = path ?? Scratch.directory("disk").path
         self.path = mountPoint
         filler = mountPoint + "/.filler"
-        try Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", mountPoint])
+        try Subprocess.output("/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", mountPoint])
     }
 
     deinit { unmount() }
 
     /// Unmounts (lazily, so a file still open elsewhere does not keep it busy).
     public func unmount() {
-        try? Self.run("/bin/umount", ["-l", path])
+        _ = try? Subprocess.output("/bin/umount", ["-l", path])
     }
 
     /// Writes a filler file until the filesystem is full; returns its size.
@@ -45,22 +45,4 @@ public final class SmallDisk {
     public func free() throws {
         try FileManager.default.removeItem(atPath: filler)
     }
-
-    private static func run(_ executable: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw SmallDiskError(description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
-        }
-    }
-}
-
-public struct SmallDiskError: Error, CustomStringConvertible {
-    public let description: String
 }
