@@ -23,31 +23,106 @@ extension NodeProcessSuites {
                 #expect(process.process.terminationReason == .uncaughtSignal, "\(tag)")
                 acknowledged = max(acknowledged, lastAck)
 
-                // Reopen the log the way the engine does (replay + repair).
-                var batches: [UInt64: Int] = [:]
-                var series = Set<UInt64>()
-                let (wal, _) = try WAL.open(directory: dir, options: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .never)) { record in
-                    switch record {
-                    case .series(let entries): series.formUnion(entries.map(\.ref))
-                    case .samples(let samples):
-                        for s in samples {
-                            #expect(s.value == Double(s.ref))
-                            batches[s.ref, default: 0] += 1
-                        }
-                    default: break
-                    }
-                }
-                try wal.close()
-                for batch in 1...max(acknowledged, 1) where acknowledged > 0 {
-                    #expect(batches[batch] == 50, "\(tag): acknowledged batch \(batch) has \(batches[batch] ?? 0) samples")
-                    #expect(series.contains(batch), "\(tag)")
-                }
-                for (batch, count) in batches {
-                    #expect(count == 50, "\(tag): batch \(batch) is half-present (\(count) samples)")
-                }
+                expectEveryBatch(dir, upTo: acknowledged, tag: tag)
             }
             #expect(acknowledged > 0, "the writer never acknowledged anything")
         }
+
+        /// SIGKILL can stop the writer's `write(2)` at a 4 KiB page boundary, so
+        /// the log can end in a prefix of its last, unacknowledged commit; replay
+        /// keeps the whole records of it (the series record) and cuts the torn one.
+        /// The next writer must write that batch again rather than skip its number:
+        /// skipping left a batch below a later acknowledgement with no samples,
+        /// which the test above reported as an acknowledged batch lost. Cuts the
+        /// last commit inside its series record, between its records and inside
+        /// its samples record, and runs a writer round on each.
+        @Test func aTornLastCommitIsWrittenAgain() throws {
+            let source = Scratch.path("torn").path
+            let first = try startMuninn(["wal", "crash-writer", source, "--fsync", "never"])
+            let firstAcks = AckReader(first.stdout)
+            #expect(firstAcks.waitForAcks(30), "the first writer acknowledged \(firstAcks.acks) of 30 batches")
+            kill(first.process.processIdentifier, SIGKILL)
+            first.process.waitUntilExit()
+            _ = firstAcks.finish()
+            try WALReplay.run(directory: source, repair: true) { _ in }
+
+            // The last complete commit: series record M, then samples record M.
+            var records: [(segment: Int, offset: Int, end: Int, record: WALRecord)] = []
+            for segment in try WALSegments.list(source) {
+                let path = source + "/" + WALSegments.name(segment)
+                try WALReader.readSegment(path: path, segment: segment) { bytes, offset in
+                    records.append((segment, offset, 0, try WALRecord.decode(bytes)))
+                }
+            }
+            // Where each record ends in its file: the next record's start, or for the
+            // last one in a segment, the segment's data end.
+            for i in records.indices {
+                let next = records.indices.contains(i + 1) && records[i + 1].segment == records[i].segment ? records[i + 1].offset : nil
+                records[i].end = try next ?? WALReader.readSegment(path: source + "/" + WALSegments.name(records[i].segment),
+                                                                   segment: records[i].segment) { _, _ in }
+            }
+            let last = try #require(records.lastIndex { if case .samples = $0.record { true } else { false } })
+            guard case .samples(let samples) = records[last].record, case .series(let series) = records[last - 1].record else {
+                Issue.record("the log does not end in a series record followed by a samples record"); return
+            }
+            let batch = try #require(samples.first?.ref)
+            #expect(series.map(\.ref) == [batch])
+            let (segment, seriesAt, samplesAt, end) = (records[last].segment, records[last - 1].offset, records[last].offset, records[last].end)
+            #expect(records[last - 1].segment == segment)
+
+            for cut in [seriesAt + 3, samplesAt, samplesAt + 5, (samplesAt + end) / 2, end - 1] {
+                let tag = "batch \(batch) cut at \(cut) (series at \(seriesAt), samples at \(samplesAt)..<\(end))"
+                let dir = Scratch.path("torn-copy").path
+                try FileManager.default.copyItem(atPath: source, toPath: dir)
+                for later in try WALSegments.list(dir) where later > segment {
+                    try FileManager.default.removeItem(atPath: dir + "/" + WALSegments.name(later))
+                }
+                try Files.truncate(dir + "/" + WALSegments.name(segment), to: cut)
+                let process = try startMuninn(["wal", "crash-writer", dir, "--fsync", "never"])
+                let reader = AckReader(process.stdout)
+                #expect(reader.waitForAcks(3), "\(tag): the writer acknowledged \(reader.acks) of 3 batches")
+                kill(process.process.processIdentifier, SIGKILL)
+                process.process.waitUntilExit()
+                let acknowledged = reader.finish()
+                #expect(acknowledged >= batch + 2, "\(tag): last acknowledgement \(acknowledged)")
+                expectEveryBatch(dir, upTo: acknowledged, tag: tag)
+            }
+        }
+    }
+}
+
+/// Reopens the crash writer's log the way the engine does (replay + repair) and
+/// checks that batches 1...`acknowledged` are there in full (series record and
+/// all 50 samples) and that no batch has only part of its samples.
+func expectEveryBatch(_ dir: String, upTo acknowledged: UInt64, tag: String,
+                      sourceLocation: SourceLocation = #_sourceLocation) {
+    var batches: [UInt64: Int] = [:]
+    var series = Set<UInt64>()
+    do {
+        let (wal, _) = try WAL.open(directory: dir, options: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .never)) { record in
+            switch record {
+            case .series(let entries): series.formUnion(entries.map(\.ref))
+            case .samples(let samples):
+                for s in samples {
+                    #expect(s.value == Double(s.ref), sourceLocation: sourceLocation)
+                    batches[s.ref, default: 0] += 1
+                }
+            default: break
+            }
+        }
+        try wal.close()
+    } catch {
+        Issue.record("\(tag): reopening the log failed: \(error)", sourceLocation: sourceLocation)
+        return
+    }
+    for batch in 1...max(acknowledged, 1) where acknowledged > 0 {
+        #expect(batches[batch] == 50,
+                "\(tag): acknowledged batch \(batch) has \(batches[batch] ?? 0) samples", sourceLocation: sourceLocation)
+        #expect(series.contains(batch), "\(tag): acknowledged batch \(batch) has no series record", sourceLocation: sourceLocation)
+    }
+    for (batch, count) in batches {
+        #expect(count == 50, "\(tag): batch \(batch) is half-present (\(count) samples)",
+                sourceLocation: sourceLocation)
     }
 }
 
