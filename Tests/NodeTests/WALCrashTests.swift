@@ -39,7 +39,7 @@ extension NodeProcessSuites {
         @Test func aTornLastCommitIsWrittenAgain() throws {
             let source = Scratch.path("torn").path
             let first = try startMuninn(["wal", "crash-writer", source, "--fsync", "never"])
-            let firstAcks = AckReader(first.stdout)
+            let firstAcks = AckReader(first.stdout!)
             #expect(firstAcks.waitForAcks(30), "the first writer acknowledged \(firstAcks.acks) of 30 batches")
             kill(first.process.processIdentifier, SIGKILL)
             first.process.waitUntilExit()
@@ -79,7 +79,7 @@ extension NodeProcessSuites {
                 }
                 try Files.truncate(dir + "/" + WALSegments.name(segment), to: cut)
                 let process = try startMuninn(["wal", "crash-writer", dir, "--fsync", "never"])
-                let reader = AckReader(process.stdout)
+                let reader = AckReader(process.stdout!)
                 #expect(reader.waitForAcks(3), "\(tag): the writer acknowledged \(reader.acks) of 3 batches")
                 kill(process.process.processIdentifier, SIGKILL)
                 process.process.waitUntilExit()
