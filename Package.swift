@@ -26,7 +26,9 @@ let storageOnly = Context.environment["MUNINN_STORAGE_ONLY"] == "1"
 let package = Package(
     name: "Muninn",
     products: (storageOnly ? [] : [.executable(name: "muninn", targets: ["Node"])]) + [
+        .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Tools", targets: ["Tools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,12 +57,28 @@ let package = Package(
             cSettings: cSettings
         ),
 
-        // Swift library: storage engine.
+        // The layers, each using only those above it; `package` access for what
+        // only sibling targets use, `public` for a library user's API.
+        // Formats: pure encoders and decoders over byte buffers (codecs, chunks,
+        // WAL records, index and block layouts, remote-write/read protobuf, label
+        // matchers); no file I/O, no threads, no locks.
+        .target(
+            name: "Formats",
+            dependencies: ["CStorage", "CSnappy"],
+            swiftSettings: engineSettings
+        ),
+        // Engine: files, WAL, head, blocks on disk, tenant databases, object store.
         .target(
             name: "Engine",
-            dependencies: ["CStorage", "CZlib", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["Formats", "CStorage", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: engineSettings
+        ),
+        // Tools: offline inspection of WALs and blocks, the compression benchmark.
+        .target(
+            name: "Tools",
+            dependencies: ["Engine", "Formats", "CStorage", "CZlib"],
+            swiftSettings: swiftSettings
         ),
 
     ] + (storageOnly ? [] : [
@@ -68,7 +86,9 @@ let package = Package(
         .executableTarget(
             name: "Node",
             dependencies: [
+                "Tools",
                 "Engine",
+                "Formats",
                 "CStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -87,10 +107,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Engine", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Tools", "Engine", "Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
     ]) + [
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "CStorageTests", dependencies: ["CStorage", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
+        // Also tests Tools: its tests share the block and promtool fixtures.
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tools", "Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,4 +1,5 @@
 import CStorage
+@testable import Formats
 import Foundation
 import TestSupport
 import Testing

@@ -1,8 +1,10 @@
 import CStorage
+@testable import Formats
 import Foundation
 import TestSupport
 import Testing
 @testable import Engine
+@testable import Tools
 
 /// The offline inspection engine (`Sources/Engine/Inspect`): Go text forms,
 /// path discovery, verification of intact and corrupted blocks and logs, and

@@ -1,8 +1,10 @@
 import CStorage
+@testable import Formats
 import Foundation
 import TestSupport
 import Testing
 @testable import Engine
+@testable import Tools
 
 /// `bench compression`'s engine: input readers, the XOR bit breakdown (totals
 /// must equal the encoded sizes), round trips, and a cross-check of the XOR

@@ -1,3 +1,4 @@
+@testable import Formats
 import TestSupport
 import Testing
 @testable import Engine

@@ -1,6 +1,6 @@
+@testable import Formats
 import Foundation
 import Testing
-@testable import Engine
 
 /// What a hostile request must get back.
 enum HostileExpect: CustomStringConvertible {

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Formats
 import Glibc
 #endif
 import CStorage
@@ -165,7 +166,7 @@ public final class BlockReader: Sendable {
 
     /// Names in the chunks directory `directory` that parse as integers, in name
     /// order: the segment files, in reference order (as Prometheus lists them).
-    static func segmentNames(in directory: String) throws -> [String] {
+    package static func segmentNames(in directory: String) throws -> [String] {
         try Files.list(directory).filter { name in
             !name.isEmpty && name.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } && UInt64(name) != nil
         }.sorted(by: ByteString.precedes)
@@ -206,7 +207,7 @@ public final class BlockReader: Sendable {
     }
 
     /// `magic BE32 | version 1 | stones… | CRC32C(stones)`; a missing file is empty.
-    static func readTombstones(_ path: String) throws -> [Tombstone] {
+    package static func readTombstones(_ path: String) throws -> [Tombstone] {
         guard Files.exists(path) else { return [] }
         let bytes = try Files.read(path)
         guard bytes.count >= 9 else {

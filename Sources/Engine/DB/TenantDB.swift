@@ -1,4 +1,5 @@
 import CStorage
+import Formats
 import Foundation
 import Logging
 

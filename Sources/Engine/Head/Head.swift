@@ -1,4 +1,5 @@
 import CStorage
+import Formats
 import Foundation
 
 /// The in-memory part of a tenant's database: series keyed by label set, their

@@ -1,3 +1,5 @@
+import Formats
+
 /// Reads of the head: series selection by label matchers, label names and values.
 /// Each call takes the head lock briefly to copy what it needs; regexes run and
 /// chunks decode outside it.

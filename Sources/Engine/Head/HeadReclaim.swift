@@ -1,3 +1,5 @@
+import Formats
+
 /// Per-process seed of the head's hash tables.
 enum HashSeed {
     /// From the OS (getrandom on Linux), once per process.

@@ -1,3 +1,5 @@
+import Formats
+
 /// Series selection on a persisted block, through the same postings algorithm
 /// as the head.
 extension BlockReader {
@@ -19,17 +21,19 @@ extension BlockReader {
     }
 }
 
-struct BlockPostings: PostingsIndex {
+package struct BlockPostings: PostingsIndex {
     let index: IndexReader
 
-    func postingsValues(of name: String) -> [String]? {
+    package init(index: IndexReader) { self.index = index }
+
+    package func postingsValues(of name: String) -> [String]? {
         let values = index.labelValues(name)
         return values.isEmpty ? nil : values
     }
 
-    func postingsList(_ name: String, _ value: String) -> [UInt32] {
+    package func postingsList(_ name: String, _ value: String) -> [UInt32] {
         (try? index.postings(name: name, value: value)) ?? []
     }
 
-    func allPostingsList() -> [UInt32] { (try? index.allPostings()) ?? [] }
+    package func allPostingsList() -> [UInt32] { (try? index.allPostings()) ?? [] }
 }

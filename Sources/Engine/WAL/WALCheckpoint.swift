@@ -1,3 +1,5 @@
+import Formats
+
 /// Compacts the start of a WAL: the previous checkpoint plus segments up to
 /// `last` become `checkpoint.<last>/`, keeping only live series and samples at or
 /// after `minTime`; those segments and older checkpoints are then deleted.
