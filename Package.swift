@@ -28,7 +28,6 @@ let package = Package(
     products: (storageOnly ? [] : [.executable(name: "muninn", targets: ["Node"])]) + [
         .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Engine", targets: ["Engine"]),
-        .library(name: "Tools", targets: ["Tools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

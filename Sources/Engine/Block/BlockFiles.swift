@@ -5,7 +5,7 @@ import Formats
 
 extension IndexReader {
     /// Reads and opens the index at `path`.
-    public init(path: String) throws {
+    package init(path: String) throws {
         guard Files.exists(path) else { throw FormatError(file: path, offset: 0, reason: "missing") }
         try self.init(bytes: try Files.read(path), file: path)
     }
@@ -22,7 +22,7 @@ extension BlockMeta {
 
 extension ChunkSegment {
     /// Reads and parses a segment file.
-    public static func read(path: String, segmentIndex: Int) throws -> [ChunkRecord] {
+    package static func read(path: String, segmentIndex: Int) throws -> [ChunkRecord] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FormatError(file: path, offset: 0, reason: "cannot read file")
         }

@@ -5,7 +5,7 @@ import Glibc
 import CStorage
 
 /// Why a block or index could not be written; nothing on disk was published.
-public enum BlockWriteError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum BlockWriteError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Series must arrive in strictly ascending label order (no duplicates).
     case seriesOutOfOrder(previous: Labels, next: Labels)
     /// Label names must be non-empty and strictly ascending within a series.
@@ -21,7 +21,7 @@ public enum BlockWriteError: Error, Equatable, Sendable, CustomStringConvertible
     case alreadyExists(path: String)
     case finished
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .seriesOutOfOrder(let previous, let next): "series \(next) does not sort after \(previous)"
         case .invalidLabels(let labels): "label names of \(labels) are empty, unsorted or repeated"
@@ -115,7 +115,7 @@ final class BlockFileOutput {
 /// `addSeries`, then call `finish()`. Postings are collected in memory (one
 /// `UInt32` per label of each series); everything else streams out. Not
 /// thread-safe.
-public final class IndexWriter {
+package final class IndexWriter {
 
     private let output: BlockFileOutput
     private var symbolRefs: [ByteString: UInt32] = [:]
@@ -129,7 +129,7 @@ public final class IndexWriter {
     private var scratch = EncodeBuffer()
 
     /// Starts an index file at `path` (created or truncated).
-    public convenience init(path: String, symbols: some Sequence<String>) throws {
+    package convenience init(path: String, symbols: some Sequence<String>) throws {
         try self.init(output: BlockFileOutput(path: path), symbols: symbols)
     }
 
@@ -151,7 +151,7 @@ public final class IndexWriter {
     }
 
     /// The whole index for `series` (ascending label order) as bytes.
-    public static func encode(_ series: [(labels: Labels, chunks: [BlockChunkMeta])]) throws -> [UInt8] {
+    package static func encode(_ series: [(labels: Labels, chunks: [BlockChunkMeta])]) throws -> [UInt8] {
         let writer = try IndexWriter(output: BlockFileOutput(inMemory: "index"),
                                      symbols: series.lazy.flatMap { $0.labels.labels.lazy.flatMap { [$0.name, $0.value] } })
         for s in series { try writer.addSeries(s.labels, chunks: s.chunks) }
@@ -161,7 +161,7 @@ public final class IndexWriter {
     /// Writes the index for `series` (ascending label order) to `path` and fsyncs it.
     /// Returns the file size.
     @discardableResult
-    public static func write(_ series: [(labels: Labels, chunks: [BlockChunkMeta])], to path: String) throws -> Int {
+    package static func write(_ series: [(labels: Labels, chunks: [BlockChunkMeta])], to path: String) throws -> Int {
         let writer = try IndexWriter(path: path,
                                      symbols: series.lazy.flatMap { $0.labels.labels.lazy.flatMap { [$0.name, $0.value] } })
         for s in series { try writer.addSeries(s.labels, chunks: s.chunks) }
@@ -189,7 +189,7 @@ public final class IndexWriter {
 
     /// Adds the next series. `labels` must sort after the previous series'; its
     /// chunks must be ordered by time without overlap and by ascending ref.
-    public func addSeries(_ labels: Labels, chunks: [BlockChunkMeta]) throws {
+    package func addSeries(_ labels: Labels, chunks: [BlockChunkMeta]) throws {
         guard !finished else { throw BlockWriteError.finished }
         if let last = lastLabels, !(last < labels) { throw BlockWriteError.seriesOutOfOrder(previous: last, next: labels) }
         let list = labels.labels
@@ -247,7 +247,7 @@ public final class IndexWriter {
     /// Writes label indices, postings, both offset tables and the TOC, then
     /// fsyncs and closes the file. Returns the file size.
     @discardableResult
-    public func finish() throws -> Int {
+    package func finish() throws -> Int {
         try writeTrailer()
         try output.finish()
         return output.position

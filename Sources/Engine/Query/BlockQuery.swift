@@ -5,7 +5,7 @@ import Formats
 extension BlockReader {
     /// Series matching `matchers` with chunks overlapping [mint, maxt], sorted by
     /// labels (index order), chunk bytes read from the segment files.
-    public func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) throws -> [SeriesData] {
+    package func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) throws -> [SeriesData] {
         guard meta.maxTime > mint, meta.minTime <= maxt else { return [] }
         var out: [SeriesData] = []
         for id in BlockPostings(index: index).select(matchers) {

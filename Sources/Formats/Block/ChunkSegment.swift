@@ -2,14 +2,14 @@ import CStorage
 import Foundation
 
 /// One chunk inside a block's `chunks/NNNNNN` segment file.
-public struct ChunkRecord: Sendable, Equatable {
+package struct ChunkRecord: Sendable, Equatable {
     /// `(segmentIndex << 32) | byteOffset`, the reference the index stores.
-    public let ref: UInt64
-    public let encoding: UInt8
+    package let ref: UInt64
+    package let encoding: UInt8
     /// Chunk bytes (for XOR: BE16 count + bit stream).
-    public let data: [UInt8]
+    package let data: [UInt8]
 
-    public init(ref: UInt64, encoding: UInt8, data: [UInt8]) {
+    package init(ref: UInt64, encoding: UInt8, data: [UInt8]) {
         self.ref = ref
         self.encoding = encoding
         self.data = data
@@ -21,17 +21,17 @@ public struct ChunkRecord: Sendable, Equatable {
 /// magic 0x85BD40DD (BE32) | version 1 | 3 zero bytes
 /// record* = uvarint len | encoding byte | data[len] | BE32 CRC32C(encoding ‖ data)
 /// ```
-public enum ChunkSegment {
-    public static let magic: UInt32 = 0x85BD_40DD
-    public static let version: UInt8 = 1
-    public static let headerSize = 8
+package enum ChunkSegment {
+    package static let magic: UInt32 = 0x85BD_40DD
+    package static let version: UInt8 = 1
+    package static let headerSize = 8
     /// Readers reject longer length prefixes (Prometheus does the same).
     package static let maxLengthBytes = 5
 
     /// Parses every record of a segment's bytes. `segmentIndex` is the file's
     /// 0-based position among the block's segment files. Errors name `file` and
     /// the offset of the bad record.
-    public static func records(in bytes: [UInt8], segmentIndex: Int, file: String) throws(FormatError) -> [ChunkRecord] {
+    package static func records(in bytes: [UInt8], segmentIndex: Int, file: String) throws(FormatError) -> [ChunkRecord] {
         func fail(_ offset: Int, _ reason: String) -> FormatError {
             FormatError(file: file, offset: offset, reason: reason)
         }
@@ -80,18 +80,18 @@ public enum ChunkSegment {
 }
 
 /// Builds one chunk segment file in memory.
-public struct ChunkSegmentBuilder: Sendable {
-    public private(set) var bytes: [UInt8]
-    public let segmentIndex: Int
+package struct ChunkSegmentBuilder: Sendable {
+    package private(set) var bytes: [UInt8]
+    package let segmentIndex: Int
 
-    public init(segmentIndex: Int = 0) {
+    package init(segmentIndex: Int = 0) {
         self.segmentIndex = segmentIndex
         bytes = [0x85, 0xBD, 0x40, 0xDD, ChunkSegment.version, 0, 0, 0]
     }
 
     /// Appends a chunk and returns its reference.
     @discardableResult
-    public mutating func append(encoding: ChunkEncoding, data: [UInt8]) -> UInt64 {
+    package mutating func append(encoding: ChunkEncoding, data: [UInt8]) -> UInt64 {
         let ref = UInt64(segmentIndex) << 32 | UInt64(bytes.count)
         var prefix = [UInt8](repeating: 0, count: Int(CS_UVARINT_MAX))
         let n = prefix.withUnsafeMutableBufferPointer { cs_put_uvarint($0.baseAddress, UInt64(data.count)) }

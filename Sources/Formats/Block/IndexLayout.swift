@@ -3,32 +3,32 @@ import CStorage
 /// Where a chunk lives in a block: `(segmentIndex << 32) | byteOffset`, with the
 /// 0-based position of its `chunks/NNNNNN` file and the offset of its record's
 /// length prefix (`formats.md` §3).
-public struct BlockChunkRef: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
-    public let rawValue: UInt64
+package struct BlockChunkRef: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
+    package let rawValue: UInt64
 
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    package init(rawValue: UInt64) { self.rawValue = rawValue }
 
     /// Nil when either part needs more than 32 bits.
-    public init?(segment: Int, offset: Int) {
+    package init?(segment: Int, offset: Int) {
         guard (0...Int(UInt32.max)).contains(segment), (0...Int(UInt32.max)).contains(offset) else { return nil }
         rawValue = UInt64(segment) << 32 | UInt64(offset)
     }
 
-    public var segment: Int { Int(rawValue >> 32) }
-    public var offset: Int { Int(rawValue & 0xFFFF_FFFF) }
+    package var segment: Int { Int(rawValue >> 32) }
+    package var offset: Int { Int(rawValue & 0xFFFF_FFFF) }
 
-    public static func < (a: BlockChunkRef, b: BlockChunkRef) -> Bool { a.rawValue < b.rawValue }
-    public var description: String { "\(segment):\(offset)" }
+    package static func < (a: BlockChunkRef, b: BlockChunkRef) -> Bool { a.rawValue < b.rawValue }
+    package var description: String { "\(segment):\(offset)" }
 }
 
 /// A chunk as the index describes it: its reference and the timestamps of its
 /// first and last sample (both inclusive).
-public struct BlockChunkMeta: Sendable, Hashable {
-    public var ref: BlockChunkRef
-    public var minTime: Int64
-    public var maxTime: Int64
+package struct BlockChunkMeta: Sendable, Hashable {
+    package var ref: BlockChunkRef
+    package var minTime: Int64
+    package var maxTime: Int64
 
-    public init(ref: BlockChunkRef, minTime: Int64, maxTime: Int64) {
+    package init(ref: BlockChunkRef, minTime: Int64, maxTime: Int64) {
         self.ref = ref
         self.minTime = minTime
         self.maxTime = maxTime
@@ -42,35 +42,35 @@ public struct BlockChunkMeta: Sendable, Hashable {
 package struct ByteString: Hashable {
     package let string: String
 
-    package init(string: String) { self.string = string }
+    @inlinable package init(string: String) { self.string = string }
 
-    package static func == (a: ByteString, b: ByteString) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
+    @inlinable package static func == (a: ByteString, b: ByteString) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
 
-    package func hash(into hasher: inout Hasher) {
+    @inlinable package func hash(into hasher: inout Hasher) {
         var s = string
         s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    package static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+    @inlinable package static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 }
 
 /// Big-endian and varint encoding into a growing byte array (Prometheus's `encbuf`).
 package struct EncodeBuffer {
     package var bytes: [UInt8] = []
 
-    package init() {}
+    @inlinable package init() {}
 
-    package mutating func be32(_ v: UInt32) {
+    @inlinable package mutating func be32(_ v: UInt32) {
         bytes.append(contentsOf: [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16),
                                   UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)])
     }
 
-    package mutating func be64(_ v: UInt64) {
+    @inlinable package mutating func be64(_ v: UInt64) {
         be32(UInt32(v >> 32))
         be32(UInt32(truncatingIfNeeded: v))
     }
 
-    package mutating func uvarint(_ v: UInt64) {
+    @inlinable package mutating func uvarint(_ v: UInt64) {
         var v = v
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -79,19 +79,19 @@ package struct EncodeBuffer {
         bytes.append(UInt8(v))
     }
 
-    package mutating func uvarint(_ v: Int) { uvarint(UInt64(v)) }
+    @inlinable package mutating func uvarint(_ v: Int) { uvarint(UInt64(v)) }
 
     /// Zig-zag, as Go's `binary.PutVarint`.
-    package mutating func varint(_ v: Int64) { uvarint(UInt64(bitPattern: v << 1 ^ v >> 63)) }
+    @inlinable package mutating func varint(_ v: Int64) { uvarint(UInt64(bitPattern: v << 1 ^ v >> 63)) }
 
     /// uvarint byte length, then the UTF-8 bytes.
-    package mutating func string(_ s: String) {
+    @inlinable package mutating func string(_ s: String) {
         uvarint(s.utf8.count)
         bytes.append(contentsOf: s.utf8)
     }
 
     /// CRC32C of `bytes[from...]`, appended as BE32.
-    package mutating func appendCRC(from start: Int) {
+    @inlinable package mutating func appendCRC(from start: Int) {
         let crc = bytes.withUnsafeBufferPointer { cs_crc32c(0, $0.baseAddress! + start, $0.count - start) }
         be32(crc)
     }
@@ -101,8 +101,8 @@ package struct EncodeBuffer {
 
 /// The constants of a Prometheus index v2 file (`IndexWriter` writes it,
 /// `IndexReader` reads it).
-public enum IndexLayout {
-    public static let magic: UInt32 = 0xBAAA_D700
-    public static let version: UInt8 = 2
-    public static let tocSize = 52
+package enum IndexLayout {
+    package static let magic: UInt32 = 0xBAAA_D700
+    package static let version: UInt8 = 2
+    package static let tocSize = 52
 }

@@ -2,12 +2,12 @@ import CStorage
 
 /// A series as the index stores it. `id` is its offset in the index divided by
 /// 16, the number postings lists hold.
-public struct IndexSeries: Sendable, Equatable {
-    public let id: UInt32
-    public let labels: Labels
-    public let chunks: [BlockChunkMeta]
+package struct IndexSeries: Sendable, Equatable {
+    package let id: UInt32
+    package let labels: Labels
+    package let chunks: [BlockChunkMeta]
 
-    public init(id: UInt32, labels: Labels, chunks: [BlockChunkMeta]) {
+    package init(id: UInt32, labels: Labels, chunks: [BlockChunkMeta]) {
         self.id = id
         self.labels = labels
         self.chunks = chunks
@@ -15,13 +15,13 @@ public struct IndexSeries: Sendable, Equatable {
 }
 
 /// The six section offsets of an index's table of contents (0 = absent).
-public struct IndexTOC: Sendable, Equatable {
-    public var symbols: Int
-    public var series: Int
-    public var labelIndices: Int
-    public var labelOffsetTable: Int
-    public var postings: Int
-    public var postingsOffsetTable: Int
+package struct IndexTOC: Sendable, Equatable {
+    package var symbols: Int
+    package var series: Int
+    package var labelIndices: Int
+    package var labelOffsetTable: Int
+    package var postings: Int
+    package var postingsOffsetTable: Int
 }
 
 /// Reads a Prometheus index v2 file (`formats.md` §4) written by `IndexWriter`
@@ -34,11 +34,11 @@ public struct IndexTOC: Sendable, Equatable {
 /// their CRCs checked, on each access; `verify()` checks every byte of the file.
 /// Every read is bounds-checked: corrupt input throws a `FormatError` naming the
 /// file and offset and never traps. A value type, safe to share across tasks.
-public struct IndexReader: Sendable {
-    public let file: String
-    public let toc: IndexTOC
+package struct IndexReader: Sendable {
+    package let file: String
+    package let toc: IndexTOC
     /// Every symbol, in file order (Prometheus sorts them byte-wise).
-    public let symbols: [String]
+    package let symbols: [String]
     private let bytes: [UInt8]
     private let tocStart: Int
     private let postingsTable: [PostingsEntry]
@@ -53,7 +53,7 @@ public struct IndexReader: Sendable {
     }
 
     /// Opens index bytes; `file` names them in errors.
-    public init(bytes: [UInt8], file: String) throws(FormatError) {
+    package init(bytes: [UInt8], file: String) throws(FormatError) {
         self.file = file
         self.bytes = bytes
         let headerSize = 5
@@ -140,7 +140,7 @@ public struct IndexReader: Sendable {
     // MARK: Lookups
 
     /// Label names with at least one series, ascending byte-wise.
-    public func labelNames() -> [String] {
+    package func labelNames() -> [String] {
         var names: [String] = []
         for e in postingsTable where !e.name.isEmpty {
             if let last = names.last, last.utf8.elementsEqual(e.name.utf8) { continue }
@@ -150,7 +150,7 @@ public struct IndexReader: Sendable {
     }
 
     /// Values of `name`, ascending byte-wise; empty when no series has the label.
-    public func labelValues(_ name: String) -> [String] {
+    package func labelValues(_ name: String) -> [String] {
         var i = lowerBound(name, "")
         var values: [String] = []
         while i < postingsTable.count, postingsTable[i].name.utf8.elementsEqual(name.utf8) {
@@ -161,7 +161,7 @@ public struct IndexReader: Sendable {
     }
 
     /// IDs of the series with label `name="value"`, ascending; empty when none.
-    public func postings(name: String, value: String) throws(FormatError) -> [UInt32] {
+    package func postings(name: String, value: String) throws(FormatError) -> [UInt32] {
         let i = lowerBound(name, value)
         guard i < postingsTable.count, Self.compare(postingsTable[i].name, postingsTable[i].value, name, value) == 0 else {
             return []
@@ -170,12 +170,12 @@ public struct IndexReader: Sendable {
     }
 
     /// Every series ID (the ("", "") list Prometheus writes first).
-    public func allPostings() throws(FormatError) -> [UInt32] {
+    package func allPostings() throws(FormatError) -> [UInt32] {
         try postings(name: "", value: "")
     }
 
     /// The series with `id` (labels and chunk metadata), CRC-checked.
-    public func series(_ id: UInt32) throws(FormatError) -> IndexSeries {
+    package func series(_ id: UInt32) throws(FormatError) -> IndexSeries {
         let offset = Int(id) * 16
         guard toc.series != 0, offset >= toc.series, offset < Self.end(of: 1, layout) else {
             throw FormatError(file: file, offset: offset, reason: "series \(id) is outside the series section")
@@ -184,7 +184,7 @@ public struct IndexReader: Sendable {
     }
 
     /// Every series in ID (= label) order.
-    public func allSeries() throws(FormatError) -> [IndexSeries] {
+    package func allSeries() throws(FormatError) -> [IndexSeries] {
         var result: [IndexSeries] = []
         for id in try allPostings() { result.append(try series(id)) }
         return result
@@ -198,7 +198,7 @@ public struct IndexReader: Sendable {
     /// in the series section. Returns every series of the series section, in
     /// ID (= file) order.
     @discardableResult
-    public func verify() throws(FormatError) -> [IndexSeries] {
+    package func verify() throws(FormatError) -> [IndexSeries] {
         var position = 5
         if toc.symbols != 0 {
             guard toc.symbols == position else { throw fail(toc.symbols, "symbol table does not follow the header") }

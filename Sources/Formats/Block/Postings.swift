@@ -57,6 +57,6 @@ package enum Postings {
     }
 
     /// Key of the postings list of one (name, value) symbol pair.
-    @inline(__always)
+    @inlinable
     package static func key(_ name: UInt32, _ value: UInt32) -> UInt64 { UInt64(name) << 32 | UInt64(value) }
 }

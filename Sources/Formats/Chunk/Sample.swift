@@ -4,20 +4,20 @@ public struct Sample: Sendable, Hashable, CustomStringConvertible {
     public var timestamp: Int64
     public var value: Double
 
-    public init(timestamp: Int64, value: Double) {
+    @inlinable public init(timestamp: Int64, value: Double) {
         self.timestamp = timestamp
         self.value = value
     }
 
-    public init(timestamp: Int64, valueBits: UInt64) {
+    @inlinable public init(timestamp: Int64, valueBits: UInt64) {
         self.init(timestamp: timestamp, value: Double(bitPattern: valueBits))
     }
 
-    public static func == (a: Sample, b: Sample) -> Bool {
+    @inlinable public static func == (a: Sample, b: Sample) -> Bool {
         a.timestamp == b.timestamp && a.value.bitPattern == b.value.bitPattern
     }
 
-    public func hash(into hasher: inout Hasher) {
+    @inlinable public func hash(into hasher: inout Hasher) {
         hasher.combine(timestamp)
         hasher.combine(value.bitPattern)
     }

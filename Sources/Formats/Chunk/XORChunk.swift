@@ -3,9 +3,9 @@ import CStorage
 /// Builds a Gorilla/XOR float chunk, byte-identical to what Prometheus 2.x writes
 /// for the same samples. A value type: copies are independent.
 public struct XORChunkBuilder: Sendable {
-    private var state = cs_xor_state()
+    @usableFromInline var state = cs_xor_state()
     /// Zero past `count` bytes, as the C appender requires.
-    private var buffer: [UInt8]
+    @usableFromInline var buffer: [UInt8]
 
     public init(initialCapacity: Int = 128) {
         buffer = [UInt8](repeating: 0, count: max(initialCapacity, Int(CS_XOR_MIN_CAPACITY)))
@@ -21,11 +21,11 @@ public struct XORChunkBuilder: Sendable {
 
     /// Appends a sample. Throws `.outOfOrder` unless `timestamp` is after the last
     /// one, `.full` at 65535 samples.
-    public mutating func append(timestamp: Int64, value: Double) throws(CodecError) {
+    @inlinable public mutating func append(timestamp: Int64, value: Double) throws(CodecError) {
         try append(timestamp: timestamp, valueBits: value.bitPattern)
     }
 
-    public mutating func append(timestamp: Int64, valueBits: UInt64) throws(CodecError) {
+    @inlinable public mutating func append(timestamp: Int64, valueBits: UInt64) throws(CodecError) {
         var rc = buffer.withUnsafeMutableBufferPointer {
             cs_xor_append(&state, $0.baseAddress, $0.count, timestamp, valueBits)
         }
@@ -55,7 +55,7 @@ public struct XORChunk: Sendable, Hashable {
     init(unchecked bytes: [UInt8]) { self.bytes = bytes }
 
     /// Encodes `samples` (timestamps strictly increasing).
-    public init<S: Sequence>(encoding samples: S) throws(CodecError) where S.Element == Sample {
+    @inlinable public init<S: Sequence>(encoding samples: S) throws(CodecError) where S.Element == Sample {
         var builder = XORChunkBuilder()
         for s in samples { try builder.append(timestamp: s.timestamp, value: s.value) }
         self = builder.chunk
@@ -108,10 +108,10 @@ public struct XORChunk: Sendable, Hashable {
 
 /// Streams samples out of chunk bytes one at a time.
 public struct XORSampleIterator {
-    private let bytes: [UInt8]
-    private var state = cs_xor_iter()
+    @usableFromInline let bytes: [UInt8]
+    @usableFromInline var state = cs_xor_iter()
     /// Where `state`'s pointers were taken; only compared, never dereferenced.
-    private var anchor: UnsafePointer<UInt8>?
+    @usableFromInline var anchor: UnsafePointer<UInt8>?
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
@@ -122,7 +122,7 @@ public struct XORSampleIterator {
     }
 
     /// The next sample, nil at the end; throws on truncated or corrupt data.
-    public mutating func next() throws(CodecError) -> Sample? {
+    @inlinable public mutating func next() throws(CodecError) -> Sample? {
         let rc = bytes.withUnsafeBufferPointer { b -> Int32 in
             // The C iterator holds pointers into the array; re-anchor them if the
             // storage moved since they were taken.

@@ -10,7 +10,7 @@ public struct CodecError: Error, Equatable, Sendable, CustomStringConvertible {
     public let kind: Kind
     public let code: Int32
 
-    package init(code: Int32) {
+    @usableFromInline package init(code: Int32) {
         self.code = code
         switch code {
         case CS_E_SHORT: kind = .truncated
@@ -31,7 +31,7 @@ public struct CodecError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// Returns `rc` when it is not negative, else throws the matching error.
     @discardableResult
-    package static func check<T: BinaryInteger>(_ rc: T) throws(CodecError) -> T {
+    @inlinable package static func check<T: BinaryInteger>(_ rc: T) throws(CodecError) -> T {
         if rc < 0 { throw CodecError(code: Int32(rc)) }
         return rc
     }

@@ -5,12 +5,19 @@ import CStorage
 /// body, so a known series is found without making a `String`), or by a ref
 /// an earlier commit returned.
 public struct AppendBatch: Sendable {
-    package struct Entry: Sendable {
-        package var labels: Labels?
-        package var ref: UInt64
-        package var range: Range<Int>
+    @usableFromInline package struct Entry: Sendable {
+        @usableFromInline package var labels: Labels?
+        @usableFromInline package var ref: UInt64
+        @usableFromInline package var range: Range<Int>
         /// Into `spans`, for entries named by raw label bytes.
-        package var spans: Range<Int> = 0..<0
+        @usableFromInline package var spans: Range<Int> = 0..<0
+
+        @inlinable init(labels: Labels?, ref: UInt64, range: Range<Int>, spans: Range<Int> = 0..<0) {
+            self.labels = labels
+            self.ref = ref
+            self.range = range
+            self.spans = spans
+        }
     }
 
     /// One label as byte ranges of `labelBytes`.
@@ -18,32 +25,33 @@ public struct AppendBatch: Sendable {
         package var nameStart: UInt32, nameCount: UInt32, valueStart: UInt32, valueCount: UInt32
     }
 
-    package private(set) var entries: [Entry] = []
-    package private(set) var samples: [Sample] = []
+    // Settable in the module so the `add` methods below can be inlined into callers.
+    @usableFromInline package internal(set) var entries: [Entry] = []
+    @usableFromInline package internal(set) var samples: [Sample] = []
     /// Label bytes the raw entries point into (remote write's decompressed body).
     package private(set) var labelBytes: [UInt8] = []
     package private(set) var spans: [LabelSpan] = []
 
     public init() {}
 
-    public mutating func add<C: Collection>(_ labels: Labels, _ samples: C) where C.Element == Sample {
+    @inlinable public mutating func add<C: Collection>(_ labels: Labels, _ samples: C) where C.Element == Sample {
         let start = self.samples.count
         self.samples.append(contentsOf: samples)
         entries.append(Entry(labels: labels, ref: 0, range: start..<self.samples.count))
     }
 
-    public mutating func add<C: Collection>(ref: UInt64, _ samples: C) where C.Element == Sample {
+    @inlinable public mutating func add<C: Collection>(ref: UInt64, _ samples: C) where C.Element == Sample {
         let start = self.samples.count
         self.samples.append(contentsOf: samples)
         entries.append(Entry(labels: nil, ref: ref, range: start..<self.samples.count))
     }
 
-    public mutating func add(_ labels: Labels, timestamp: Int64, value: Double) {
+    @inlinable public mutating func add(_ labels: Labels, timestamp: Int64, value: Double) {
         samples.append(Sample(timestamp: timestamp, value: value))
         entries.append(Entry(labels: labels, ref: 0, range: samples.count - 1..<samples.count))
     }
 
-    public mutating func add(ref: UInt64, timestamp: Int64, value: Double) {
+    @inlinable public mutating func add(ref: UInt64, timestamp: Int64, value: Double) {
         samples.append(Sample(timestamp: timestamp, value: value))
         entries.append(Entry(labels: nil, ref: ref, range: samples.count - 1..<samples.count))
     }

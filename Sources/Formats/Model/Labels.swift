@@ -4,12 +4,12 @@ public struct Label: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var name: String
     public var value: String
 
-    public init(_ name: String, _ value: String) {
+    @inlinable public init(_ name: String, _ value: String) {
         self.name = name
         self.value = value
     }
 
-    public static func < (a: Label, b: Label) -> Bool {
+    @inlinable public static func < (a: Label, b: Label) -> Bool {
         if !utf8Equal(a.name, b.name) { return utf8Less(a.name, b.name) }
         return utf8Less(a.value, b.value)
     }
@@ -18,11 +18,11 @@ public struct Label: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Byte equality, as Prometheus compares labels: Swift's `String ==` would
     /// treat canonically equivalent spellings ("é" and "e\u{301}") as equal.
-    public static func == (a: Label, b: Label) -> Bool {
+    @inlinable public static func == (a: Label, b: Label) -> Bool {
         utf8Equal(a.name, b.name) && utf8Equal(a.value, b.value)
     }
 
-    public func hash(into hasher: inout Hasher) {
+    @inlinable public func hash(into hasher: inout Hasher) {
         hasher.combine(UTF8Key(name))
         hasher.combine(UTF8Key(value))
     }
@@ -59,7 +59,7 @@ public struct Labels: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// Prometheus's series order: label by label, shorter set first on a tie.
-    public static func < (a: Labels, b: Labels) -> Bool {
+    @inlinable public static func < (a: Labels, b: Labels) -> Bool {
         for (x, y) in zip(a.labels, b.labels) where x != y { return x < y }
         return a.labels.count < b.labels.count
     }

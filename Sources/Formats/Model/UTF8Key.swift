@@ -2,14 +2,14 @@ import Foundation
 
 /// A string hashed and compared by its UTF-8 bytes: Swift's `String` equality is
 /// canonical equivalence, Prometheus's is byte equality.
-package struct UTF8Key: Hashable, Sendable {
-    let string: String
+@usableFromInline package struct UTF8Key: Hashable, Sendable {
+    @usableFromInline let string: String
 
-    package init(_ string: String) { self.string = string }
+    @inlinable package init(_ string: String) { self.string = string }
 
-    package static func == (a: UTF8Key, b: UTF8Key) -> Bool { utf8Equal(a.string, b.string) }
+    @inlinable package static func == (a: UTF8Key, b: UTF8Key) -> Bool { utf8Equal(a.string, b.string) }
 
-    package func hash(into hasher: inout Hasher) {
+    @inlinable package func hash(into hasher: inout Hasher) {
         var s = string
         s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
@@ -17,7 +17,7 @@ package struct UTF8Key: Hashable, Sendable {
 
 /// Byte equality of two strings' UTF-8 (contiguous for native strings, so this
 /// is a length check and a memcmp).
-func utf8Equal(_ a: String, _ b: String) -> Bool {
+@inlinable func utf8Equal(_ a: String, _ b: String) -> Bool {
     var a = a, b = b
     return a.withUTF8 { x in
         b.withUTF8 { y in
@@ -27,7 +27,7 @@ func utf8Equal(_ a: String, _ b: String) -> Bool {
 }
 
 /// Byte-wise order of two strings' UTF-8 (Prometheus's label order).
-package func utf8Less(_ a: String, _ b: String) -> Bool {
+@inlinable package func utf8Less(_ a: String, _ b: String) -> Bool {
     var a = a, b = b
     return a.withUTF8 { x in
         b.withUTF8 { y in

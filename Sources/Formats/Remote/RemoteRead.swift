@@ -5,19 +5,19 @@ import CStorage
 // decoder and the two response encoders. HTTP handling lives in Node.
 
 /// Remote read's HTTP constants and the SAMPLES response encoder.
-public enum RemoteRead {
+package enum RemoteRead {
     /// Content type of a request and of a SAMPLES response (both snappy-encoded).
-    public static let protobufContentType = "application/x-protobuf"
+    package static let protobufContentType = "application/x-protobuf"
     /// Content type of a STREAMED_XOR_CHUNKS response (not compressed).
-    public static let streamedContentType = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"
+    package static let streamedContentType = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"
     /// `Content-Encoding` of a request and of a SAMPLES response.
-    public static let contentEncoding = "snappy"
+    package static let contentEncoding = "snappy"
     /// `X-Prometheus-Remote-Read-Version` that clients send.
-    public static let version = "0.1.0"
+    package static let version = "0.1.0"
 
     /// The largest uncompressed SAMPLES response: a snappy block holds at most
     /// 4 GiB - 1 bytes.
-    public static let maxSampledBytes = Int(UInt32.max)
+    package static let maxSampledBytes = Int(UInt32.max)
 
     /// A snappy-compressed ReadResponse: one QueryResult per entry of
     /// `results`, in order, each holding its series sorted by labels with
@@ -28,7 +28,7 @@ public enum RemoteRead {
     ///
     /// Throws when a chunk does not decode, and `ReadLimitError.responseTooLarge`
     /// past `maxSampledBytes`. `ranges.count` must equal `results.count`.
-    public static func encodeSampledResponse(
+    package static func encodeSampledResponse(
         _ results: [[SeriesData]], ranges: [(mint: Int64, maxt: Int64)]
     ) throws -> [UInt8] {
         precondition(results.count == ranges.count, "one time range per query result")
@@ -62,24 +62,24 @@ public enum RemoteRead {
 // MARK: - Request
 
 /// A decoded ReadRequest.
-public struct RemoteReadRequest: Sendable, Equatable {
+package struct RemoteReadRequest: Sendable, Equatable {
     /// ReadRequest.ResponseType; numbers fixed by prompb.
-    public enum ResponseType: UInt64, Sendable {
+    package enum ResponseType: UInt64, Sendable {
         case samples = 0
         case streamedXORChunks = 1
     }
 
     /// ReadHints: what the PromQL engine will do with the data. Advisory only.
-    public struct Hints: Sendable, Equatable {
-        public var stepMs: Int64
-        public var function: String
-        public var startMs: Int64
-        public var endMs: Int64
-        public var grouping: [String]
-        public var by: Bool
-        public var rangeMs: Int64
+    package struct Hints: Sendable, Equatable {
+        package var stepMs: Int64
+        package var function: String
+        package var startMs: Int64
+        package var endMs: Int64
+        package var grouping: [String]
+        package var by: Bool
+        package var rangeMs: Int64
 
-        public init(stepMs: Int64 = 0, function: String = "", startMs: Int64 = 0, endMs: Int64 = 0,
+        package init(stepMs: Int64 = 0, function: String = "", startMs: Int64 = 0, endMs: Int64 = 0,
                     grouping: [String] = [], by: Bool = false, rangeMs: Int64 = 0) {
             self.stepMs = stepMs
             self.function = function
@@ -91,15 +91,15 @@ public struct RemoteReadRequest: Sendable, Equatable {
         }
     }
 
-    public struct Query: Sendable, Equatable {
+    package struct Query: Sendable, Equatable {
         /// Inclusive bounds in ms; `validate` refuses start > end.
-        public var startMs: Int64
-        public var endMs: Int64
-        public var matchers: [LabelMatcher]
+        package var startMs: Int64
+        package var endMs: Int64
+        package var matchers: [LabelMatcher]
         /// Nil when the query carried no hints.
-        public var hints: Hints?
+        package var hints: Hints?
 
-        public init(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], hints: Hints? = nil) {
+        package init(startMs: Int64, endMs: Int64, matchers: [LabelMatcher], hints: Hints? = nil) {
             self.startMs = startMs
             self.endMs = endMs
             self.matchers = matchers
@@ -107,14 +107,14 @@ public struct RemoteReadRequest: Sendable, Equatable {
         }
     }
 
-    public var queries: [Query]
+    package var queries: [Query]
     /// The client's accepted response types that this server knows, in the
     /// client's order of preference.
-    public var acceptedResponseTypes: [ResponseType]
+    package var acceptedResponseTypes: [ResponseType]
     /// Accepted response types this server does not know (newer protocols), as sent.
-    public var unsupportedResponseTypes: [UInt64]
+    package var unsupportedResponseTypes: [UInt64]
 
-    public init(queries: [Query], acceptedResponseTypes: [ResponseType] = [], unsupportedResponseTypes: [UInt64] = []) {
+    package init(queries: [Query], acceptedResponseTypes: [ResponseType] = [], unsupportedResponseTypes: [UInt64] = []) {
         self.queries = queries
         self.acceptedResponseTypes = acceptedResponseTypes
         self.unsupportedResponseTypes = unsupportedResponseTypes
@@ -123,7 +123,7 @@ public struct RemoteReadRequest: Sendable, Equatable {
     /// The response to send, as Prometheus negotiates it: the client's first
     /// accepted type this server supports, SAMPLES when the client listed
     /// none, nil when it listed only unknown ones (Prometheus answers 400).
-    public var negotiatedResponseType: ResponseType? {
+    package var negotiatedResponseType: ResponseType? {
         if acceptedResponseTypes.isEmpty && unsupportedResponseTypes.isEmpty { return .samples }
         return acceptedResponseTypes.first
     }
@@ -131,7 +131,7 @@ public struct RemoteReadRequest: Sendable, Equatable {
     /// Decodes a request body: snappy block format around a ReadRequest. The
     /// decoded size is checked against `maxDecodedBytes` before anything is
     /// allocated. Every error is the client's fault (HTTP 400).
-    public static func decode(snappyBody: [UInt8], maxDecodedBytes: Int) throws(RemoteReadError) -> RemoteReadRequest {
+    package static func decode(snappyBody: [UInt8], maxDecodedBytes: Int) throws(RemoteReadError) -> RemoteReadRequest {
         let plain: [UInt8]
         do { plain = try SnappyBlock.decompress(snappyBody, maxDecodedBytes: maxDecodedBytes) } catch {
             if case let .tooLarge(announced, limit) = error { throw .tooLarge(decodedBytes: announced, limit: limit) }
@@ -142,7 +142,7 @@ public struct RemoteReadRequest: Sendable, Equatable {
 
     /// Decodes an uncompressed ReadRequest. Matchers are compiled here, so an
     /// invalid regex is reported before any query runs.
-    public static func decode(protobuf bytes: [UInt8]) throws(RemoteReadError) -> RemoteReadRequest {
+    package static func decode(protobuf bytes: [UInt8]) throws(RemoteReadError) -> RemoteReadRequest {
         var reader = ProtobufReader(bytes)
         var request = RemoteReadRequest(queries: [])
         var matchers: [[RawMatcher]] = []
@@ -178,10 +178,10 @@ public struct RemoteReadRequest: Sendable, Equatable {
     }
 
     /// The request body a client sends: `encoded()`, snappy-compressed.
-    public func snappyBody() -> [UInt8] { SnappyBlock.compress(encoded()) }
+    package func snappyBody() -> [UInt8] { SnappyBlock.compress(encoded()) }
 
     /// The ReadRequest as protobuf (uncompressed), as a client sends it.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var writer = ProtobufWriter()
         for query in queries {
             writer.writeMessage(1) { q in
@@ -316,15 +316,15 @@ public struct RemoteReadRequest: Sendable, Equatable {
 /// Every frame, header included, is at most `maxFrameBytes`; the one
 /// exception is a series whose labels alone leave no room for a single
 /// one-sample chunk, which is then sent one sample per frame.
-public struct ChunkedResponseWriter: Sendable {
+package struct ChunkedResponseWriter: Sendable {
     /// Prometheus' `--storage.remote.read-max-bytes-in-frame` default.
-    public static let defaultMaxFrameBytes = 1_048_576
+    package static let defaultMaxFrameBytes = 1_048_576
     /// Samples per chunk when out-of-order data forces re-encoding, as the head cuts them.
-    public static let samplesPerChunk = 120
+    package static let samplesPerChunk = 120
 
-    public let maxFrameBytes: Int
+    package let maxFrameBytes: Int
 
-    public init(maxFrameBytes: Int = defaultMaxFrameBytes) {
+    package init(maxFrameBytes: Int = defaultMaxFrameBytes) {
         precondition(maxFrameBytes > 0, "maxFrameBytes must be positive")
         self.maxFrameBytes = maxFrameBytes
     }
@@ -337,7 +337,7 @@ public struct ChunkedResponseWriter: Sendable {
     /// reach into the range is re-encoded instead: its merged samples in
     /// [mint, maxt] (`SeriesData.samples`) in fresh XOR chunks of at most
     /// `samplesPerChunk` samples.
-    public func frames(queryIndex: Int, series: [SeriesData], mint: Int64, maxt: Int64) -> ChunkedFrames {
+    package func frames(queryIndex: Int, series: [SeriesData], mint: Int64, maxt: Int64) -> ChunkedFrames {
         ChunkedFrames(maxFrameBytes: maxFrameBytes, queryIndex: Int64(queryIndex),
                       series: series.sorted { $0.labels < $1.labels }, mint: mint, maxt: maxt)
     }
@@ -345,7 +345,7 @@ public struct ChunkedResponseWriter: Sendable {
 
 /// The frames of one query's streamed response; see `ChunkedResponseWriter`.
 /// Work happens in `next()`, one series at a time.
-public struct ChunkedFrames: Sendable {
+package struct ChunkedFrames: Sendable {
     private let maxFrameBytes: Int
     private let queryIndex: Int64
     private let series: [SeriesData]
@@ -369,7 +369,7 @@ public struct ChunkedFrames: Sendable {
 
     /// The next frame, or nil when all are out. Throws when a stored chunk does
     /// not decode (only chunks that need re-encoding are decoded).
-    public mutating func next() throws -> [UInt8]? {
+    package mutating func next() throws -> [UInt8]? {
         while true {
             while nextChunk == pending.count {
                 guard nextSeries < series.count else { return nil }
@@ -512,7 +512,7 @@ public struct ChunkedFrames: Sendable {
 
 /// Why a remote read request was refused; every case is the client's fault
 /// (HTTP 400).
-public enum RemoteReadError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum RemoteReadError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The body is not a valid snappy block.
     case badSnappy(String)
     /// The body announces more decoded bytes than the server accepts.
@@ -530,7 +530,7 @@ public enum RemoteReadError: Error, Equatable, Sendable, CustomStringConvertible
     /// The query's end is before its start.
     case startAfterEnd(query: Int, startMs: Int64, endMs: Int64)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .badSnappy(reason): return "bad snappy body: \(reason)"
         case let .tooLarge(size, limit): return "decoded body of \(size) bytes exceeds the limit of \(limit) bytes"

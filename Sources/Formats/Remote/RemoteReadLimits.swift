@@ -1,21 +1,21 @@
 /// Per-request bounds of remote read, so one request cannot take the node's
 /// memory or time: checked before a query runs (`RemoteReadRequest.validate`)
 /// and while its response is produced (`SeriesCursor`, `SampledResponseEncoder`).
-public struct RemoteReadLimits: Sendable, Equatable {
+package struct RemoteReadLimits: Sendable, Equatable {
     /// Queries in one ReadRequest.
-    public var maxQueries: Int
+    package var maxQueries: Int
     /// Series in one response (all its queries together).
-    public var maxSeries: Int
+    package var maxSeries: Int
     /// Samples in one SAMPLES response (Prometheus's `remote_read_sample_limit`).
-    public var maxSamples: Int
+    package var maxSamples: Int
     /// Uncompressed bytes of one SAMPLES response; never above `RemoteRead.maxSampledBytes`.
-    public var maxResponseBytes: Int
+    package var maxResponseBytes: Int
     /// Bytes of one STREAMED_XOR_CHUNKS frame (Prometheus's `remote_read_max_bytes_in_frame`).
-    public var maxBytesInFrame: Int
+    package var maxBytesInFrame: Int
     /// Wall time one request may take.
-    public var timeout: Duration
+    package var timeout: Duration
 
-    public init(maxQueries: Int = 16, maxSeries: Int = 100_000, maxSamples: Int = 50_000_000,
+    package init(maxQueries: Int = 16, maxSeries: Int = 100_000, maxSamples: Int = 50_000_000,
                 maxResponseBytes: Int = 1 << 30, maxBytesInFrame: Int = ChunkedResponseWriter.defaultMaxFrameBytes,
                 timeout: Duration = .seconds(120)) {
         self.maxQueries = maxQueries
@@ -31,7 +31,7 @@ extension RemoteReadRequest {
     /// Refuses what Prometheus and Mimir refuse before reading anything: more
     /// than `maxQueries` queries, a query whose matchers all match the empty
     /// string (it would select every series), a query ending before it starts.
-    public func validate(_ limits: RemoteReadLimits) throws(RemoteReadError) {
+    package func validate(_ limits: RemoteReadLimits) throws(RemoteReadError) {
         if queries.count > limits.maxQueries { throw .tooManyQueries(queries.count, limit: limits.maxQueries) }
         for (i, q) in queries.enumerated() {
             if !q.matchers.contains(where: { !$0.matchesEmpty }) { throw .noSelectiveMatcher(query: i) }
@@ -44,22 +44,22 @@ extension RemoteReadRequest {
 /// `RemoteRead.encodeSampledResponse` describes) series by series, refusing
 /// with `ReadLimitError` as soon as it would hold more than `maxSamples`
 /// samples or `maxResponseBytes` bytes, so memory stays within the limits.
-public struct SampledResponseEncoder: Sendable {
+package struct SampledResponseEncoder: Sendable {
     private let maxSamples: Int
     private let maxBytes: Int
     private var response = ProtobufWriter()
     /// The QueryResult being built; its length prefix is known only at its end.
     private var result = ProtobufWriter()
-    public private(set) var samples = 0
+    package private(set) var samples = 0
 
-    public init(maxSamples: Int = .max, maxResponseBytes: Int = RemoteRead.maxSampledBytes) {
+    package init(maxSamples: Int = .max, maxResponseBytes: Int = RemoteRead.maxSampledBytes) {
         self.maxSamples = maxSamples
         maxBytes = min(maxResponseBytes, RemoteRead.maxSampledBytes)
     }
 
     /// Adds `series`' samples in [mint, maxt] to the current query's result
     /// (nothing when it has none there). Series must come sorted by labels.
-    public mutating func add(_ series: SeriesData, mint: Int64, maxt: Int64) throws {
+    package mutating func add(_ series: SeriesData, mint: Int64, maxt: Int64) throws {
         let selected = try series.samples(mint: mint, maxt: maxt)
         guard !selected.isEmpty else { return }
         let (total, overflow) = samples.addingReportingOverflow(selected.count)
@@ -87,7 +87,7 @@ public struct SampledResponseEncoder: Sendable {
     }
 
     /// Closes the current query's result; the next `add` starts the next query's.
-    public mutating func endQuery() throws {
+    package mutating func endQuery() throws {
         if projectedSize(resultBody: result.bytes.count) > maxBytes { throw ReadLimitError.responseTooLarge(limit: maxBytes) }
         response.writeKey(1, .lengthDelimited)
         response.writeUvarint(UInt64(result.bytes.count))
@@ -96,7 +96,7 @@ public struct SampledResponseEncoder: Sendable {
     }
 
     /// The compressed response, once every query has ended.
-    public func finish() -> [UInt8] { SnappyBlock.compress(response.bytes) }
+    package func finish() -> [UInt8] { SnappyBlock.compress(response.bytes) }
 
     /// Bytes of the response once the current result, `resultBody` bytes long, is closed.
     private func projectedSize(resultBody: Int) -> Int {

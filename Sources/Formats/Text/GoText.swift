@@ -2,12 +2,12 @@
 /// which `promtool tsdb dump` prints (`fmt.Printf("%s %g %d\n", labels, v, t)`).
 /// Everything appends UTF-8 bytes to a buffer so dumps of millions of samples
 /// allocate nothing per sample on the common paths.
-public enum GoText {
+package enum GoText {
     /// Appends `fmt`'s `%g` of `v` (Go `strconv.FormatFloat(v, 'g', -1, 64)`):
     /// the shortest digits that read back as `v`, in exponent form (`1e+06`,
     /// `3.3873e-05`) when the decimal exponent is below -4 or at least 6, else
     /// plain (`123456`, `0.25`); `NaN`, `+Inf`, `-Inf`, `-0`.
-    public static func appendFloat(_ v: Double, to out: inout [UInt8]) {
+    package static func appendFloat(_ v: Double, to out: inout [UInt8]) {
         if v.isNaN { out.append(contentsOf: "NaN".utf8); return }
         if v.isInfinite { out.append(contentsOf: (v < 0 ? "-Inf" : "+Inf").utf8); return }
         if v == v.rounded(.towardZero), abs(v) < 1e6 {
@@ -72,7 +72,7 @@ public enum GoText {
     }
 
     /// Appends the decimal digits of `n`.
-    public static func appendInteger(_ n: UInt64, to out: inout [UInt8]) {
+    package static func appendInteger(_ n: UInt64, to out: inout [UInt8]) {
         if n < 10 { out.append(UInt8(ascii: "0") + UInt8(n)); return }
         var digits = 1
         var m = n
@@ -91,7 +91,7 @@ public enum GoText {
     }
 
     /// Appends a signed decimal integer.
-    public static func appendInteger(_ n: Int64, to out: inout [UInt8]) {
+    package static func appendInteger(_ n: Int64, to out: inout [UInt8]) {
         if n < 0 { out.append(UInt8(ascii: "-")) }
         appendInteger(n.magnitude, to: &out)
     }
@@ -100,7 +100,7 @@ public enum GoText {
     /// \n \r \t \v`; other ASCII controls and DEL as `\xNN`; non-ASCII characters
     /// that Go does not count as printable (not a letter, mark, number,
     /// punctuation or symbol) as `\uNNNN` / `\UNNNNNNNN`; everything else as is.
-    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+    package static func appendQuoted(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         let plain = s.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
         if plain {

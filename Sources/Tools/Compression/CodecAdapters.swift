@@ -3,7 +3,7 @@ import Formats
 
 /// The codecs `bench compression` compares, each as an encode step and a decode
 /// step over all samples of a `SeriesSamples` (see `CompressionBench`).
-public enum CompressionCodec: String, CaseIterable, Sendable, Codable {
+package enum CompressionCodec: String, CaseIterable, Sendable, Codable {
     /// 16 bytes per sample, little-endian Int64 timestamp then the value's
     /// 64 bits, series after series: the baseline of every ratio.
     case raw
@@ -17,7 +17,7 @@ public enum CompressionCodec: String, CaseIterable, Sendable, Codable {
     /// The raw layout, then zlib (deflate, level 6) in blocks.
     case rawZlib = "raw-zlib"
 
-    public static let rawBytesPerSample = 16
+    package static let rawBytesPerSample = 16
 }
 
 /// One encode-decode pass of a codec. Made fresh (buffers allocated, zeroed) for

@@ -5,50 +5,50 @@ import Glibc
 #endif
 
 /// Figures of one codec over all input samples.
-public struct CodecResult: Sendable, Equatable, Codable {
-    public let codec: String
-    public let bytes: Int
-    public let bytesPerSample: Double
+package struct CodecResult: Sendable, Equatable, Codable {
+    package let codec: String
+    package let bytes: Int
+    package let bytesPerSample: Double
     /// Raw bytes (16 per sample) over `bytes`.
-    public let ratioToRaw: Double
+    package let ratioToRaw: Double
     /// Best of the repetitions; MB/s are of raw bytes (16 per sample), 10^6 bytes.
-    public let encodeNsPerSample: Double
-    public let encodeMBPerSecond: Double
-    public let decodeNsPerSample: Double
-    public let decodeMBPerSecond: Double
+    package let encodeNsPerSample: Double
+    package let encodeMBPerSecond: Double
+    package let decodeNsPerSample: Double
+    package let decodeMBPerSecond: Double
     /// Always true in a report: a decode that differs in any timestamp or value
     /// bit fails the benchmark instead.
-    public let roundTrip: Bool
+    package let roundTrip: Bool
 }
 
 /// The whole result of `bench compression`, JSON-encodable with stable keys.
-public struct CompressionReport: Sendable, Codable {
-    public let input: String
-    public let inputKind: String
-    public let series: Int
-    public let samples: Int
-    public let duplicatesDropped: Int
-    public let repetitions: Int
-    public let blockSize: Int
-    public let codecs: [CodecResult]
+package struct CompressionReport: Sendable, Codable {
+    package let input: String
+    package let inputKind: String
+    package let series: Int
+    package let samples: Int
+    package let duplicatesDropped: Int
+    package let repetitions: Int
+    package let blockSize: Int
+    package let codecs: [CodecResult]
     /// The bit breakdown when an XOR codec ran.
-    public let xor: XORBitBreakdown?
+    package let xor: XORBitBreakdown?
 }
 
 /// A benchmark failure: a codec error, or a decode that did not reproduce the input.
-public struct CompressionBenchError: Error, CustomStringConvertible {
-    public let description: String
+package struct CompressionBenchError: Error, CustomStringConvertible {
+    package let description: String
 }
 
 /// Runs each codec over every sample: encode, decode, compare bit for bit.
-public enum CompressionBench {
-    public struct Options: Sendable {
+package enum CompressionBench {
+    package struct Options: Sendable {
         /// Timed repetitions per codec; the best (fastest) is reported.
-        public var repetitions = 3
+        package var repetitions = 3
         /// Input bytes per independently compressed LZ4/zlib block.
-        public var blockSize = 64 << 10
+        package var blockSize = 64 << 10
 
-        public init(repetitions: Int = 3, blockSize: Int = 64 << 10) {
+        package init(repetitions: Int = 3, blockSize: Int = 64 << 10) {
             self.repetitions = repetitions
             self.blockSize = blockSize
         }
@@ -56,7 +56,7 @@ public enum CompressionBench {
 
     /// Measures `codecs` in the given order. `progress` hears each codec's name
     /// before it runs.
-    public static func run(_ input: CompressionInput, codecs: [CompressionCodec], options: Options = Options(),
+    package static func run(_ input: CompressionInput, codecs: [CompressionCodec], options: Options = Options(),
                            progress: ((CompressionCodec) -> Void)? = nil) throws(CompressionBenchError) -> CompressionReport {
         let samples = input.samples
         let n = samples.sampleCount

@@ -3,28 +3,28 @@ import Formats
 import Foundation
 
 /// A problem with a benchmark input: names the file and, for text, the line.
-public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let file: String
-    public let line: Int?
-    public let reason: String
+package struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
+    package let file: String
+    package let line: Int?
+    package let reason: String
 
-    public init(file: String, line: Int? = nil, reason: String) {
+    package init(file: String, line: Int? = nil, reason: String) {
         self.file = file
         self.line = line
         self.reason = reason
     }
 
-    public var description: String {
+    package var description: String {
         line.map { "\(file): line \($0): \(reason)" } ?? "\(file): \(reason)"
     }
 }
 
 /// The samples of a benchmark input and what kind of input it was.
-public struct CompressionInput: Sendable {
-    public let path: String
+package struct CompressionInput: Sendable {
+    package let path: String
     /// "promtool dump", "OpenMetrics", "block" or "database (N blocks)".
-    public let kind: String
-    public let samples: SeriesSamples
+    package let kind: String
+    package let samples: SeriesSamples
 
     /// Reads `path`:
     /// * a regular file: `promtool tsdb dump` text or OpenMetrics text, plain or
@@ -36,7 +36,7 @@ public struct CompressionInput: Sendable {
     ///   measures stored data.
     ///
     /// `progress` gets the fraction read of a text file, now and then.
-    public static func read(path: String, progress: ((Double) -> Void)? = nil) throws(InputError) -> CompressionInput {
+    package static func read(path: String, progress: ((Double) -> Void)? = nil) throws(InputError) -> CompressionInput {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw InputError(file: path, reason: "no such file or directory")

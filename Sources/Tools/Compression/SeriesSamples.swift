@@ -3,22 +3,22 @@ import Formats
 /// Samples grouped per series, each series in strictly increasing time order,
 /// stored as flat arrays (series `i` owns `starts[i] ..< starts[i + 1]`) so the
 /// codecs can walk them through raw pointers.
-public struct SeriesSamples: Sendable {
+package struct SeriesSamples: Sendable {
     /// Each series' identity as it appeared in the input (label text).
-    public let names: [String]
+    package let names: [String]
     /// `names.count + 1` offsets into `timestamps` / `values`.
-    public let starts: [Int]
-    public let timestamps: [Int64]
+    package let starts: [Int]
+    package let timestamps: [Int64]
     /// IEEE-754 bit patterns, so NaN payloads survive.
-    public let values: [UInt64]
+    package let values: [UInt64]
     /// Samples dropped because their series already had one at that timestamp.
-    public let duplicatesDropped: Int
+    package let duplicatesDropped: Int
 
-    public var seriesCount: Int { names.count }
-    public var sampleCount: Int { timestamps.count }
+    package var seriesCount: Int { names.count }
+    package var sampleCount: Int { timestamps.count }
 
     /// The samples of series `i`.
-    public func samples(ofSeries i: Int) -> [Sample] {
+    package func samples(ofSeries i: Int) -> [Sample] {
         (starts[i]..<starts[i + 1]).map { Sample(timestamp: timestamps[$0], valueBits: values[$0]) }
     }
 }
@@ -30,21 +30,21 @@ public struct SeriesSamples: Sendable {
 /// `duplicatesDropped` (an XOR chunk needs strictly increasing timestamps, and
 /// Prometheus's appender also keeps the first). Series keep the order in which
 /// they first appeared.
-public struct SeriesSamplesBuilder {
+package struct SeriesSamplesBuilder {
     private var index: [String: Int] = [:]
     private var names: [String] = []
     private var timestamps: [[Int64]] = []
     private var values: [[UInt64]] = []
 
-    public init() {}
+    package init() {}
 
-    public var seriesCount: Int { names.count }
+    package var seriesCount: Int { names.count }
 
     /// The index of series `name`, or nil if it has not been seen.
-    public func series(named name: String) -> Int? { index[name] }
+    package func series(named name: String) -> Int? { index[name] }
 
     /// Adds a series (which must be new) and returns its index.
-    public mutating func addSeries(_ name: String) -> Int {
+    package mutating func addSeries(_ name: String) -> Int {
         let i = names.count
         index[name] = i
         names.append(name)
@@ -53,13 +53,13 @@ public struct SeriesSamplesBuilder {
         return i
     }
 
-    public mutating func append(series i: Int, timestamp: Int64, valueBits: UInt64) {
+    package mutating func append(series i: Int, timestamp: Int64, valueBits: UInt64) {
         timestamps[i].append(timestamp)
         values[i].append(valueBits)
     }
 
     /// Sorts, drops duplicate timestamps and flattens.
-    public consuming func build() -> SeriesSamples {
+    package consuming func build() -> SeriesSamples {
         var starts = [0]
         var allT: [Int64] = []
         var allV: [UInt64] = []

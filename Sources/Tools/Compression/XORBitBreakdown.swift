@@ -7,50 +7,50 @@ import CStorage
 /// 8 * chunkBytes`. Timestamp bits are the first and second sample's varints and
 /// the delta-of-delta fields; value bits are the first sample's raw value and the
 /// XOR-coded values; the rest is the per-chunk 16-bit count header and padding.
-public struct XORBitBreakdown: Sendable, Equatable, Codable {
+package struct XORBitBreakdown: Sendable, Equatable, Codable {
     /// One part of the encoding.
-    public struct Part: Sendable, Equatable, Codable {
+    package struct Part: Sendable, Equatable, Codable {
         /// Stable name: header, first_timestamp, first_value, second_timestamp,
         /// dod_0, dod_14, dod_17, dod_20, dod_64, value_same, value_reuse,
         /// value_new, padding.
-        public let name: String
+        package let name: String
         /// The encoding's bits for this part, e.g. `10` + 14 bits.
-        public let encoding: String
+        package let encoding: String
         /// How many fields of this kind (samples, or chunks for per-chunk parts).
-        public let count: Int
+        package let count: Int
         /// `count` over the fields this kind can occur as: all samples for the
         /// first and second sample parts, samples from a chunk's third on for
         /// delta-of-delta buckets, from its second on for value cases, chunks for
         /// header and padding.
-        public let share: Double
+        package let share: Double
         /// All bits of these fields, prefix/control included.
-        public let bits: Int
+        package let bits: Int
         /// Of `bits`, the prefix or control bits (`10`, `11` + 5-bit L + 6-bit S).
-        public let controlBits: Int
+        package let controlBits: Int
     }
 
-    public let chunks: Int
-    public let samples: Int
-    public let chunkBytes: Int
+    package let chunks: Int
+    package let samples: Int
+    package let chunkBytes: Int
     /// What a block's chunk segment adds per chunk: the uvarint length, the
     /// encoding byte and the CRC32C (not counting the 8-byte file header).
-    public let recordOverheadBytes: Int
-    public let parts: [Part]
+    package let recordOverheadBytes: Int
+    package let parts: [Part]
 
-    public var totalBits: Int { parts.reduce(0) { $0 + $1.bits } }
-    public var timestampBits: Int { bits(of: ["first_timestamp", "second_timestamp", "dod_0", "dod_14", "dod_17", "dod_20", "dod_64"]) }
-    public var valueBits: Int { bits(of: ["first_value", "value_same", "value_reuse", "value_new"]) }
-    public var overheadBits: Int { bits(of: ["header", "padding"]) }
+    package var totalBits: Int { parts.reduce(0) { $0 + $1.bits } }
+    package var timestampBits: Int { bits(of: ["first_timestamp", "second_timestamp", "dod_0", "dod_14", "dod_17", "dod_20", "dod_64"]) }
+    package var valueBits: Int { bits(of: ["first_value", "value_same", "value_reuse", "value_new"]) }
+    package var overheadBits: Int { bits(of: ["header", "padding"]) }
 
-    public func bits(of names: Set<String>) -> Int {
+    package func bits(of names: Set<String>) -> Int {
         parts.filter { names.contains($0.name) }.reduce(0) { $0 + $1.bits }
     }
 
-    public func part(_ name: String) -> Part? { parts.first { $0.name == name } }
+    package func part(_ name: String) -> Part? { parts.first { $0.name == name } }
 
     /// Bytes a chunk of `chunkLength` data bytes takes in a segment file beyond
     /// its data: uvarint length + encoding byte + CRC32C.
-    public static func recordOverhead(chunkLength: Int) -> Int {
+    package static func recordOverhead(chunkLength: Int) -> Int {
         var n = 1, v = chunkLength
         while v >= 0x80 { v >>= 7; n += 1 }
         return n + 1 + 4

@@ -10,36 +10,36 @@ import Formats
 /// about 120 samples per chunk, the end time re-estimated at the 30th sample,
 /// never across an aligned 2 h boundary, at most 240 samples. A block cut from
 /// the same samples therefore holds the same chunks, byte for byte.
-public struct XORChunks: Sendable {
+package struct XORChunks: Sendable {
     /// Head chunk range: the 2 h block range.
-    public static let chunkRange: Int64 = 7_200_000
+    package static let chunkRange: Int64 = 7_200_000
 
     /// Chunk bytes; only the first `byteCount` are chunks, the rest is zero slack.
-    public private(set) var bytes: [UInt8]
+    package private(set) var bytes: [UInt8]
     /// End offset of each chunk in `bytes`.
-    public private(set) var chunkEnds: [Int] = []
+    package private(set) var chunkEnds: [Int] = []
     /// Sum over chunks of the bits the encoder wrote (`bitpos` minus the 16
     /// header bits), kept to check the bit analysis against the encoder.
-    public private(set) var encoderFieldBits = 0
+    package private(set) var encoderFieldBits = 0
 
-    public var byteCount: Int { chunkEnds.last ?? 0 }
-    public var chunkCount: Int { chunkEnds.count }
+    package var byteCount: Int { chunkEnds.last ?? 0 }
+    package var chunkCount: Int { chunkEnds.count }
 
     /// Zeroed room for `samples` (a worst-case bound: 21 bytes per sample plus
     /// the append margin); allocate once, outside any timed section.
-    public init(capacityFor samples: SeriesSamples) {
+    package init(capacityFor samples: SeriesSamples) {
         bytes = [UInt8](repeating: 0, count: samples.sampleCount * 21 + Int(CS_XOR_APPEND_MARGIN) + 64)
         chunkEnds.reserveCapacity(samples.sampleCount / 60 + samples.seriesCount + 1)
     }
 
     /// The chunk bytes of chunk `i`.
-    public func chunk(_ i: Int) -> ArraySlice<UInt8> {
+    package func chunk(_ i: Int) -> ArraySlice<UInt8> {
         bytes[(i == 0 ? 0 : chunkEnds[i - 1])..<chunkEnds[i]]
     }
 
     /// Encodes every series; the buffer must be fresh from `init(capacityFor:)`.
     /// Throws only if the samples are not strictly increasing per series.
-    public mutating func encode(_ samples: SeriesSamples) throws(CodecError) {
+    package mutating func encode(_ samples: SeriesSamples) throws(CodecError) {
         precondition(chunkEnds.isEmpty, "XORChunks.encode needs a fresh buffer")
         let capacity = bytes.count
         var ends = chunkEnds
@@ -87,13 +87,13 @@ public struct XORChunks: Sendable {
 
     /// Decodes chunk after chunk into `timestamps` / `values`; returns the sample
     /// count. Throws on corrupt chunks or when the buffers are too small.
-    public func decode(into timestamps: UnsafeMutableBufferPointer<Int64>,
+    package func decode(into timestamps: UnsafeMutableBufferPointer<Int64>,
                        _ values: UnsafeMutableBufferPointer<UInt64>) throws(CodecError) -> Int {
         try Self.decode(bytes, chunkEnds: chunkEnds, into: timestamps, values)
     }
 
     /// Decodes chunks laid out back to back in `bytes` (ending at `chunkEnds`).
-    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, chunkEnds: [Int],
+    package static func decode(_ bytes: UnsafeBufferPointer<UInt8>, chunkEnds: [Int],
                               into timestamps: UnsafeMutableBufferPointer<Int64>,
                               _ values: UnsafeMutableBufferPointer<UInt64>) throws(CodecError) -> Int {
         var start = 0
@@ -108,14 +108,14 @@ public struct XORChunks: Sendable {
         return n
     }
 
-    public static func decode(_ bytes: [UInt8], chunkEnds: [Int],
+    package static func decode(_ bytes: [UInt8], chunkEnds: [Int],
                               into timestamps: UnsafeMutableBufferPointer<Int64>,
                               _ values: UnsafeMutableBufferPointer<UInt64>) throws(CodecError) -> Int {
         try bytes.withUnsafeBufferPointer { (b) throws(CodecError) in try decode(b, chunkEnds: chunkEnds, into: timestamps, values) }
     }
 
     /// The bit breakdown of every chunk (the C pass walks the encoded bits).
-    public func bitBreakdown() throws(CodecError) -> XORBitBreakdown {
+    package func bitBreakdown() throws(CodecError) -> XORBitBreakdown {
         var acc = cs_xor_bits()
         try bytes.withUnsafeBufferPointer { (b) throws(CodecError) in
             var start = 0

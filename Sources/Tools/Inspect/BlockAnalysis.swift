@@ -4,29 +4,29 @@ import Foundation
 
 /// `muninn blocks analyze`: the cardinality report of one block, from its index
 /// (postings lists) and a pass over the chunk records' headers.
-public struct BlockAnalysis: Sendable {
+package struct BlockAnalysis: Sendable {
     /// A name (or `name=value`) and how many series or values it has.
-    public struct Count: Sendable, Equatable {
-        public let name: String
-        public let count: Int
+    package struct Count: Sendable, Equatable {
+        package let name: String
+        package let count: Int
     }
 
     /// A label name: distinct values and series carrying it.
-    public struct LabelName: Sendable, Equatable {
-        public let name: String
-        public let values: Int
-        public let series: Int
+    package struct LabelName: Sendable, Equatable {
+        package let name: String
+        package let values: Int
+        package let series: Int
     }
 
     /// Order statistics of a set of integers (nearest-rank percentiles).
-    public struct Distribution: Sendable, Equatable {
-        public let count: Int
-        public let min: Int
-        public let p50: Int
-        public let p90: Int
-        public let p99: Int
-        public let max: Int
-        public let mean: Double
+    package struct Distribution: Sendable, Equatable {
+        package let count: Int
+        package let min: Int
+        package let p50: Int
+        package let p90: Int
+        package let p99: Int
+        package let max: Int
+        package let mean: Double
 
         init(_ values: [Int]) {
             let v = values.sorted()
@@ -43,29 +43,29 @@ public struct BlockAnalysis: Sendable {
         }
     }
 
-    public let summary: BlockSummary
+    package let summary: BlockSummary
     /// Label names with at least one series.
-    public let labelNameCount: Int
+    package let labelNameCount: Int
     /// Distinct `name=value` pairs, and label pairs summed over all series.
-    public let labelPairCount: Int
-    public let labelPairEntries: Int
+    package let labelPairCount: Int
+    package let labelPairEntries: Int
     /// Top `limit` metric names by series, then label names by distinct values,
     /// then label pairs by series; ties by name.
-    public let metricNames: [Count]
-    public let labelNames: [LabelName]
-    public let labelPairs: [Count]
+    package let metricNames: [Count]
+    package let labelNames: [LabelName]
+    package let labelPairs: [Count]
     /// Bytes of chunk data per chunk (record overhead excluded), and samples per
     /// chunk, over every chunk record in the segment files.
-    public let chunkBytes: Distribution
-    public let samplesPerChunk: Distribution
+    package let chunkBytes: Distribution
+    package let samplesPerChunk: Distribution
     /// Chunk data bytes per sample (XOR chunks).
-    public let chunkBytesPerSample: Double
+    package let chunkBytesPerSample: Double
     /// Size of the `index` file.
-    public let indexBytes: Int64
+    package let indexBytes: Int64
 
     /// Analyzes `block`. Throws `FormatError`s for unreadable or corrupt files
     /// (a chunk CRC mismatch included).
-    public init(_ block: BlockDiscovery.Block, limit: Int) throws {
+    package init(_ block: BlockDiscovery.Block, limit: Int) throws {
         summary = try BlockSummary(block)
         let index = try IndexReader(path: block.directory + "/index")
         let attributes = try FileManager.default.attributesOfItem(atPath: index.file)

@@ -16,42 +16,42 @@ import Foundation
 /// Only names that parse as ULIDs are blocks (`.tmp-for-creation` and other
 /// leftovers are ignored, as Prometheus ignores them). Discovery only lists
 /// directories; it opens no file for writing.
-public struct BlockDiscovery: Sendable {
-    public enum Kind: String, Sendable {
+package struct BlockDiscovery: Sendable {
+    package enum Kind: String, Sendable {
         case block, tenantDatabase = "tenant database", dataDirectory = "data directory", tenants = "directory of tenants"
     }
 
     /// A block directory and the tenant it belongs to: the name of the
     /// directory it sits in.
-    public struct Block: Sendable, Equatable {
-        public let tenant: String
-        public let ulid: ULID
-        public let directory: String
+    package struct Block: Sendable, Equatable {
+        package let tenant: String
+        package let ulid: ULID
+        package let directory: String
     }
 
     /// A tenant database directory (blocks plus, when present, `wal/` and `wbl/`).
-    public struct Database: Sendable, Equatable {
-        public let tenant: String
-        public let directory: String
+    package struct Database: Sendable, Equatable {
+        package let tenant: String
+        package let directory: String
         /// Blocks of this database, oldest ULID first.
-        public let blocks: [Block]
+        package let blocks: [Block]
         /// `directory/wal` and `directory/wbl` when they exist.
-        public let wal: String?
-        public let wbl: String?
+        package let wal: String?
+        package let wbl: String?
     }
 
-    public let path: String
-    public let kind: Kind
+    package let path: String
+    package let kind: Kind
     /// Tenant databases in tenant-name order; a lone block gives one database
     /// with that block and no WAL.
-    public let databases: [Database]
+    package let databases: [Database]
 
     /// Every block found, tenant by tenant, oldest ULID first.
-    public var blocks: [Block] { databases.flatMap(\.blocks) }
+    package var blocks: [Block] { databases.flatMap(\.blocks) }
 
     /// Classifies `path`. Throws a `FormatError` (offset 0) naming the path when
     /// it is missing, not a directory, or none of the layouts above.
-    public init(path: String) throws {
+    package init(path: String) throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDir) else {

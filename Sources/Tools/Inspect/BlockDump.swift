@@ -3,12 +3,12 @@ import Formats
 
 /// Which samples `BlockDump` prints: series matching every matcher, samples
 /// with `minTime <= t <= maxTime` (both inclusive, as `promtool tsdb dump`).
-public struct DumpSelection: Sendable {
-    public var matchers: [LabelMatcher]
-    public var minTime: Int64
-    public var maxTime: Int64
+package struct DumpSelection: Sendable {
+    package var matchers: [LabelMatcher]
+    package var minTime: Int64
+    package var maxTime: Int64
 
-    public init(matchers: [LabelMatcher] = [], minTime: Int64 = .min, maxTime: Int64 = .max) {
+    package init(matchers: [LabelMatcher] = [], minTime: Int64 = .min, maxTime: Int64 = .max) {
         self.matchers = matchers
         self.minTime = minTime
         self.maxTime = maxTime
@@ -28,10 +28,10 @@ public struct DumpSelection: Sendable {
 /// samples they cover. Only XOR (float) chunks are printed; histogram chunks are
 /// skipped. Every chunk's CRC is checked; corrupt input throws a `FormatError`
 /// and the output stops there. Files are only read.
-public enum BlockDump {
+package enum BlockDump {
     /// Dumps `database`: its blocks and, when it has `wal/`/`wbl/`, its head.
     /// `write` receives the output in pieces of about 1 MiB.
-    public static func dump(_ database: BlockDiscovery.Database, selection: DumpSelection,
+    package static func dump(_ database: BlockDiscovery.Database, selection: DumpSelection,
                             write: ([UInt8]) throws -> Void) throws {
         var sources: [Source] = []
         var newestMaxTime = Int64.min

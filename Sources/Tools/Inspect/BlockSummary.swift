@@ -3,26 +3,26 @@ import Foundation
 
 /// One row of `muninn blocks list`: a block's `meta.json` figures and its size
 /// on disk. Only `meta.json` is read and the files are `stat`ed.
-public struct BlockSummary: Sendable, Equatable, Codable {
-    public let tenant: String
-    public let ulid: String
+package struct BlockSummary: Sendable, Equatable, Codable {
+    package let tenant: String
+    package let ulid: String
     /// Inclusive, milliseconds.
-    public let minTime: Int64
+    package let minTime: Int64
     /// Exclusive, milliseconds.
-    public let maxTime: Int64
-    public let series: UInt64
-    public let samples: UInt64
-    public let chunks: UInt64
-    public let level: Int
+    package let maxTime: Int64
+    package let series: UInt64
+    package let samples: UInt64
+    package let chunks: UInt64
+    package let level: Int
     /// Sum of the sizes of every regular file under the block directory.
-    public let sizeBytes: Int64
+    package let sizeBytes: Int64
 
     /// Size on disk per sample; 0 for an empty block.
-    public var bytesPerSample: Double { samples == 0 ? 0 : Double(sizeBytes) / Double(samples) }
+    package var bytesPerSample: Double { samples == 0 ? 0 : Double(sizeBytes) / Double(samples) }
 
     /// Summarizes `block`; throws a `FormatError` naming `meta.json` when it is
     /// missing or invalid.
-    public init(_ block: BlockDiscovery.Block) throws {
+    package init(_ block: BlockDiscovery.Block) throws {
         let meta = try BlockMeta.read(directory: block.directory)
         tenant = block.tenant
         ulid = meta.ulid.description

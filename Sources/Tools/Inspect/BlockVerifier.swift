@@ -4,19 +4,19 @@ import Foundation
 
 /// The outcome of checking one block or one log directory: what was counted and
 /// every problem found (file, byte offset, what is wrong).
-public struct Verification: Sendable {
+package struct Verification: Sendable {
     /// The checked block or log directory.
-    public let path: String
+    package let path: String
     /// A WAL/WBL directory rather than a block.
-    public let isLog: Bool
-    public var problems: [FormatError] = []
-    public var series: UInt64 = 0
-    public var chunks: UInt64 = 0
-    public var samples: UInt64 = 0
+    package let isLog: Bool
+    package var problems: [FormatError] = []
+    package var series: UInt64 = 0
+    package var chunks: UInt64 = 0
+    package var samples: UInt64 = 0
     /// WAL/WBL records (log directories only).
-    public var records: UInt64 = 0
+    package var records: UInt64 = 0
 
-    public var ok: Bool { problems.isEmpty }
+    package var ok: Bool { problems.isEmpty }
 }
 
 /// `muninn blocks verify`: a read-only full check of blocks and logs that keeps
@@ -35,11 +35,11 @@ public struct Verification: Sendable {
 /// and in order); `tombstones` (CRC, series that exist); zero padding in the
 /// chunk segment headers. A problem in one file does not stop the others; a
 /// structural index problem stops the index checks that depend on it.
-public enum BlockVerifier {
+package enum BlockVerifier {
     /// Checks the block directory `directory`.
     /// The chunk files and the index are read on two threads; they meet only
     /// when chunk refs are matched to records.
-    public static func verify(block directory: String) -> Verification {
+    package static func verify(block directory: String) -> Verification {
         var v = Verification(path: directory, isLog: false)
         let meta = checkMeta(directory, &v)
         let scan = Background { () -> ([Record], [FormatError]) in
@@ -58,7 +58,7 @@ public enum BlockVerifier {
     /// Reads a WAL or WBL directory (checkpoint, then segments): every record's
     /// CRC and decoding. Reading a log cannot go past a bad record, so at most one
     /// problem is reported.
-    public static func verify(log directory: String) -> Verification {
+    package static func verify(log directory: String) -> Verification {
         var v = Verification(path: directory, isLog: true)
         do {
             try WALScan.walk(directory) { _, record in

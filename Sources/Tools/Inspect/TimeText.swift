@@ -1,11 +1,11 @@
 import Foundation
 
 /// Time arguments and time columns of the offline tools.
-public enum TimeText {
+package enum TimeText {
     /// Parses a millisecond timestamp (`1700000000000`, may be negative) or an
     /// RFC 3339 time (`2023-11-14T22:13:20Z`, `2023-11-14T23:13:20.5+01:00`).
     /// Nil when it is neither.
-    public static func parseMilliseconds(_ text: String) -> Int64? {
+    package static func parseMilliseconds(_ text: String) -> Int64? {
         if let ms = Int64(text) { return ms }
         for options: ISO8601DateFormatter.Options in [[.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds]] {
             let f = ISO8601DateFormatter()
@@ -18,7 +18,7 @@ public enum TimeText {
     }
 
     /// `2023-11-14 22:13:20.000 UTC`; out-of-range values print as the integer.
-    public static func utc(_ ms: Int64) -> String {
+    package static func utc(_ ms: Int64) -> String {
         guard abs(ms) < 253_402_300_800_000 else { return String(ms) }
         var seconds = time_t(ms.floorDivided(by: 1000))
         var parts = tm()
@@ -30,7 +30,7 @@ public enum TimeText {
 
     /// Go's `time.Duration.String()` of `ms` milliseconds: `2h0m0s`, `46m13.001s`,
     /// `500ms`, `0s`.
-    public static func duration(_ ms: Int64) -> String {
+    package static func duration(_ ms: Int64) -> String {
         if ms == 0 { return "0s" }
         let sign = ms < 0 ? "-" : ""
         let m = ms.magnitude
@@ -49,7 +49,7 @@ public enum TimeText {
     }
 
     /// Sizes in binary units with one decimal: `512B`, `214.8KiB`, `1.2GiB`.
-    public static func bytes(_ n: Int64) -> String {
+    package static func bytes(_ n: Int64) -> String {
         let units = ["KiB", "MiB", "GiB", "TiB"]
         guard n >= 1024 else { return "\(n)B" }
         var v = Double(n) / 1024

@@ -4,10 +4,10 @@ import Foundation
 
 /// Read-only walks over a WAL (or WBL) directory for the offline tools: the
 /// newest checkpoint, then the segments after it, never repairing anything.
-public enum WALScan {
+package enum WALScan {
     /// Calls `body` with each record and where it is (`checkpoint.N/SEGMENT@OFFSET`
     /// or `SEGMENT@OFFSET`). Throws `WALCorruption` at the first bad record.
-    public static func walk(_ dir: String, _ body: (String, WALRecord) throws -> Void) throws {
+    package static func walk(_ dir: String, _ body: (String, WALRecord) throws -> Void) throws {
         let checkpoint = try WALSegments.checkpoints(dir).last
         if let checkpoint {
             let name = URL(fileURLWithPath: checkpoint.path).lastPathComponent
