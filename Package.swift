@@ -19,8 +19,10 @@ let cSettings: [CSetting] = [
 ]
 
 /// `scripts/asan.sh` sets MUNINN_STORAGE_ONLY=1: its sanitized build then holds
-/// only the storage layers and their tests, which is all it runs, instead of
-/// also compiling the node's HTTP, TLS and CLI stack (two copies of BoringSSL).
+/// only the storage layers (Formats, Engine, and Tools, whose compression
+/// benchmark decodes untrusted files) and their tests, which is all it runs,
+/// instead of also compiling the node's HTTP, TLS and CLI stack (two copies of
+/// BoringSSL).
 let storageOnly = Context.environment["MUNINN_STORAGE_ONLY"] == "1"
 
 let package = Package(
