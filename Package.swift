@@ -113,7 +113,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "CStorageTests", dependencies: ["CStorage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "FormatsTests", dependencies: ["Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
-        // Also tests Tools: its tests share the block and promtool fixtures.
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tools", "Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
+        // Fixtures that need the storage layers: reference blocks, promtool runs.
+        .target(name: "StorageTestSupport", dependencies: ["Engine", "Formats", "TestSupport"],
+                path: "Tests/StorageTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Formats", "CStorage", "TestSupport", "StorageTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ToolsTests", dependencies: ["Tools", "Engine", "Formats", "CStorage", "TestSupport", "StorageTestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,29 +1,29 @@
 import Foundation
 import TestSupport
-@testable import Engine
 
-
-enum TestPaths {
+package enum TestPaths {
     /// The package root, found from this file's path.
-    static let packageRoot = URL(fileURLWithPath: #filePath)
+    package static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// `../shared/data` beside the checkout (CI clones with shared/ next to it).
-    static let sharedData = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+    package static let sharedData = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
 
-    static func temporaryDirectory(_ name: String) throws -> URL {
+    package static func temporaryDirectory(_ name: String) throws -> URL {
         Scratch.directory(name)
     }
 }
 
-struct CommandError: Error, CustomStringConvertible {
-    let description: String
+package struct CommandError: Error, CustomStringConvertible {
+    package let description: String
+
+    package init(description: String) { self.description = description }
 }
 
 /// Runs a program and returns its standard output; throws with stderr on a
 /// non-zero exit.
 @discardableResult
-func run(_ executable: String, _ arguments: [String]) throws -> Data {
+package func run(_ executable: String, _ arguments: [String]) throws -> Data {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -41,7 +41,7 @@ func run(_ executable: String, _ arguments: [String]) throws -> Data {
 }
 
 /// Lines of a gzip file, decompressed by the system's gzip.
-func gzipLines(_ url: URL, limit: Int) throws -> [Substring] {
+package func gzipLines(_ url: URL, limit: Int) throws -> [Substring] {
     let data = try run("/bin/gzip", ["-dc", url.path])
     return String(decoding: data, as: UTF8.self).split(separator: "\n").prefix(limit).map { $0 }
 }

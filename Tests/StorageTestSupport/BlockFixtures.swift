@@ -1,16 +1,16 @@
-@testable import Formats
+import Formats
 import Foundation
 import TestSupport
-@testable import Engine
+import Engine
 
 /// Inputs and promtool plumbing shared by the block tests.
-enum BlockFixtures {
-    typealias Series = PromtoolInteropTests.Series
+package enum BlockFixtures {
+    package typealias Series = Promtool.Series
 
-    static let start: Int64 = 1_700_000_000_000
+    package static let start: Int64 = 1_700_000_000_000
 
     /// formats.md §4.10: the 464-byte reference index (as promtool 2.42 writes it).
-    static let referenceIndex = hex("""
+    package static let referenceIndex = hex("""
         baaad70002000000260000000900085f5f6e616d655f5f0161016208696e7374
         616e6365036a6f62027570017801790d10744e00000000000000000000000000
         12030106040705020180a0abfef962bce30208988b05b7000000000000000000
@@ -29,13 +29,13 @@ enum BlockFixtures {
         """)
 
     /// The matching 62-byte `chunks/000001`.
-    static let referenceChunks = hex("""
+    package static let referenceChunks = hex("""
         85bd40dd010000001901000480a0abfef9623ff000000000000098753115ffc0fa5ff8d7e7991c
         1101000180a0abfef962400c0000000000000008e4f6f9
         """)
 
     /// The two series of the reference vector.
-    static func referenceSeries() throws -> [(labels: Labels, chunks: [ChunkMeta])] {
+    package static func referenceSeries() throws -> [(labels: Labels, chunks: [ChunkMeta])] {
         let first = [Sample(timestamp: start, value: 1), Sample(timestamp: start + 15_000, value: 1),
                      Sample(timestamp: start + 30_000, value: 0), Sample(timestamp: start + 45_500, value: 1)]
         let second = [Sample(timestamp: start, value: 3.5)]
@@ -46,7 +46,7 @@ enum BlockFixtures {
     }
 
     /// Cuts time-ordered samples into XOR chunks of at most `perChunk` samples.
-    static func chunks(_ samples: [Sample], perChunk: Int = 120) throws -> [ChunkMeta] {
+    package static func chunks(_ samples: [Sample], perChunk: Int = 120) throws -> [ChunkMeta] {
         var chunks: [ChunkMeta] = []
         for i in stride(from: 0, to: samples.count, by: perChunk) {
             let part = samples[i..<min(i + perChunk, samples.count)]
@@ -56,18 +56,18 @@ enum BlockFixtures {
         return chunks
     }
 
-    static func blockInput(_ series: [Series], perChunk: Int = 120) throws -> [(labels: Labels, chunks: [ChunkMeta])] {
+    package static func blockInput(_ series: [Series], perChunk: Int = 120) throws -> [(labels: Labels, chunks: [ChunkMeta])] {
         try series.map { ($0.labels, try chunks($0.samples, perChunk: perChunk)) }
     }
 
-    static func timeRange(_ series: [Series]) -> (minTime: Int64, maxTime: Int64) {
+    package static func timeRange(_ series: [Series]) -> (minTime: Int64, maxTime: Int64) {
         let all = series.flatMap(\.samples).map(\.timestamp)
         return (all.min()!, all.max()! + 1)
     }
 
     /// Series of varied shapes: counters, noisy gauges, special values, odd label
     /// values, single-sample series and irregular gaps.
-    static func generatedSeries(seed: UInt64 = 42, count: Int = 40) -> [Series] {
+    package static func generatedSeries(seed: UInt64 = 42, count: Int = 40) -> [Series] {
         var rng = SplitMix64(seed: seed)
         var series: [Series] = []
         let specials: [Double] = [.nan, .infinity, -.infinity, -0.0, 0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.1]
@@ -95,7 +95,7 @@ enum BlockFixtures {
     }
 
     /// The first `limit` lines of the real 15 s data, minus the series the limit cut.
-    static func realSeries(limit: Int = 40_000) throws -> [Series] {
+    package static func realSeries(limit: Int = 40_000) throws -> [Series] {
         let file = TestPaths.sharedData.appendingPathComponent("real-15s.txt.gz")
         var bySeries: [Labels: [Sample]] = [:]
         for line in try gzipLines(file, limit: limit) {
@@ -108,18 +108,18 @@ enum BlockFixtures {
     }
 
     /// What a text round trip does to a sample: every NaN becomes Go's NaN.
-    static func viaText(_ s: Sample) -> Sample { PromtoolInteropTests.viaText(s) }
+    package static func viaText(_ s: Sample) -> Sample { Promtool.viaText(s) }
 
-    static var promtool: String { PromtoolInteropTests.promtool }
+    package static var promtool: String { Promtool.promtool }
 
     /// Runs `promtool tsdb create-blocks-from openmetrics` into `dir/blocks` and
     /// returns the block directories, oldest first.
-    static func promtoolBlocks(_ series: [Series], in dir: URL) throws -> [String] {
+    package static func promtoolBlocks(_ series: [Series], in dir: URL) throws -> [String] {
         guard FileManager.default.isExecutableFile(atPath: promtool) else {
             throw CommandError(description: "promtool not found at \(promtool): run scripts/install-deps.sh (Debian package 'prometheus')")
         }
         let input = dir.appendingPathComponent("input.om")
-        try PromtoolInteropTests.openMetrics(series).write(to: input, atomically: true, encoding: .utf8)
+        try Promtool.openMetrics(series).write(to: input, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("blocks")
         try run(promtool, ["tsdb", "create-blocks-from", "openmetrics", input.path, out.path])
         return try FileManager.default.contentsOfDirectory(atPath: out.path).filter { ULID($0) != nil }
@@ -128,7 +128,7 @@ enum BlockFixtures {
 
     /// `promtool tsdb dump` of a data directory, run on a copy (dump needs `wal/`
     /// and creates `chunks_head/`). Samples per series in dump order.
-    static func dump(_ dataDir: String) throws -> [(labels: Labels, samples: [Sample])] {
+    package static func dump(_ dataDir: String) throws -> [(labels: Labels, samples: [Sample])] {
         let copy = try TestPaths.temporaryDirectory("dump").appendingPathComponent("data")
         defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
         try FileManager.default.copyItem(atPath: dataDir, toPath: copy.path)
@@ -146,9 +146,9 @@ enum BlockFixtures {
         return result
     }
 
-    static func sameLabel(_ a: Label, _ b: Label) -> Bool {
+    package static func sameLabel(_ a: Label, _ b: Label) -> Bool {
         a.name.utf8.elementsEqual(b.name.utf8) && a.value.utf8.elementsEqual(b.value.utf8)
     }
 
-    static func read(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+    package static func read(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 }
