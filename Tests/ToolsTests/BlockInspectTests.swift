@@ -7,7 +7,7 @@ import Testing
 @testable import Engine
 @testable import Tools
 
-/// The offline inspection engine (`Sources/Engine/Inspect`): Go text forms,
+/// The offline inspection engine (`Sources/Tools/Inspect`): Go text forms,
 /// path discovery, verification of intact and corrupted blocks and logs, and
 /// that nothing ever writes into the inspected directory.
 @Suite struct BlockInspectTests {
