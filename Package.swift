@@ -19,13 +19,16 @@ let cSettings: [CSetting] = [
 ]
 
 /// `scripts/asan.sh` sets MUNINN_STORAGE_ONLY=1: its sanitized build then holds
-/// only the storage layers and their tests, which is all it runs, instead of
-/// also compiling the node's HTTP, TLS and CLI stack (two copies of BoringSSL).
+/// only the storage layers (Formats, Engine, and Tools, whose compression
+/// benchmark decodes untrusted files) and their tests, which is all it runs,
+/// instead of also compiling the node's HTTP, TLS and CLI stack (two copies of
+/// BoringSSL).
 let storageOnly = Context.environment["MUNINN_STORAGE_ONLY"] == "1"
 
 let package = Package(
     name: "Muninn",
     products: (storageOnly ? [] : [.executable(name: "muninn", targets: ["Node"])]) + [
+        .library(name: "Formats", targets: ["Formats"]),
         .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
@@ -55,12 +58,28 @@ let package = Package(
             cSettings: cSettings
         ),
 
-        // Swift library: storage engine.
+        // The layers, each using only those above it; `package` access for what
+        // only sibling targets use, `public` for a library user's API.
+        // Formats: pure encoders and decoders over byte buffers (codecs, chunks,
+        // WAL records, index and block layouts, remote-write/read protobuf, label
+        // matchers); no file I/O, no threads, no locks.
+        .target(
+            name: "Formats",
+            dependencies: ["CStorage", "CSnappy"],
+            swiftSettings: engineSettings
+        ),
+        // Engine: files, WAL, head, blocks on disk, tenant databases, object store.
         .target(
             name: "Engine",
-            dependencies: ["CStorage", "CZlib", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["Formats", "CStorage", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics")],
             swiftSettings: engineSettings
+        ),
+        // Tools: offline inspection of WALs and blocks, the compression benchmark.
+        .target(
+            name: "Tools",
+            dependencies: ["Engine", "Formats", "CStorage", "CZlib"],
+            swiftSettings: swiftSettings
         ),
 
     ] + (storageOnly ? [] : [
@@ -68,7 +87,9 @@ let package = Package(
         .executableTarget(
             name: "Node",
             dependencies: [
+                "Tools",
                 "Engine",
+                "Formats",
                 "CStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -87,10 +108,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Engine", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Tools", "Engine", "Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
     ]) + [
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "CStorageTests", dependencies: ["CStorage", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
+        // Fixtures that need the storage layers: reference blocks, promtool runs.
+        .target(name: "StorageTestSupport", dependencies: ["Engine", "Formats", "TestSupport"],
+                path: "Tests/StorageTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Formats", "CStorage", "TestSupport", "StorageTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ToolsTests", dependencies: ["Tools", "Engine", "Formats", "CStorage", "TestSupport", "StorageTestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -15,6 +15,7 @@ func benchmark(_ name: String) -> Target {
         name: name,
         dependencies: [
             "BenchSupport",
+            .product(name: "Formats", package: rootIdentity),
             .product(name: "Engine", package: rootIdentity),
             .product(name: "Benchmark", package: "benchmark"),
         ],
@@ -35,7 +36,7 @@ let package = Package(
         .target(
             name: "BenchSupport",
             dependencies: [
-                .product(name: "Engine", package: rootIdentity),
+                .product(name: "Formats", package: rootIdentity),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Support",

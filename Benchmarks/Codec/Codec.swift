@@ -1,6 +1,6 @@
 import Benchmark
 import BenchSupport
-import Engine
+import Formats
 import Foundation
 
 let benchmarks: @Sendable () -> Void = {

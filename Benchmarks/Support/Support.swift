@@ -1,5 +1,5 @@
 import Benchmark
-import Engine
+import Formats
 import Foundation
 
 /// Real scraped samples from the repository's testdata/.

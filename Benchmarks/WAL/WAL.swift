@@ -1,6 +1,7 @@
 import Benchmark
 import BenchSupport
 import Engine
+import Formats
 import Foundation
 
 /// WAL append and read on real data pushed time-major (every commit is one

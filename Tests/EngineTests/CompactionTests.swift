@@ -1,4 +1,6 @@
+@testable import Formats
 import Foundation
+import StorageTestSupport
 import TestSupport
 import Testing
 @testable import Engine
@@ -68,8 +70,8 @@ import Testing
         let copy = try TestPaths.temporaryDirectory("cut-promtool")
         try FileManager.default.removeItem(at: copy)
         try FileManager.default.copyItem(atPath: dir, toPath: copy.path)
-        try run(PromtoolInteropTests.promtool, ["tsdb", "list", copy.path])
-        let dump = String(decoding: try run(PromtoolInteropTests.promtool, ["tsdb", "dump", copy.path]), as: UTF8.self)
+        try run(Promtool.promtool, ["tsdb", "list", copy.path])
+        let dump = String(decoding: try run(Promtool.promtool, ["tsdb", "dump", copy.path]), as: UTF8.self)
         var dumped: [Labels: [Sample]] = [:]
         for line in dump.split(separator: "\n") {
             let parsed = try DumpFormat.parse(line)
@@ -220,18 +222,18 @@ import Testing
         let dir = try TestPaths.temporaryDirectory("promtool-tenant").path
         var rng = SplitMix64(seed: 77)
         let start: Int64 = 1_700_000_000_000
-        var input: [PromtoolInteropTests.Series] = []
+        var input: [Promtool.Series] = []
         for i in 0..<12 {
             var samples: [Sample] = []
             for k in 0..<900 {
                 let t: Int64 = start + Int64(k) * 15_000 + Int64(i)
                 samples.append(Sample(timestamp: t, value: Double.random(in: -5...5, using: &rng)))
             }
-            input.append(PromtoolInteropTests.Series(labels: series(i % 2 == 0 ? "x_total" : "y", ["i": String(i)]), samples: samples))
+            input.append(Promtool.Series(labels: series(i % 2 == 0 ? "x_total" : "y", ["i": String(i)]), samples: samples))
         }
         let om = dir + "/input.om"
-        try PromtoolInteropTests.openMetrics(input).write(toFile: om, atomically: true, encoding: .utf8)
-        try run(PromtoolInteropTests.promtool, ["tsdb", "create-blocks-from", "openmetrics", om, dir])
+        try Promtool.openMetrics(input).write(toFile: om, atomically: true, encoding: .utf8)
+        try run(Promtool.promtool, ["tsdb", "create-blocks-from", "openmetrics", om, dir])
         try FileManager.default.removeItem(atPath: om)
 
         let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(wal: WALOptions(fsync: .never)))

@@ -1,37 +1,9 @@
+@testable import Formats
 import Foundation
+import StorageTestSupport
 import TestSupport
 import Testing
 @testable import Engine
-
-/// The test clock stands a day after t0, so samples near t0 are never "in the future".
-func openDB(_ dir: String? = nil, limits: TenantLimits = TenantLimits(), now: Int64 = 1_700_000_000_000 + 86_400_000) throws -> TenantDB {
-    let path = try dir ?? TestPaths.temporaryDirectory("db").path
-    let db = try TenantDB.open(directory: path, tenant: "t", options: DatabaseOptions(
-        wal: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .never), limits: limits))
-    db.clock = { now }
-    return db
-}
-
-func series(_ name: String, _ extra: KeyValuePairs<String, String> = [:]) -> Labels {
-    Labels([Label("__name__", name)] + extra.map { Label($0.key, $0.value) })
-}
-
-@discardableResult
-func push(_ db: TenantDB, _ labels: Labels, _ samples: [(Int64, Double)]) throws -> AppendOutcome {
-    var batch = AppendBatch()
-    batch.add(labels, samples.map { Sample(timestamp: $0.0, value: $0.1) })
-    return try db.append(batch)
-}
-
-func everything(_ db: TenantDB) throws -> [Labels: [Sample]] {
-    var out: [Labels: [Sample]] = [:]
-    for s in db.head.select(matchers: [try LabelMatcher(.regexMatch, "__name__", ".+")]) {
-        out[s.labels] = try s.samples()
-    }
-    return out
-}
-
-let t0: Int64 = 1_700_000_000_000
 
 @Suite struct HeadAppendTests {
     @Test func acceptsInOrderSamplesAndReturnsRefs() throws {
@@ -124,9 +96,9 @@ let t0: Int64 = 1_700_000_000_000
             let parsed = try DumpFormat.parse(line)
             bySeries[parsed.labels, default: []].append(parsed.sample)
         }
-        let all = bySeries.map { PromtoolInteropTests.Series(labels: $0.key, samples: $0.value.map(PromtoolInteropTests.viaText)) }
+        let all = bySeries.map { Promtool.Series(labels: $0.key, samples: $0.value.map(Promtool.viaText)) }
             .sorted { $0.labels < $1.labels }.dropLast()
-        let blocks = try PromtoolInteropTests.promtoolBlocks(Array(all))
+        let blocks = try Promtool.promtoolBlocks(Array(all))
 
         let head = Head()
         var ours: [[UInt8]] = []

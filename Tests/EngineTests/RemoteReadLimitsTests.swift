@@ -1,3 +1,5 @@
+@testable import Formats
+import StorageTestSupport
 import TestSupport
 import Testing
 @testable import Engine

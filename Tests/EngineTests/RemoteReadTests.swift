@@ -1,6 +1,7 @@
 import TestSupport
 import Testing
 @testable import Engine
+@testable import Formats
 
 // MARK: - Helpers: response decoders built on ProtobufReader
 

@@ -1,5 +1,7 @@
+@testable import Formats
 import Foundation
 import Logging
+import StorageTestSupport
 import Testing
 @testable import Engine
 

@@ -1,4 +1,6 @@
+@testable import Formats
 import Foundation
+import StorageTestSupport
 import TestSupport
 import Testing
 @testable import Engine
@@ -7,7 +9,7 @@ import Testing
 /// `promtool tsdb dump` replays it when it opens the data directory.
 @Suite struct WALPromtoolTests {
     @Test func promtoolDumpReplaysOurWAL() throws {
-        guard FileManager.default.isExecutableFile(atPath: PromtoolInteropTests.promtool) else {
+        guard FileManager.default.isExecutableFile(atPath: Promtool.promtool) else {
             throw CommandError(description: "promtool missing: run scripts/install-deps.sh")
         }
         let db = try TestPaths.temporaryDirectory("wal-promtool")
@@ -38,7 +40,7 @@ import Testing
         try wal.close()
         #expect(try WALSegments.list(walDir).count > 1)
 
-        let output = try run(PromtoolInteropTests.promtool, ["tsdb", "dump", db.path])
+        let output = try run(Promtool.promtool, ["tsdb", "dump", db.path])
         var dumped: [Labels: [Sample]] = [:]
         for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
             let parsed = try DumpFormat.parse(line)
@@ -46,7 +48,7 @@ import Testing
         }
         #expect(dumped.count == expected.count)
         for (labels, samples) in expected {
-            #expect(dumped[labels] == samples.map(PromtoolInteropTests.viaText), "\(labels)")
+            #expect(dumped[labels] == samples.map(Promtool.viaText), "\(labels)")
         }
     }
 }

@@ -1,7 +1,7 @@
+@testable import Formats
 import Foundation
 import Testing
 import TestSupport
-@testable import Engine
 
 /// Who may call what: admin endpoints (loopback or a bearer token), tenant
 /// authentication from `auth.tenantsFile`, instance limits, TLS.

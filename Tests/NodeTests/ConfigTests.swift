@@ -1,7 +1,7 @@
+@testable import Formats
 import Foundation
 import Testing
 import TestSupport
-@testable import Engine
 
 /// `muninn node` configuration: bad files fail at start naming the key,
 /// `--print-config` shows the effective settings, per-tenant overrides apply.

@@ -1,5 +1,5 @@
+@testable import Formats
 import Foundation
-@testable import Engine
 
 /// The tables of HostileRequestTests.
 extension HostileRequestTests {

@@ -1,5 +1,5 @@
+@testable import Formats
 import Foundation
-@testable import Engine
 
 /// HTTP/1.1 written byte by byte on a socket, for the requests URLSession
 /// refuses to send or rewrites: `..` in paths, non-UTF-8 targets and headers,

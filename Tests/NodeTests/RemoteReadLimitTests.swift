@@ -1,7 +1,7 @@
+@testable import Formats
 import Foundation
 import Testing
 import TestSupport
-@testable import Engine
 
 /// Remote read and the JSON series APIs over HTTP against a real node with
 /// small `read:` limits: every refusal names its limit, the node stays ready,

@@ -1,6 +1,6 @@
+@testable import Formats
 import Foundation
 import Testing
-@testable import Engine
 
 /// `POST /ingester/shutdown` under continuous pushes: writes stop before the
 /// flush, so when it answers 204 every acknowledged sample is in a block —

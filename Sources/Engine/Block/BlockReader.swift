@@ -1,17 +1,18 @@
 #if canImport(Glibc)
+import Formats
 import Glibc
 #endif
 import CStorage
 import Foundation
 
 /// One deleted interval of a series, from a block's `tombstones` file (§5.4).
-public struct Tombstone: Sendable, Equatable {
+package struct Tombstone: Sendable, Equatable {
     /// The series ID in the block's index.
-    public let seriesID: UInt64
-    public let minTime: Int64
-    public let maxTime: Int64
+    package let seriesID: UInt64
+    package let minTime: Int64
+    package let maxTime: Int64
 
-    public init(seriesID: UInt64, minTime: Int64, maxTime: Int64) {
+    package init(seriesID: UInt64, minTime: Int64, maxTime: Int64) {
         self.seriesID = seriesID
         self.minTime = minTime
         self.maxTime = maxTime
@@ -29,11 +30,11 @@ public struct Tombstone: Sendable, Equatable {
 /// Errors from corrupt files are `FormatError`s naming the file and offset;
 /// nothing in a block can make the reader trap. Immutable after opening and safe
 /// to use from many tasks at once; file descriptors close when it is released.
-public final class BlockReader: Sendable {
-    public let directory: String
-    public let meta: BlockMeta
-    public let index: IndexReader
-    public let tombstones: [Tombstone]
+package final class BlockReader: Sendable {
+    package let directory: String
+    package let meta: BlockMeta
+    package let index: IndexReader
+    package let tombstones: [Tombstone]
     private let segments: [SegmentFile]
 
     private struct SegmentFile: Sendable {
@@ -42,9 +43,9 @@ public final class BlockReader: Sendable {
         let size: Int
     }
 
-    public static let tombstonesMagic: UInt32 = 0x0130_BA30
+    package static let tombstonesMagic: UInt32 = 0x0130_BA30
 
-    public init(directory: String) throws {
+    package init(directory: String) throws {
         self.directory = directory
         meta = try BlockMeta.read(directory: directory)
         index = try IndexReader(path: directory + "/index")
@@ -57,17 +58,17 @@ public final class BlockReader: Sendable {
     }
 
     /// Paths of the chunk segment files, in reference order.
-    public var segmentPaths: [String] { segments.map(\.path) }
+    package var segmentPaths: [String] { segments.map(\.path) }
 
     /// Every series in label order, with chunk metadata (the index's all-series list).
-    public func series() throws(FormatError) -> [IndexSeries] {
+    package func series() throws(FormatError) -> [IndexSeries] {
         try index.allSeries()
     }
 
     // MARK: Chunks
 
     /// Reads and CRC-checks the chunk record `ref` points at.
-    public func chunk(_ ref: BlockChunkRef) throws -> ChunkRecord {
+    package func chunk(_ ref: BlockChunkRef) throws -> ChunkRecord {
         guard ref.segment < segments.count else {
             throw FormatError(file: directory + "/chunks", offset: ref.offset,
                               reason: "chunk ref \(ref) names segment \(ref.segment), the block has \(segments.count)")
@@ -109,7 +110,7 @@ public final class BlockReader: Sendable {
     }
 
     /// The samples of one XOR chunk.
-    public func samples(of chunk: BlockChunkMeta) throws -> [Sample] {
+    package func samples(of chunk: BlockChunkMeta) throws -> [Sample] {
         let record = try self.chunk(chunk.ref)
         let path = segments[chunk.ref.segment].path
         guard record.encoding == ChunkEncoding.xor.rawValue else {
@@ -123,7 +124,7 @@ public final class BlockReader: Sendable {
     }
 
     /// All samples of a series, chunk after chunk.
-    public func samples(of series: IndexSeries) throws -> [Sample] {
+    package func samples(of series: IndexSeries) throws -> [Sample] {
         var samples: [Sample] = []
         for chunk in series.chunks { samples += try self.samples(of: chunk) }
         return samples
@@ -134,7 +135,7 @@ public final class BlockReader: Sendable {
     /// Checks the whole block: `IndexReader.verify()`, every chunk of every series
     /// (CRC, XOR decoding, samples inside the chunk's and the block's time range),
     /// and that `meta.json`'s stats match what is stored.
-    public func verify() throws {
+    package func verify() throws {
         try index.verify()
         var stats = BlockMeta.Stats()
         for series in try index.allSeries() {
@@ -165,7 +166,7 @@ public final class BlockReader: Sendable {
 
     /// Names in the chunks directory `directory` that parse as integers, in name
     /// order: the segment files, in reference order (as Prometheus lists them).
-    static func segmentNames(in directory: String) throws -> [String] {
+    package static func segmentNames(in directory: String) throws -> [String] {
         try Files.list(directory).filter { name in
             !name.isEmpty && name.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } && UInt64(name) != nil
         }.sorted(by: ByteString.precedes)
@@ -206,7 +207,7 @@ public final class BlockReader: Sendable {
     }
 
     /// `magic BE32 | version 1 | stones… | CRC32C(stones)`; a missing file is empty.
-    static func readTombstones(_ path: String) throws -> [Tombstone] {
+    package static func readTombstones(_ path: String) throws -> [Tombstone] {
         guard Files.exists(path) else { return [] }
         let bytes = try Files.read(path)
         guard bytes.count >= 9 else {

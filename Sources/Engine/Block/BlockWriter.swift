@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Formats
 import Glibc
 #endif
 import Foundation
@@ -18,11 +19,11 @@ import Foundation
 /// or a complete one; Prometheus (and `BlockWriter` on the same ULID) delete a
 /// leftover `.tmp-for-creation` directory. On any error the temporary directory
 /// is removed before the error is rethrown.
-public enum BlockWriter {
-    public static let defaultSegmentSize = 512 << 20
-    public static let temporarySuffix = ".tmp-for-creation"
+package enum BlockWriter {
+    package static let defaultSegmentSize = 512 << 20
+    package static let temporarySuffix = ".tmp-for-creation"
     /// `magic 0x0130BA30 | version 1 | CRC32C of no stones` (§5.4).
-    public static let emptyTombstones: [UInt8] = [0x01, 0x30, 0xBA, 0x30, 0x01, 0, 0, 0, 0]
+    package static let emptyTombstones: [UInt8] = [0x01, 0x30, 0xBA, 0x30, 0x01, 0, 0, 0, 0]
     /// Prometheus sizes a chunk record with the longest length prefix it accepts.
     static let maxLengthFieldSize = 5
 
@@ -47,7 +48,7 @@ public enum BlockWriter {
     /// - Throws: `BlockWriteError` for invalid input, `SystemError` for I/O.
     ///   Safe to call concurrently for different ULIDs.
     @discardableResult
-    public static func write(series: [(labels: Labels, chunks: [ChunkMeta])],
+    package static func write(series: [(labels: Labels, chunks: [ChunkMeta])],
                              minTime: Int64, maxTime: Int64,
                              into parent: String,
                              ulid: ULID? = nil,
@@ -135,7 +136,7 @@ public enum BlockWriter {
     }
 
     /// Six-digit, 1-based segment file name for the 0-based `index`.
-    public static func segmentName(_ index: Int) -> String {
+    package static func segmentName(_ index: Int) -> String {
         let digits = String(index + 1)
         return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }

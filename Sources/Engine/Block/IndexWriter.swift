@@ -1,45 +1,11 @@
 #if canImport(Glibc)
+import Formats
 import Glibc
 #endif
 import CStorage
 
-/// Where a chunk lives in a block: `(segmentIndex << 32) | byteOffset`, with the
-/// 0-based position of its `chunks/NNNNNN` file and the offset of its record's
-/// length prefix (`formats.md` §3).
-public struct BlockChunkRef: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
-    public let rawValue: UInt64
-
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-
-    /// Nil when either part needs more than 32 bits.
-    public init?(segment: Int, offset: Int) {
-        guard (0...Int(UInt32.max)).contains(segment), (0...Int(UInt32.max)).contains(offset) else { return nil }
-        rawValue = UInt64(segment) << 32 | UInt64(offset)
-    }
-
-    public var segment: Int { Int(rawValue >> 32) }
-    public var offset: Int { Int(rawValue & 0xFFFF_FFFF) }
-
-    public static func < (a: BlockChunkRef, b: BlockChunkRef) -> Bool { a.rawValue < b.rawValue }
-    public var description: String { "\(segment):\(offset)" }
-}
-
-/// A chunk as the index describes it: its reference and the timestamps of its
-/// first and last sample (both inclusive).
-public struct BlockChunkMeta: Sendable, Hashable {
-    public var ref: BlockChunkRef
-    public var minTime: Int64
-    public var maxTime: Int64
-
-    public init(ref: BlockChunkRef, minTime: Int64, maxTime: Int64) {
-        self.ref = ref
-        self.minTime = minTime
-        self.maxTime = maxTime
-    }
-}
-
 /// Why a block or index could not be written; nothing on disk was published.
-public enum BlockWriteError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum BlockWriteError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Series must arrive in strictly ascending label order (no duplicates).
     case seriesOutOfOrder(previous: Labels, next: Labels)
     /// Label names must be non-empty and strictly ascending within a series.
@@ -55,7 +21,7 @@ public enum BlockWriteError: Error, Equatable, Sendable, CustomStringConvertible
     case alreadyExists(path: String)
     case finished
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .seriesOutOfOrder(let previous, let next): "series \(next) does not sort after \(previous)"
         case .invalidLabels(let labels): "label names of \(labels) are empty, unsorted or repeated"
@@ -67,65 +33,6 @@ public enum BlockWriteError: Error, Equatable, Sendable, CustomStringConvertible
         case .finished: "the index writer is already finished"
         }
     }
-}
-
-/// A string that hashes and compares by its UTF-8 bytes. Swift's `String`
-/// equality is Unicode canonical equivalence, which would merge label values
-/// that Prometheus (byte strings) keeps apart.
-struct ByteString: Hashable {
-    let string: String
-
-    static func == (a: ByteString, b: ByteString) -> Bool { a.string.utf8.elementsEqual(b.string.utf8) }
-
-    func hash(into hasher: inout Hasher) {
-        var s = string
-        s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-    }
-
-    static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
-}
-
-/// Big-endian and varint encoding into a growing byte array (Prometheus's `encbuf`).
-struct EncodeBuffer {
-    var bytes: [UInt8] = []
-
-    mutating func be32(_ v: UInt32) {
-        bytes.append(contentsOf: [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16),
-                                  UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)])
-    }
-
-    mutating func be64(_ v: UInt64) {
-        be32(UInt32(v >> 32))
-        be32(UInt32(truncatingIfNeeded: v))
-    }
-
-    mutating func uvarint(_ v: UInt64) {
-        var v = v
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
-    }
-
-    mutating func uvarint(_ v: Int) { uvarint(UInt64(v)) }
-
-    /// Zig-zag, as Go's `binary.PutVarint`.
-    mutating func varint(_ v: Int64) { uvarint(UInt64(bitPattern: v << 1 ^ v >> 63)) }
-
-    /// uvarint byte length, then the UTF-8 bytes.
-    mutating func string(_ s: String) {
-        uvarint(s.utf8.count)
-        bytes.append(contentsOf: s.utf8)
-    }
-
-    /// CRC32C of `bytes[from...]`, appended as BE32.
-    mutating func appendCRC(from start: Int) {
-        let crc = bytes.withUnsafeBufferPointer { cs_crc32c(0, $0.baseAddress! + start, $0.count - start) }
-        be32(crc)
-    }
-
-    static func uvarintLength(_ v: UInt64) -> Int { Int(cs_uvarint_len(v)) }
 }
 
 /// Sequential buffered output to a file (or to memory), tracking the write
@@ -208,10 +115,7 @@ final class BlockFileOutput {
 /// `addSeries`, then call `finish()`. Postings are collected in memory (one
 /// `UInt32` per label of each series); everything else streams out. Not
 /// thread-safe.
-public final class IndexWriter {
-    public static let magic: UInt32 = 0xBAAA_D700
-    public static let version: UInt8 = 2
-    public static let tocSize = 52
+package final class IndexWriter {
 
     private let output: BlockFileOutput
     private var symbolRefs: [ByteString: UInt32] = [:]
@@ -225,7 +129,7 @@ public final class IndexWriter {
     private var scratch = EncodeBuffer()
 
     /// Starts an index file at `path` (created or truncated).
-    public convenience init(path: String, symbols: some Sequence<String>) throws {
+    package convenience init(path: String, symbols: some Sequence<String>) throws {
         try self.init(output: BlockFileOutput(path: path), symbols: symbols)
     }
 
@@ -238,8 +142,8 @@ public final class IndexWriter {
         guard self.symbols.count <= Int(UInt32.max) else { throw BlockWriteError.limitExceeded("\(self.symbols.count) symbols") }
 
         var header = EncodeBuffer()
-        header.be32(Self.magic)
-        header.bytes.append(Self.version)
+        header.be32(IndexLayout.magic)
+        header.bytes.append(IndexLayout.version)
         try output.write(header.bytes)
         toc[0] = UInt64(output.position)
         try writeSymbols()
@@ -247,7 +151,7 @@ public final class IndexWriter {
     }
 
     /// The whole index for `series` (ascending label order) as bytes.
-    public static func encode(_ series: [(labels: Labels, chunks: [BlockChunkMeta])]) throws -> [UInt8] {
+    package static func encode(_ series: [(labels: Labels, chunks: [BlockChunkMeta])]) throws -> [UInt8] {
         let writer = try IndexWriter(output: BlockFileOutput(inMemory: "index"),
                                      symbols: series.lazy.flatMap { $0.labels.labels.lazy.flatMap { [$0.name, $0.value] } })
         for s in series { try writer.addSeries(s.labels, chunks: s.chunks) }
@@ -257,7 +161,7 @@ public final class IndexWriter {
     /// Writes the index for `series` (ascending label order) to `path` and fsyncs it.
     /// Returns the file size.
     @discardableResult
-    public static func write(_ series: [(labels: Labels, chunks: [BlockChunkMeta])], to path: String) throws -> Int {
+    package static func write(_ series: [(labels: Labels, chunks: [BlockChunkMeta])], to path: String) throws -> Int {
         let writer = try IndexWriter(path: path,
                                      symbols: series.lazy.flatMap { $0.labels.labels.lazy.flatMap { [$0.name, $0.value] } })
         for s in series { try writer.addSeries(s.labels, chunks: s.chunks) }
@@ -285,7 +189,7 @@ public final class IndexWriter {
 
     /// Adds the next series. `labels` must sort after the previous series'; its
     /// chunks must be ordered by time without overlap and by ascending ref.
-    public func addSeries(_ labels: Labels, chunks: [BlockChunkMeta]) throws {
+    package func addSeries(_ labels: Labels, chunks: [BlockChunkMeta]) throws {
         guard !finished else { throw BlockWriteError.finished }
         if let last = lastLabels, !(last < labels) { throw BlockWriteError.seriesOutOfOrder(previous: last, next: labels) }
         let list = labels.labels
@@ -343,7 +247,7 @@ public final class IndexWriter {
     /// Writes label indices, postings, both offset tables and the TOC, then
     /// fsyncs and closes the file. Returns the file size.
     @discardableResult
-    public func finish() throws -> Int {
+    package func finish() throws -> Int {
         try writeTrailer()
         try output.finish()
         return output.position

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 
 /// Cutting the head into blocks, and reads that merge head, in-flight and

@@ -1,4 +1,5 @@
 import CStorage
+import Formats
 import Foundation
 import Logging
 
@@ -27,7 +28,7 @@ public struct DatabaseOptions: Sendable {
 public final class TenantDB: @unchecked Sendable {
     public let tenant: String
     public let directory: String
-    public let head: Head
+    package let head: Head
     public let options: DatabaseOptions
     let logger: Logger
     let wal: WAL

@@ -1,4 +1,5 @@
 import CStorage
+import Formats
 import Foundation
 
 /// The in-memory part of a tenant's database: series keyed by label set, their
@@ -9,8 +10,8 @@ import Foundation
 /// the C chunk state, label symbol ids and a few optional references — a few
 /// hundred bytes with its chunk buffer. One lock guards everything; queries copy
 /// what they need under it and decode outside it.
-public final class Head: @unchecked Sendable {
-    public let chunkRange: Int64
+package final class Head: @unchecked Sendable {
+    package let chunkRange: Int64
     static let initialChunkCapacity = 96
 
     let lock = NSLock()
@@ -46,17 +47,17 @@ public final class Head: @unchecked Sendable {
     var batchSlots = BatchSlots()
 
     /// Live series.
-    public internal(set) var seriesCount = 0
+    package internal(set) var seriesCount = 0
     /// Time span of the samples held (Int64.max / Int64.min while empty).
-    public internal(set) var minTime = Int64.max
-    public internal(set) var maxTime = Int64.min
+    package internal(set) var minTime = Int64.max
+    package internal(set) var maxTime = Int64.min
     /// Oldest time an in-order sample may have: raised when blocks are cut, so
     /// nothing lands in a range that is already persisted.
-    public internal(set) var minValidTime = Int64.min
+    package internal(set) var minValidTime = Int64.min
     /// Refs handed out so far; the next series gets `lastRef + 1`.
-    public internal(set) var lastRef: UInt64 = 0
+    package internal(set) var lastRef: UInt64 = 0
 
-    public convenience init(chunkRange: Int64 = 2 * 3_600_000) {
+    package convenience init(chunkRange: Int64 = 2 * 3_600_000) {
         self.init(chunkRange: chunkRange, hashSeed: HashSeed.process)
     }
 

@@ -1,15 +1,4 @@
-/// A completed (closed) head chunk: immutable XOR bytes and their time span.
-public struct ChunkMeta: Sendable, Equatable {
-    public var minTime: Int64
-    public var maxTime: Int64
-    public var chunk: XORChunk
-
-    public init(minTime: Int64, maxTime: Int64, chunk: XORChunk) {
-        self.minTime = minTime
-        self.maxTime = maxTime
-        self.chunk = chunk
-    }
-}
+import Formats
 
 /// A series' closed chunks, allocated on the first cut so idle series pay nothing.
 final class ClosedChunks {

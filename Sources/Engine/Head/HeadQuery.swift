@@ -1,9 +1,11 @@
+import Formats
+
 /// Reads of the head: series selection by label matchers, label names and values.
 /// Each call takes the head lock briefly to copy what it needs; regexes run and
 /// chunks decode outside it.
 extension Head {
     /// Series matching every matcher that have data in [mint, maxt], sorted by labels.
-    public func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) -> [SeriesData] {
+    package func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) -> [SeriesData] {
         select(mint: mint, maxt: maxt, plan: plan(matchers))
     }
 
@@ -53,7 +55,7 @@ extension Head {
     }
 
     /// Label names of the series matching `matchers` (all series when empty), sorted.
-    public func labelNames(matchers: [LabelMatcher] = []) -> [String] {
+    package func labelNames(matchers: [LabelMatcher] = []) -> [String] {
         let plan = self.plan(matchers)
         lock.lock()
         defer { lock.unlock() }
@@ -72,7 +74,7 @@ extension Head {
     }
 
     /// Values of label `name` among the series matching `matchers`, sorted.
-    public func labelValues(_ name: String, matchers: [LabelMatcher] = []) -> [String] {
+    package func labelValues(_ name: String, matchers: [LabelMatcher] = []) -> [String] {
         let plan = self.plan(matchers)
         lock.lock()
         defer { lock.unlock() }

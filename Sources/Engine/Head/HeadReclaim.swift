@@ -1,3 +1,5 @@
+import Formats
+
 /// Per-process seed of the head's hash tables.
 enum HashSeed {
     /// From the OS (getrandom on Linux), once per process.
@@ -26,19 +28,19 @@ public struct HeadIndexFullError: Error, CustomStringConvertible {
 }
 
 /// Sizes of the head's label index, for tests and metrics.
-public struct HeadIndexStats: Sendable, Equatable {
+package struct HeadIndexStats: Sendable, Equatable {
     /// Interned label strings, and their UTF-8 bytes.
-    public var symbols: Int
-    public var symbolBytes: Int
+    package var symbols: Int
+    package var symbolBytes: Int
     /// Of those, strings no live series uses.
-    public var deadSymbols: Int
+    package var deadSymbols: Int
     /// Label symbol slots held for series, and how many belong to live series.
-    public var labelRefs: Int
-    public var liveLabelRefs: Int
+    package var labelRefs: Int
+    package var liveLabelRefs: Int
 }
 
 extension Head {
-    public var indexStats: HeadIndexStats {
+    package var indexStats: HeadIndexStats {
         lock.lock()
         defer { lock.unlock() }
         return HeadIndexStats(symbols: symbols.count, symbolBytes: symbols.byteCount, deadSymbols: symbols.deadCount,

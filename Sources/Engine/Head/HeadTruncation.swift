@@ -1,4 +1,5 @@
 import CStorage
+import Formats
 
 /// One series' data taken out of the head for a block.
 struct TakenSeries {

@@ -1,3 +1,5 @@
+import Formats
+
 /// Per-tenant limits. Zero disables a limit.
 public struct TenantLimits: Sendable, Equatable {
     public var maxSeries: Int

@@ -11,12 +11,18 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let code: Int32
 
+    package init(operation: String, path: String, code: Int32) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+
     public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 }
 
 /// Thin wrappers over the POSIX calls the storage layer needs; each turns a
 /// failure into a `SystemError` right here.
-enum Files {
+package enum Files {
     static func check(_ rc: Int32, _ operation: String, _ path: String) throws {
         if rc < 0 { throw SystemError(operation: operation, path: path, code: errno) }
     }
@@ -58,7 +64,7 @@ enum Files {
 
     /// Opens `path` read-only; returns the descriptor (the caller closes it)
     /// and the file's size.
-    static func openForReading(_ path: String) throws -> (fd: Int32, size: Int) {
+    package static func openForReading(_ path: String) throws -> (fd: Int32, size: Int) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         try check(fd, "open", path)
         var st = stat()
@@ -103,9 +109,9 @@ enum Files {
         try check(Glibc.truncate(path, off_t(size)), "truncate", path)
     }
 
-    static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+    package static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
-    static func list(_ path: String) throws -> [String] {
+    package static func list(_ path: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: path)
     }
 

@@ -1,9 +1,11 @@
+import Formats
+
 /// Series selection on a persisted block, through the same postings algorithm
 /// as the head.
 extension BlockReader {
     /// Series matching `matchers` with chunks overlapping [mint, maxt], sorted by
     /// labels (index order), chunk bytes read from the segment files.
-    public func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) throws -> [SeriesData] {
+    package func select(mint: Int64 = .min, maxt: Int64 = .max, matchers: [LabelMatcher]) throws -> [SeriesData] {
         guard meta.maxTime > mint, meta.minTime <= maxt else { return [] }
         var out: [SeriesData] = []
         for id in BlockPostings(index: index).select(matchers) {
@@ -19,17 +21,19 @@ extension BlockReader {
     }
 }
 
-struct BlockPostings: PostingsIndex {
+package struct BlockPostings: PostingsIndex {
     let index: IndexReader
 
-    func postingsValues(of name: String) -> [String]? {
+    package init(index: IndexReader) { self.index = index }
+
+    package func postingsValues(of name: String) -> [String]? {
         let values = index.labelValues(name)
         return values.isEmpty ? nil : values
     }
 
-    func postingsList(_ name: String, _ value: String) -> [UInt32] {
+    package func postingsList(_ name: String, _ value: String) -> [UInt32] {
         (try? index.postings(name: name, value: value)) ?? []
     }
 
-    func allPostingsList() -> [UInt32] { (try? index.allPostings()) ?? [] }
+    package func allPostingsList() -> [UInt32] { (try? index.allPostings()) ?? [] }
 }

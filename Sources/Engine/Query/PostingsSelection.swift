@@ -1,5 +1,7 @@
+import Formats
+
 /// What postings-for-matchers needs from an index (the head's or a block's).
-protocol PostingsIndex {
+package protocol PostingsIndex {
     /// Values of label `name`, nil when no series has the label.
     func postingsValues(of name: String) -> [String]?
     /// Sorted series ids with `name="value"`.
@@ -46,7 +48,7 @@ struct MatcherPlan: Sendable {
 extension PostingsIndex {
     /// Ids of the series matching every matcher, with Prometheus's semantics: a
     /// matcher that matches the empty string also matches series lacking the label.
-    func select(_ matchers: [LabelMatcher]) -> [UInt32] {
+    package func select(_ matchers: [LabelMatcher]) -> [UInt32] {
         select(MatcherPlan(matchers, values: postingsValues))
     }
 

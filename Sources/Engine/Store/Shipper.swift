@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Formats
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -449,18 +450,18 @@ public struct ShipperStats: Sendable, Equatable {
 /// ```
 /// Tab-indented with a trailing newline (Go's `json.Encoder`), ULIDs sorted,
 /// times in seconds with at most 3 decimals (Prometheus `model.Time`).
-public struct ShipperState: Sendable, Equatable {
-    public static let fileName = "mimir.shipper.json"
-    public static let currentVersion = 1
+package struct ShipperState: Sendable, Equatable {
+    package static let fileName = "mimir.shipper.json"
+    package static let currentVersion = 1
 
     /// Shipped blocks and when they were recorded, in Unix ms.
-    public var shipped: [ULID: Int64]
+    package var shipped: [ULID: Int64]
 
-    public init(shipped: [ULID: Int64] = [:]) {
+    package init(shipped: [ULID: Int64] = [:]) {
         self.shipped = shipped
     }
 
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out = "{\n\t\"version\": \(Self.currentVersion),\n\t\"shipped\": "
         if shipped.isEmpty {
             out += "{}"
@@ -493,7 +494,7 @@ public struct ShipperState: Sendable, Equatable {
     }
 
     /// Parses the file text. `file` names the source in errors.
-    public static func decode(_ bytes: [UInt8], file: String) throws(ShipperStateError) -> ShipperState {
+    package static func decode(_ bytes: [UInt8], file: String) throws(ShipperStateError) -> ShipperState {
         struct Contents: Decodable {
             var version: Int
             var shipped: [String: Double]?
@@ -529,7 +530,7 @@ public struct ShipperState: Sendable, Equatable {
     }
 
     /// Reads `<directory>/mimir.shipper.json`; nil when the file does not exist.
-    public static func read(directory: String) throws(ShipperStateError) -> ShipperState? {
+    package static func read(directory: String) throws(ShipperStateError) -> ShipperState? {
         let path = directory + "/" + fileName
         let bytes: [UInt8]
         do {
@@ -544,7 +545,7 @@ public struct ShipperState: Sendable, Equatable {
 
     /// Writes the file crash-safely: `.tmp`, fsync, rename, directory fsync.
     /// - Throws: `SystemError`.
-    public func write(directory: String) throws {
+    package func write(directory: String) throws {
         let path = directory + "/" + Self.fileName
         let tmp = path + ".tmp"
         let fd = try Files.create(tmp)

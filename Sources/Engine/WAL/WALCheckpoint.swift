@@ -1,18 +1,20 @@
+import Formats
+
 /// Compacts the start of a WAL: the previous checkpoint plus segments up to
 /// `last` become `checkpoint.<last>/`, keeping only live series and samples at or
 /// after `minTime`; those segments and older checkpoints are then deleted.
-public enum WALCheckpoint {
-    public struct Stats: Sendable, Equatable {
-        public var seriesKept = 0, seriesDropped = 0
-        public var samplesKept = 0, samplesDropped = 0
-        public var tombstonesKept = 0, tombstonesDropped = 0
+package enum WALCheckpoint {
+    package struct Stats: Sendable, Equatable {
+        package var seriesKept = 0, seriesDropped = 0
+        package var samplesKept = 0, samplesDropped = 0
+        package var tombstonesKept = 0, tombstonesDropped = 0
     }
 
     /// `last` must be a finished segment (below the one being written).
     /// Crash-safe: the checkpoint is built in `checkpoint.<last>.tmp` and renamed
     /// into place only when complete and synced.
     @discardableResult
-    public static func create(directory: String, upTo last: Int, options: WALOptions,
+    package static func create(directory: String, upTo last: Int, options: WALOptions,
                               keep: (UInt64) -> Bool, minTime: Int64) throws -> Stats {
         let previous = try WALSegments.checkpoints(directory).last
         let segments = try WALSegments.list(directory).filter { $0 > (previous?.index ?? -1) && $0 <= last }

@@ -1,4 +1,5 @@
 import CStorage
+import Formats
 
 /// Reads records out of WAL segment files: CRC-checked, reassembled from their
 /// fragments and decompressed (snappy or LZ4). Stops at the first bad record.

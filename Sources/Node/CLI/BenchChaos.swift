@@ -1,6 +1,5 @@
 import ArgumentParser
 import CStorage
-import Engine
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Formats
 import Foundation
 
 /// `muninn bench head cut`: ingests N series × 3¼ h of 15 s samples, then cuts

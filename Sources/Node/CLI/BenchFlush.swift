@@ -1,5 +1,5 @@
 import ArgumentParser
-import Engine
+import Formats
 import Foundation
 
 /// `muninn bench flush`: does a node keep answering pushes and `/ready` while

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Formats
 import Foundation
 #if canImport(Glibc)
 import Glibc

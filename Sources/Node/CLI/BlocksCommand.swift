@@ -1,6 +1,8 @@
 import ArgumentParser
 import Engine
+import Formats
 import Foundation
+import Tools
 
 /// `muninn blocks`: offline inspection of TSDB blocks (and a tenant database's
 /// head for `dump` and `verify`). Read-only: nothing is ever written into PATH.

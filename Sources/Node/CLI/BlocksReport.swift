@@ -1,5 +1,6 @@
-import Engine
+import Formats
 import Foundation
+import Tools
 
 /// Text and JSON renderings of the `muninn blocks` reports.
 enum BlocksReport {

@@ -1,5 +1,5 @@
 import CStorage
-import Engine
+import Formats
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

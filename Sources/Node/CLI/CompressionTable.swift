@@ -1,5 +1,5 @@
-import Engine
 import Foundation
+import Tools
 
 /// The three renderings of a `CompressionReport`.
 ///

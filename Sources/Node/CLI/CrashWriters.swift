@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Formats
 import Foundation
 
 /// Test helper (hidden): appends numbered batches to a WAL forever and prints

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Engine
+import Formats
 import Foundation
+import Tools
 
 /// `muninn wal`: read-only inspection of a write-ahead log directory.
 struct WALCommand: ParsableCommand {

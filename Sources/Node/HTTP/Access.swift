@@ -1,5 +1,5 @@
 import Crypto
-import Engine
+import Formats
 import Foundation
 import HTTPTypes
 import HummingbirdBcrypt

@@ -1,4 +1,5 @@
 import Engine
+import Formats
 import HTTPTypes
 import Hummingbird
 import NIOCore

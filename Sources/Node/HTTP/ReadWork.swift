@@ -1,4 +1,4 @@
-import Engine
+import Formats
 
 /// Reads decode chunks and read block files: that work runs on the node's
 /// query pool, not on Swift's cooperative pool, which must never block; the
