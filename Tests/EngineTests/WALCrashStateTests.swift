@@ -1,5 +1,7 @@
 import CStorage
+@testable import Formats
 import Foundation
+import StorageTestSupport
 import Testing
 @testable import Engine
 
