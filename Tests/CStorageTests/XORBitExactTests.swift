@@ -18,7 +18,7 @@ private func encode(_ samples: [(Int64, Double)]) -> [UInt8] {
 
 
 @Suite struct XORBitExactTests {
-    /// formats.md §2.7, checked there against promtool 2.42.
+    /// docs/format/chunks.md#worked-example, checked there against promtool 2.42.
     @Test func workedExampleFourSamples() {
         let bytes = encode([(1_700_000_000_000, 1), (1_700_000_015_000, 1),
                             (1_700_000_030_000, 0), (1_700_000_045_500, 1)])

@@ -35,7 +35,7 @@ import Testing
         #expect(try BlockFixtures.read(dir + "/index") == BlockFixtures.referenceIndex)
         #expect(try BlockFixtures.read(dir + "/chunks/000001") == BlockFixtures.referenceChunks)
         #expect(try BlockFixtures.read(dir + "/tombstones") == [0x01, 0x30, 0xBA, 0x30, 0x01, 0, 0, 0, 0])
-        // Exactly the meta.json promtool 2.42 wrote for the same samples (§5.1).
+        // Exactly the meta.json promtool 2.42 wrote for the same samples (docs/format/blocks.md#metajson).
         let expected = """
             {
             \t"ulid": "01M806R0E4RDG0QNEN7RZC7Y71",

@@ -6,7 +6,7 @@ import Testing
 
 // MARK: - Helpers
 
-/// Hand-built protobuf, written from the spec (formats.md §8.1–8.2), not by the
+/// Hand-built protobuf, written from the spec (docs/format/remote-write.md#protobuf-subset), not by the
 /// code under test.
 private struct PB {
     var bytes: [UInt8] = []
@@ -98,7 +98,7 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
 
 @Suite struct RemoteWriteGoldenTests {
     /// One series {__name__="up", job="a"}: (1700000000000, 1.0) and (-1, stale NaN).
-    /// Bytes written from §8.2's key table; the same bytes come out of the
+    /// Bytes written from the key table in docs/format/remote-write.md#field-keys; the same bytes come out of the
     /// reference protobuf library for this message.
     static let golden = hex(
         "0a42" +                                   // WriteRequest.timeseries, 66 bytes

@@ -2,7 +2,7 @@ import Testing
 @testable import Formats
 
 @Suite struct ChunkSegmentTests {
-    /// formats.md §4.10: the chunks/000001 that goes with the reference index.
+    /// docs/format/index.md#reference-example: the chunks/000001 that goes with the reference index.
     @Test func matchesReferenceSegment() throws {
         let first = try XORChunk(encoding: [
             Sample(timestamp: 1_700_000_000_000, value: 1), Sample(timestamp: 1_700_000_015_000, value: 1),

@@ -9,7 +9,7 @@ package enum BlockFixtures {
 
     package static let start: Int64 = 1_700_000_000_000
 
-    /// formats.md §4.10: the 464-byte reference index (as promtool 2.42 writes it).
+    /// docs/format/index.md#reference-example: the 464-byte reference index (as promtool 2.42 writes it).
     package static let referenceIndex = hex("""
         baaad70002000000260000000900085f5f6e616d655f5f0161016208696e7374
         616e6365036a6f62027570017801790d10744e00000000000000000000000000

@@ -1,7 +1,7 @@
 /// Three series in promtool-dump text, small enough to check the compression
 /// breakdown by hand: `a` a constant value every 15 s (every delta-of-delta in
 /// bucket '0' after the second sample, every value '0'), `b` a single sample,
-/// `c` the worked example of formats.md §2.7.
+/// `c` the worked example of docs/format/chunks.md#worked-example.
 public let compressionFixture = """
         {__name__="a"} 1 1700000000000
         {__name__="a"} 1 1700000015000

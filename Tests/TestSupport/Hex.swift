@@ -1,4 +1,4 @@
-/// Bytes from hex digits; spaces and `|` separators (as in formats.md) are ignored.
+/// Bytes from hex digits; spaces and `|` separators (as in docs/format/) are ignored.
 public func hex(_ s: String) -> [UInt8] {
     let digits = s.filter { !$0.isWhitespace && $0 != "|" }
     var out: [UInt8] = []

@@ -36,7 +36,7 @@ import Testing
         let chunks = try Self.chunks(input.samples)
         #expect(chunks.chunkCount == 3)
         // a: 16 header + 48 t0 + 64 v0 + 16 Δ1 + 8 × '0' dod + 9 × '0' value = 161 bits → 21 bytes.
-        // b: formats.md's single-sample chunk, 17 bytes; c: formats.md §2.7, 25 bytes.
+        // b: a single-sample chunk, 17 bytes; c: docs/format/chunks.md#worked-example, 25 bytes.
         #expect(Array(chunks.chunk(1)) == hex("0001 80a0abfef962 400c000000000000 00"))
         #expect(Array(chunks.chunk(2)) == hex("0004 80a0abfef962 3ff0000000000000 9875 3115ffc0fa5ff8"))
         #expect(chunks.chunk(0).count == 21)

@@ -5,7 +5,7 @@ import Glibc
 import CStorage
 import Foundation
 
-/// One deleted interval of a series, from a block's `tombstones` file (§5.4).
+/// One deleted interval of a series, from a block's `tombstones` file (`docs/format/blocks.md#tombstones`).
 package struct Tombstone: Sendable, Equatable {
     /// The series ID in the block's index.
     package let seriesID: UInt64

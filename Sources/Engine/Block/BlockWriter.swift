@@ -4,7 +4,7 @@ import Glibc
 #endif
 import Foundation
 
-/// Writes a persistent block directory Prometheus 2.x opens (`formats.md` §1–§5):
+/// Writes a persistent block directory Prometheus 2.x opens (`docs/format/blocks.md`):
 ///
 /// ```
 /// <parent>/<ULID>/chunks/000001 …   chunk segments, cut at `segmentSize`
@@ -22,7 +22,7 @@ import Foundation
 package enum BlockWriter {
     package static let defaultSegmentSize = 512 << 20
     package static let temporarySuffix = ".tmp-for-creation"
-    /// `magic 0x0130BA30 | version 1 | CRC32C of no stones` (§5.4).
+    /// `magic 0x0130BA30 | version 1 | CRC32C of no stones` (`docs/format/blocks.md#tombstones`).
     package static let emptyTombstones: [UInt8] = [0x01, 0x30, 0xBA, 0x30, 0x01, 0, 0, 0, 0]
     /// Prometheus sizes a chunk record with the longest length prefix it accepts.
     static let maxLengthFieldSize = 5

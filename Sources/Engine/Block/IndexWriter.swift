@@ -99,7 +99,7 @@ final class BlockFileOutput {
     }
 }
 
-/// Writes a Prometheus index v2 file (`formats.md` §4), byte-identical to what
+/// Writes a Prometheus index v2 file (`docs/format/index.md`), byte-identical to what
 /// Prometheus 2.42's `index.Writer` produces for the same symbols and series:
 ///
 /// ```

@@ -1,5 +1,5 @@
 /// A flat key → bytes store with `/`-separated keys: the bucket blocks are
-/// shipped to (`formats.md` §10). `FilesystemBucket` is the embedded
+/// shipped to (`docs/format/object-store.md#bucket`). `FilesystemBucket` is the embedded
 /// implementation; an S3-compatible one can sit behind the same protocol.
 ///
 /// Contract every implementation keeps:

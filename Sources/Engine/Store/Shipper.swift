@@ -9,7 +9,7 @@ import Foundation
 import Logging
 
 /// Uploads one tenant's local blocks to `<tenant>/<ULID>/…` in a bucket, the way
-/// a Mimir ingester's shipper does (`formats.md` §10):
+/// a Mimir ingester's shipper does (`docs/format/object-store.md#upload`):
 ///
 /// - Ships blocks with `compaction.level == 1` and `numSamples > 0`, oldest
 ///   `minTime` first. Local blocks are the ULID-named directories of the tenant
@@ -437,7 +437,7 @@ public struct ShipperStats: Sendable, Equatable {
 
 // MARK: - State file
 
-/// `<tenantDirectory>/mimir.shipper.json` (`formats.md` §10): the blocks shipped
+/// `<tenantDirectory>/mimir.shipper.json` (`docs/format/object-store.md#mimirshipperjson`): the blocks shipped
 /// and when, as Mimir's ingester writes it:
 ///
 /// ```

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A block's `meta.json` (`formats.md` §5.1) with the optional Thanos/Mimir
-/// `thanos` section (§5.2).
+/// A block's `meta.json` (`docs/format/blocks.md#metajson`) with the optional Thanos/Mimir
+/// `thanos` section (`docs/format/blocks.md#the-thanos-section`).
 ///
 /// Reading ignores keys it does not know and defaults every optional one, so
 /// files from newer Prometheus, Thanos or Mimir versions open; re-encoding drops

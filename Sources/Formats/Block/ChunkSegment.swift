@@ -16,7 +16,7 @@ package struct ChunkRecord: Sendable, Equatable {
     }
 }
 
-/// The block chunk segment format (`formats.md` §3):
+/// The block chunk segment format (`docs/format/chunks.md#chunk-segment-file-chunksnnnnnn`):
 /// ```
 /// magic 0x85BD40DD (BE32) | version 1 | 3 zero bytes
 /// record* = uvarint len | encoding byte | data[len] | BE32 CRC32C(encoding ‖ data)

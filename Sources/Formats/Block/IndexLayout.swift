@@ -2,7 +2,7 @@ import CStorage
 
 /// Where a chunk lives in a block: `(segmentIndex << 32) | byteOffset`, with the
 /// 0-based position of its `chunks/NNNNNN` file and the offset of its record's
-/// length prefix (`formats.md` §3).
+/// length prefix (`docs/format/chunks.md#chunk-segment-file-chunksnnnnnn`).
 package struct BlockChunkRef: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
     package let rawValue: UInt64
 

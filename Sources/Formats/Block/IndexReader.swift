@@ -24,7 +24,7 @@ package struct IndexTOC: Sendable, Equatable {
     package var postingsOffsetTable: Int
 }
 
-/// Reads a Prometheus index v2 file (`formats.md` §4) written by `IndexWriter`
+/// Reads a Prometheus index v2 file (`docs/format/index.md`) written by `IndexWriter`
 /// or by Prometheus itself.
 ///
 /// The whole file is read into memory (no mmap, so a file truncated underneath

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A block ID (`formats.md` §5.3): 48-bit big-endian Unix-millisecond time then
+/// A block ID (`docs/format/blocks.md#ulid`): 48-bit big-endian Unix-millisecond time then
 /// 80 random bits, written as 26 Crockford base32 characters. Ordering compares
 /// the 128 bits, which is the order of the text forms, so sorting by ULID sorts
 /// by creation time.

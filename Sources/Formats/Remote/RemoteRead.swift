@@ -1,7 +1,7 @@
 import CSnappy
 import CStorage
 
-// Prometheus remote read (prompb/remote.proto; formats.md §8.4): the request
+// Prometheus remote read (prompb/remote.proto; docs/format/remote-read.md): the request
 // decoder and the two response encoders. HTTP handling lives in Node.
 
 /// Remote read's HTTP constants and the SAMPLES response encoder.

@@ -3,7 +3,7 @@ import CStorage
 import Glibc
 #endif
 
-// Prometheus remote write 1.0 (prometheus.WriteRequest, formats.md §8.2): the
+// Prometheus remote write 1.0 (prometheus.WriteRequest, docs/format/remote-write.md): the
 // snappy body ↔ Swift values. Decoding, framing checks and label checks run in
 // C (cs_snappy.h, cs_prompb.h); this file turns their results into Swift values
 // and error messages. HTTP handling lives in Node.

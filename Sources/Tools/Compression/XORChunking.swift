@@ -5,7 +5,7 @@ import Formats
 /// bytes back to back in one buffer (as a block's chunk segment would hold them,
 /// minus the record framing).
 ///
-/// Chunks are cut by the head's rule (`cs_head_append`, formats.md §2.6, the
+/// Chunks are cut by the head's rule (`cs_head_append`, docs/format/chunks.md#cutting-chunks, the
 /// rule of Prometheus 2.42's appender and of `promtool tsdb create-blocks-from`):
 /// about 120 samples per chunk, the end time re-estimated at the 30th sample,
 /// never across an aligned 2 h boundary, at most 240 samples. A block cut from

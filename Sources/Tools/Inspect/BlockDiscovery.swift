@@ -5,7 +5,7 @@ import Foundation
 /// What a path given to the offline block tools turned out to be, and the
 /// blocks (and tenant databases, whose `wal/` and `wbl/` hold the head) in it.
 ///
-/// Accepted layouts (`formats.md` §1, §10):
+/// Accepted layouts (`docs/format/object-store.md`):
 /// - a block directory (holds `meta.json`, `index` or `chunks/`);
 /// - a tenant database `<data>/tsdb/<tenant>` (ULID-named block directories
 ///   and/or `wal/`);

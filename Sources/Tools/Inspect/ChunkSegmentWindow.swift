@@ -5,7 +5,7 @@ import Glibc
 #endif
 import CStorage
 
-/// One chunk record as found in a segment file (`formats.md` §3), located but
+/// One chunk record as found in a segment file (`docs/format/chunks.md#chunk-segment-file-chunksnnnnnn`), located but
 /// not copied: the data stays in the window's buffer until the next read.
 struct ChunkRecordView {
     /// Offset of the record's length prefix (the low half of a chunk ref).
