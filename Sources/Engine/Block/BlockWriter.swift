@@ -97,8 +97,7 @@ package enum BlockWriter {
             try writeFile(temporary + "/" + BlockMeta.fileName, meta.encoded())
             try writeFile(temporary + "/tombstones", emptyTombstones)
             try Files.syncDirectory(temporary)
-            try Files.rename(temporary, final)
-            try Files.syncDirectory(parent)
+            try Files.renameDurably(temporary, to: final)
             return meta
         } catch {
             try? Files.remove(temporary)

@@ -126,4 +126,50 @@ package enum Files {
     static func rename(_ from: String, _ to: String) throws {
         try check(Glibc.rename(from, to), "rename", from)
     }
+
+    /// The directory holding `path` ("." for a bare name).
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// Renames a complete file or directory into place and makes the new name
+    /// durable: the last step of every crash-safe write here (a crash leaves
+    /// either the old entry or the new one, never a partial one).
+    static func renameDurably(_ from: String, to: String) throws {
+        try rename(from, to)
+        try syncDirectory(parent(of: to))
+    }
+
+    /// Replaces `path` crash-safely with `bytes` through `<path>.tmp`.
+    /// - Throws: `SystemError`; `path` is then unchanged and the temporary file gone.
+    static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
+        let temporary = path + ".tmp"
+        try commitAtomically(try create(temporary), temporary: temporary, to: path) { fd in
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
+        }
+    }
+
+    /// The atomic-file recipe, for a temporary file the caller opened (callers
+    /// with their own naming or creation rules): `fill` writes it, then it is
+    /// fsynced, closed, renamed onto `path` and the directory fsynced. `fd` is
+    /// closed in every case; on failure the temporary file is removed and `path`
+    /// is untouched.
+    /// - Throws: `SystemError`, or whatever `fill` throws.
+    static func commitAtomically(_ fd: Int32, temporary: String, to path: String,
+                                 fill: (Int32) throws -> Void) throws {
+        var open = true
+        do {
+            try fill(fd)
+            try sync(fd, path: temporary)
+            open = false
+            try check(close(fd), "close", temporary)
+            try rename(temporary, path)
+        } catch {
+            if open { close(fd) }
+            unlink(temporary)
+            throw error
+        }
+        try syncDirectory(parent(of: path))
+    }
 }

@@ -46,15 +46,16 @@ public struct FilesystemBucket: ObjectStore {
                     throw ioError(key, "read", localPath)
                 }
                 if n == 0 { return }
-                let failed = buffer.withUnsafeBytes { Self.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                if failed { throw ioError(key, "write", tmp) }
+                try io(key) {
+                    try buffer.withUnsafeBytes { try Files.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: tmp) }
+                }
             }
         }
     }
 
     public func put(_ key: String, data: [UInt8]) throws(ObjectStoreError) {
         try writeObject(key) { fd, tmp throws(ObjectStoreError) in
-            if data.withUnsafeBytes({ Self.writeAll(fd, $0) }) { throw ioError(key, "write", tmp) }
+            try io(key) { try data.withUnsafeBytes { try Files.writeAll(fd, $0, path: tmp) } }
         }
     }
 
@@ -112,7 +113,7 @@ public struct FilesystemBucket: ObjectStore {
             if errno == ENOENT || errno == ENOTDIR || errno == EISDIR { return }
             throw ioError(key, "unlink", path)
         }
-        var directory = Self.parent(path)
+        var directory = Files.parent(of: path)
         try syncDirectory(directory, key: key)
         while directory != root {
             guard rmdir(directory) == 0 else {
@@ -120,20 +121,20 @@ public struct FilesystemBucket: ObjectStore {
                 if errno == ENOTEMPTY || errno == EEXIST || errno == ENOENT || errno == EBUSY { return }
                 throw ioError(key, "rmdir", directory)
             }
-            directory = Self.parent(directory)
+            directory = Files.parent(of: directory)
             try syncDirectory(directory, key: key)
         }
     }
 
     // MARK: Writing
 
-    /// Creates a temporary file beside the key, lets `body` fill it, then fsyncs,
-    /// renames it onto the key and fsyncs the directory. The temporary file is
-    /// removed on any failure.
+    /// Creates a uniquely named temporary file beside the key and lets `body`
+    /// fill it inside `Files.commitAtomically`, which fsyncs, renames it onto
+    /// the key and fsyncs the directory, removing it on any failure.
     private func writeObject(_ key: String,
                              _ body: (_ fd: Int32, _ path: String) throws(ObjectStoreError) -> Void) throws(ObjectStoreError) {
         let path = try self.path(key)
-        let directory = Self.parent(path)
+        let directory = Files.parent(of: path)
         let tmp = path + Self.temporaryMarker + String(UInt64.random(in: .min ... .max), radix: 16)
         var fd: Int32 = -1
         // A concurrent delete may remove the (momentarily empty) directory between
@@ -144,19 +145,7 @@ public struct FilesystemBucket: ObjectStore {
             if fd >= 0 || errno != ENOENT { break }
         }
         guard fd >= 0 else { throw ioError(key, "open", tmp) }
-        do throws(ObjectStoreError) {
-            try body(fd, tmp)
-            guard fsync(fd) == 0 else { throw ioError(key, "fsync", tmp) }
-            let rc = close(fd)
-            fd = -1
-            guard rc == 0 else { throw ioError(key, "close", tmp) }
-            guard rename(tmp, path) == 0 else { throw ioError(key, "rename", tmp) }
-        } catch {
-            if fd >= 0 { close(fd) }
-            unlink(tmp)
-            throw error
-        }
-        try syncDirectory(directory, key: key)
+        try io(key) { try Files.commitAtomically(fd, temporary: tmp, to: path) { fd in try body(fd, tmp) } }
     }
 
     /// `mkdir -p` below the root; each directory created is made durable in its parent.
@@ -169,30 +158,13 @@ public struct FilesystemBucket: ObjectStore {
             }
             return
         }
-        try makeDirectories(Self.parent(directory), key: key)
+        try makeDirectories(Files.parent(of: directory), key: key)
         guard mkdir(directory, 0o755) == 0 || errno == EEXIST else { throw ioError(key, "mkdir", directory) }
-        try syncDirectory(Self.parent(directory), key: key)
-    }
-
-    /// Writes every byte; returns true on failure, with `errno` set.
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return true
-            }
-            done += n
-        }
-        return false
+        try syncDirectory(Files.parent(of: directory), key: key)
     }
 
     private func syncDirectory(_ directory: String, key: String) throws(ObjectStoreError) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw ioError(key, "open", directory) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ioError(key, "fsync", directory) }
+        try io(key) { try Files.syncDirectory(directory) }
     }
 
     // MARK: Listing
@@ -277,9 +249,15 @@ public struct FilesystemBucket: ObjectStore {
         return root + "/" + key
     }
 
-    private static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+    /// Runs `Files` calls for `key`, reporting their `SystemError` as an `.io` error.
+    private func io<T>(_ key: String, _ body: () throws -> T) throws(ObjectStoreError) -> T {
+        do {
+            return try body()
+        } catch let error as ObjectStoreError {
+            throw error
+        } catch {
+            throw ObjectStoreError(key: key, kind: .io, reason: "\(error)")
+        }
     }
 
     /// An `.io` error from the current `errno`.

@@ -120,8 +120,7 @@ public struct Retention: Sendable, Equatable {
         let parent = (directory as NSString).deletingLastPathComponent
         let doomed = directory + deletionSuffix
         try Files.remove(doomed)
-        try Files.rename(directory, doomed)
-        try Files.syncDirectory(parent)
+        try Files.renameDurably(directory, to: doomed)
         try Files.remove(doomed)
         try Files.syncDirectory(parent)
     }

@@ -543,25 +543,10 @@ package struct ShipperState: Sendable, Equatable {
         return try decode(bytes, file: path)
     }
 
-    /// Writes the file crash-safely: `.tmp`, fsync, rename, directory fsync.
+    /// Writes the file crash-safely (`Files.writeAtomically`).
     /// - Throws: `SystemError`.
     package func write(directory: String) throws {
-        let path = directory + "/" + Self.fileName
-        let tmp = path + ".tmp"
-        let fd = try Files.create(tmp)
-        var open = true
-        do {
-            try encoded().withUnsafeBytes { try Files.writeAll(fd, $0, path: tmp) }
-            try Files.sync(fd, path: tmp)
-            open = false
-            try Files.check(close(fd), "close", tmp)
-        } catch {
-            if open { close(fd) }
-            try? Files.remove(tmp)
-            throw error
-        }
-        try Files.rename(tmp, path)
-        try Files.syncDirectory(directory)
+        try Files.writeAtomically(directory + "/" + Self.fileName, encoded())
     }
 }
 

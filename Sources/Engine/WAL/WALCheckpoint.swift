@@ -69,8 +69,7 @@ package enum WALCheckpoint {
         if !pending.isEmpty { try out.log(pending) }
         try out.close()
         try Files.syncDirectory(tmpPath)
-        try Files.rename(tmpPath, finalPath)
-        try Files.syncDirectory(directory)
+        try Files.renameDurably(tmpPath, to: finalPath)
 
         for index in try WALSegments.list(directory) where index <= last {
             try Files.remove(directory + "/" + WALSegments.name(index))
