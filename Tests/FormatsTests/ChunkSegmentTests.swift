@@ -50,4 +50,50 @@ import Testing
             _ = failure(flipped)
         }
     }
+
+    /// The record decoder the block reader and the inspection tools share: a
+    /// record is located from its length prefix alone and checked against the
+    /// file size before any of it is read.
+    @Test func layoutIsBoundsCheckedAgainstTheFile() throws {
+        var builder = ChunkSegmentBuilder()
+        let data = try XORChunk(encoding: [Sample(timestamp: 1, value: 1)]).bytes
+        builder.append(encoding: .xor, data: data)
+        let bytes = builder.bytes
+        func layout(_ prefix: [UInt8], offset: Int = 8, fileSize: Int = bytes.count) -> Result<ChunkRecordLayout, FormatError> {
+            prefix.withUnsafeBufferPointer { b in
+                Result { () throws(FormatError) in try ChunkSegment.layout(prefix: b, offset: offset, fileSize: fileSize, file: "f") }
+            }
+        }
+        let good = try layout(Array(bytes[8...])).get()
+        #expect(good == ChunkRecordLayout(offset: 8, prefixSize: 1, length: data.count))
+        #expect(good.end == bytes.count)
+        let (encoding, stored, computed) = bytes.withUnsafeBufferPointer {
+            ChunkSegment.inspect(UnsafeBufferPointer(rebasing: $0[8...]), good)
+        }
+        #expect(encoding == ChunkEncoding.xor.rawValue)
+        #expect(stored == computed)
+
+        func reason(_ r: Result<ChunkRecordLayout, FormatError>) -> String? {
+            if case .failure(let error) = r { return error.reason }
+            return nil
+        }
+        #expect(reason(layout(Array(bytes[8...]), offset: 4))?.contains("outside") == true)
+        #expect(reason(layout(Array(bytes[8...]), offset: bytes.count))?.contains("outside") == true)
+        #expect(reason(layout(Array(bytes[8...]), fileSize: bytes.count - 1))?.contains("runs past the end") == true)
+        // Six continuation bytes: longer than Prometheus allows; an empty prefix is no length at all.
+        #expect(reason(layout([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))?.contains("uvarint of at most 5 bytes") == true)
+        #expect(reason(layout([]))?.contains("uvarint") == true)
+        // The largest five-byte length cannot overflow the end computation.
+        #expect(reason(layout([0xFF, 0xFF, 0xFF, 0xFF, 0x7F]))?.contains("runs past the end") == true)
+
+        func header(_ start: [UInt8]) -> FormatError? {
+            start.withUnsafeBufferPointer { (b) -> FormatError? in
+                do throws(FormatError) { try ChunkSegment.checkHeader(b, file: "f"); return nil } catch { return error }
+            }
+        }
+        #expect(header(Array(bytes[0..<8])) == nil)
+        #expect(header(Array(bytes[0..<3]))?.reason.contains("shorter than the 8-byte header") == true)
+        var version = Array(bytes[0..<8]); version[4] = 2
+        #expect(header(version) == FormatError(file: "f", offset: 4, reason: "unsupported chunk segment version 2"))
+    }
 }

@@ -2,7 +2,6 @@
 import Formats
 import Glibc
 #endif
-import CStorage
 import Foundation
 
 /// One deleted interval of a series, from a block's `tombstones` file (`docs/format/blocks.md#tombstones`).
@@ -80,33 +79,14 @@ package final class BlockReader: Sendable {
                               reason: "chunk ref \(ref) is outside the \(segment.size)-byte file")
         }
         let head = try Self.read(segment, at: offset, count: min(ChunkSegment.maxLengthBytes, segment.size - offset))
-        var length = 0
-        var prefix = 0
-        for (i, b) in head.enumerated() {
-            length |= Int(b & 0x7F) << (7 * i)
-            if b < 0x80 { prefix = i + 1; break }
+        let layout = try head.withUnsafeBufferPointer { (b) throws(FormatError) in
+            try ChunkSegment.layout(prefix: b, offset: offset, fileSize: segment.size, file: segment.path)
         }
-        guard prefix > 0 else {
-            throw FormatError(file: segment.path, offset: offset, reason: "chunk length prefix longer than \(head.count) bytes")
+        let record = try Self.read(segment, at: offset, count: layout.size)
+        let encoding = try record.withUnsafeBufferPointer { (b) throws(FormatError) in
+            try ChunkSegment.validate(b, layout, file: segment.path)
         }
-        let dataStart = offset + prefix + 1
-        guard length <= segment.size, dataStart + length + 4 <= segment.size else {
-            throw FormatError(file: segment.path, offset: offset,
-                              reason: "chunk of \(length) bytes runs past the end of the file (\(segment.size) bytes)")
-        }
-        let record = try Self.read(segment, at: offset + prefix, count: 1 + length + 4)
-        let (stored, computed) = record.withUnsafeBufferPointer { b in
-            (cs_load_be32(b.baseAddress! + 1 + length), cs_crc32c(0, b.baseAddress!, 1 + length))
-        }
-        guard stored == computed else {
-            throw FormatError(file: segment.path, offset: offset,
-                              reason: "chunk CRC32C 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16))")
-        }
-        let encoding = record[0]
-        guard ChunkEncoding(rawValue: encoding) != nil else {
-            throw FormatError(file: segment.path, offset: offset, reason: "unknown chunk encoding \(encoding)")
-        }
-        return ChunkRecord(ref: ref.rawValue, encoding: encoding, data: Array(record[1..<(1 + length)]))
+        return ChunkRecord(ref: ref.rawValue, encoding: encoding, data: Array(record[layout.dataRange]))
     }
 
     /// The samples of one XOR chunk.
@@ -187,17 +167,8 @@ package final class BlockReader: Sendable {
                 let (fd, size) = try Files.openForReading(path)
                 let segment = SegmentFile(path: path, fd: fd, size: size)
                 segments.append(segment)
-                guard segment.size >= ChunkSegment.headerSize else {
-                    throw FormatError(file: path, offset: 0, reason: "file is \(segment.size) bytes, shorter than the \(ChunkSegment.headerSize)-byte header")
-                }
-                let header = try read(segment, at: 0, count: ChunkSegment.headerSize)
-                let magic = UInt32(header[0]) << 24 | UInt32(header[1]) << 16 | UInt32(header[2]) << 8 | UInt32(header[3])
-                guard magic == ChunkSegment.magic else {
-                    throw FormatError(file: path, offset: 0, reason: "bad magic 0x\(String(magic, radix: 16)), want 0x\(String(ChunkSegment.magic, radix: 16))")
-                }
-                guard header[4] == ChunkSegment.version else {
-                    throw FormatError(file: path, offset: 4, reason: "unsupported version \(header[4])")
-                }
+                let header = try read(segment, at: 0, count: min(segment.size, ChunkSegment.headerSize))
+                try header.withUnsafeBufferPointer { (b) throws(FormatError) in try ChunkSegment.checkHeader(b, file: path) }
             }
         } catch {
             for segment in segments { close(segment.fd) }

@@ -154,7 +154,7 @@ final class BlockSource: Source {
             let record = try window.record(at: chunk.ref.offset)
             guard record.crcMatches else {
                 throw FormatError(file: window.path, offset: record.offset,
-                                  reason: "chunk CRC32C 0x\(String(record.storedCRC, radix: 16)), computed 0x\(String(record.computedCRC, radix: 16))")
+                                  reason: ChunkSegment.crcMismatch(stored: record.storedCRC, computed: record.computedCRC))
             }
             guard record.encoding == ChunkEncoding.xor.rawValue else { continue }
             let n: Int

@@ -142,8 +142,7 @@ package enum BlockVerifier {
                     let ref = UInt64(index) << 32 | UInt64(r.offset)
                     var valid = true
                     if !r.crcMatches {
-                        v.problems.append(FormatError(file: path, offset: r.offset, reason: String(
-                            format: "chunk CRC32C 0x%08x, computed 0x%08x", r.storedCRC, r.computedCRC)))
+                        v.problems.append(FormatError(file: path, offset: r.offset, reason: ChunkSegment.crcMismatch(stored: r.storedCRC, computed: r.computedCRC)))
                         valid = false
                     }
                     guard let encoding = ChunkEncoding(rawValue: r.encoding) else {

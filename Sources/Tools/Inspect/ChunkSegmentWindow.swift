@@ -43,16 +43,10 @@ final class ChunkSegmentWindow {
     init(path: String) throws {
         self.path = path
         (fd, size) = try Files.openForReading(path)
-        guard size >= ChunkSegment.headerSize else {
-            throw FormatError(file: path, offset: 0, reason: "file is \(size) bytes, shorter than the \(ChunkSegment.headerSize)-byte header")
-        }
-        let at = try load(0, ChunkSegment.headerSize)
-        let magic = UInt32(buffer[at]) << 24 | UInt32(buffer[at + 1]) << 16 | UInt32(buffer[at + 2]) << 8 | UInt32(buffer[at + 3])
-        guard magic == ChunkSegment.magic else {
-            throw FormatError(file: path, offset: 0, reason: "bad magic 0x\(String(magic, radix: 16)), want 0x\(String(ChunkSegment.magic, radix: 16))")
-        }
-        guard buffer[at + 4] == ChunkSegment.version else {
-            throw FormatError(file: path, offset: 4, reason: "unsupported chunk segment version \(buffer[at + 4])")
+        let count = min(size, ChunkSegment.headerSize)
+        let at = try load(0, count)
+        try buffer.withUnsafeBufferPointer { (b) throws(FormatError) in
+            try ChunkSegment.checkHeader(UnsafeBufferPointer(rebasing: b[at..<(at + count)]), file: path)
         }
     }
 
@@ -64,26 +58,18 @@ final class ChunkSegmentWindow {
         guard offset >= ChunkSegment.headerSize, offset < size else {
             throw FormatError(file: path, offset: offset, reason: "chunk offset \(offset) is outside the \(size)-byte file")
         }
-        var at = try load(offset, min(ChunkSegment.maxLengthBytes + 1, size - offset))
-        var length: UInt64 = 0
-        let n = buffer.withUnsafeBufferPointer { b in
-            Int(cs_get_uvarint(b.baseAddress! + at, b.baseAddress! + min(windowCount, at + ChunkSegment.maxLengthBytes), &length))
+        let prefixCount = min(ChunkSegment.maxLengthBytes, size - offset)
+        var at = try load(offset, prefixCount)
+        let layout = try buffer.withUnsafeBufferPointer { (b) throws(FormatError) in
+            try ChunkSegment.layout(prefix: UnsafeBufferPointer(rebasing: b[at..<(at + prefixCount)]), offset: offset,
+                                    fileSize: size, file: path)
         }
-        guard n > 0 else {
-            throw FormatError(file: path, offset: offset, reason: "chunk length prefix is not a uvarint of at most \(ChunkSegment.maxLengthBytes) bytes")
+        at = try load(offset, layout.size)
+        let (encoding, stored, computed) = buffer.withUnsafeBufferPointer { b in
+            ChunkSegment.inspect(UnsafeBufferPointer(rebasing: b[at..<(at + layout.size)]), layout)
         }
-        let total = n + 1 + Int(length) + 4
-        guard length < UInt64(size), offset + total <= size else {
-            throw FormatError(file: path, offset: offset,
-                              reason: "chunk of \(length) bytes runs past the end of the file (\(size) bytes)")
-        }
-        at = try load(offset, total)
-        let encodingAt = at + n
-        let (stored, computed) = buffer.withUnsafeBufferPointer { b in
-            (cs_load_be32(b.baseAddress! + encodingAt + 1 + Int(length)), cs_crc32c(0, b.baseAddress! + encodingAt, 1 + Int(length)))
-        }
-        return ChunkRecordView(offset: offset, encoding: buffer[encodingAt], dataStart: encodingAt + 1, length: Int(length),
-                               next: offset + total, storedCRC: stored, computedCRC: computed)
+        return ChunkRecordView(offset: offset, encoding: encoding, dataStart: at + layout.dataRange.lowerBound,
+                               length: layout.length, next: layout.end, storedCRC: stored, computedCRC: computed)
     }
 
     /// Calls `body` with the data bytes of `view` (valid only during the call;
