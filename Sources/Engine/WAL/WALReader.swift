@@ -25,10 +25,14 @@ public enum WALReader {
             cs_wal_reader_init(&reader, seg.baseAddress, seg.count)
             while true {
                 var read = cs_wal_read()
-                var rc = record.withUnsafeMutableBufferPointer { cs_wal_reader_next(&reader, $0.baseAddress, $0.count, &read) }
-                if rc == CS_E_NOSPACE {
-                    record = [UInt8](repeating: 0, count: read.length)
-                    rc = record.withUnsafeMutableBufferPointer { cs_wal_reader_next(&reader, $0.baseAddress, $0.count, &read) }
+                let rc: Int32
+                do {
+                    // A record's fragments all lie in this segment.
+                    rc = try growOnNoSpace(limit: seg.count, needed: { read.length }, grow: {
+                        record = [UInt8](repeating: 0, count: $0)
+                    }) { record.withUnsafeMutableBufferPointer { cs_wal_reader_next(&reader, $0.baseAddress, $0.count, &read) } }
+                } catch {
+                    throw WALCorruption(file: path, segment: segment, offset: read.offset, reason: "\(error)")
                 }
                 if rc == 0 { return read.offset }
                 if rc < 0 {
@@ -50,16 +54,18 @@ public enum WALReader {
         }
     }
 
+    /// The most a compressed record may expand (LZ4's limit in cs_wal_frame.c).
+    static let maxExpansion = 255
+
     static func decompress(flags: UInt32, _ src: [UInt8], _ n: Int, into dst: inout [UInt8]) throws(CodecError) -> Int {
         var need = 0
-        var rc = dst.withUnsafeMutableBufferPointer { d in
-            cs_wal_decompress(UInt32(flags), src, n, d.baseAddress, d.count, &need)
-        }
-        if rc == Int64(CS_E_NOSPACE) {
-            dst = [UInt8](repeating: 0, count: need)
-            rc = dst.withUnsafeMutableBufferPointer { d in
-                cs_wal_decompress(UInt32(flags), src, n, d.baseAddress, d.count, &need)
-            }
+        // The C side already refuses sizes beyond its largest compression ratio
+        // (255 for LZ4, more than snappy's); this is the same bound.
+        let (limit, overflow) = n.multipliedReportingOverflow(by: maxExpansion)
+        let rc = try growOnNoSpace(limit: overflow ? Int.max : limit, needed: { need }, grow: {
+            dst = [UInt8](repeating: 0, count: $0)
+        }) {
+            dst.withUnsafeMutableBufferPointer { d in cs_wal_decompress(UInt32(flags), src, n, d.baseAddress, d.count, &need) }
         }
         return Int(try CodecError.check(rc))
     }

@@ -6,6 +6,9 @@ public struct XORChunkBuilder: Sendable {
     @usableFromInline var state = cs_xor_state()
     /// Zero past `count` bytes, as the C appender requires.
     @usableFromInline var buffer: [UInt8]
+    /// Twice the worst case (65535 samples of at most 145 bits, about 1.2 MB):
+    /// doubling from any start stays below it.
+    @usableFromInline static let maxBufferSize = 4 << 20
 
     public init(initialCapacity: Int = 128) {
         buffer = [UInt8](repeating: 0, count: max(initialCapacity, Int(CS_XOR_MIN_CAPACITY)))
@@ -26,14 +29,10 @@ public struct XORChunkBuilder: Sendable {
     }
 
     @inlinable public mutating func append(timestamp: Int64, valueBits: UInt64) throws(CodecError) {
-        var rc = buffer.withUnsafeMutableBufferPointer {
-            cs_xor_append(&state, $0.baseAddress, $0.count, timestamp, valueBits)
-        }
-        if rc == CS_E_NOSPACE {
-            buffer.append(contentsOf: repeatElement(0, count: buffer.count))
-            rc = buffer.withUnsafeMutableBufferPointer {
-                cs_xor_append(&state, $0.baseAddress, $0.count, timestamp, valueBits)
-            }
+        let rc = try growOnNoSpace(limit: Self.maxBufferSize, needed: { buffer.count * 2 }, grow: {
+            buffer.append(contentsOf: repeatElement(0, count: $0 - buffer.count))
+        }) {
+            buffer.withUnsafeMutableBufferPointer { cs_xor_append(&state, $0.baseAddress, $0.count, timestamp, valueBits) }
         }
         try CodecError.check(rc)
     }

@@ -157,16 +157,20 @@ public enum RemoteWrite {
         var values = [UInt64](repeating: 0, count: 256)
         var s = cs_prompb_series()
         while true {
-            var rc = next(&it, &s, &spans, &timestamps, &values)
-            if rc == CS_E_NOSPACE {
-                if s.n_labels > spans.count {
-                    spans = [cs_prompb_label](repeating: cs_prompb_label(), count: s.n_labels)
-                }
-                if s.n_samples > values.count {
-                    timestamps = [Int64](repeating: 0, count: s.n_samples)
-                    values = [UInt64](repeating: 0, count: s.n_samples)
-                }
-                rc = next(&it, &s, &spans, &timestamps, &values)
+            let rc: Int32
+            do {
+                // A series cannot hold more labels or samples than the body has bytes.
+                rc = try growOnNoSpace(limit: buf.count, needed: { max(s.n_labels, s.n_samples) }, grow: { _ in
+                    if s.n_labels > spans.count {
+                        spans = [cs_prompb_label](repeating: cs_prompb_label(), count: s.n_labels)
+                    }
+                    if s.n_samples > values.count {
+                        timestamps = [Int64](repeating: 0, count: s.n_samples)
+                        values = [UInt64](repeating: 0, count: s.n_samples)
+                    }
+                }) { next(&it, &s, &spans, &timestamps, &values) }
+            } catch {
+                throw protobufError(it, code: error.code, size: buf.count)
             }
             if rc == 0 { break }
             guard rc == 1 else { throw protobufError(it, code: rc, size: buf.count) }

@@ -159,11 +159,10 @@ public enum WALRecord: Sendable, Equatable {
         var spans = [cs_wal_label](repeating: cs_wal_label(), count: 64)
         while true {
             var ref: UInt64 = 0, n = 0
-            var rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
-            if rc == CS_E_NOSPACE {
-                spans = [cs_wal_label](repeating: cs_wal_label(), count: n)
-                rc = cs_wal_series_next(&it, &ref, &spans, spans.count, &n)
-            }
+            // An entry cannot have more labels than its record has bytes.
+            let rc = try growOnNoSpace(limit: rec.count, needed: { n }, grow: {
+                spans = [cs_wal_label](repeating: cs_wal_label(), count: $0)
+            }) { cs_wal_series_next(&it, &ref, &spans, spans.count, &n) }
             if rc == 0 { return }
             try CodecError.check(rc)
             spans.withUnsafeBufferPointer { body(ref, UnsafeBufferPointer(rebasing: $0[0..<n])) }
