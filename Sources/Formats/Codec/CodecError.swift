@@ -2,29 +2,27 @@ import CStorage
 
 /// A failure reported by the C core, translated once at the Swift boundary.
 public struct CodecError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable, CaseIterable {
         case truncated, corrupt, noSpace, outOfOrder, full, checksum
-        case compression, invalidArgument, torn, overflow, unknown
+        case compression, invalidArgument, torn, overflow, duplicate, unknown
     }
 
     public let kind: Kind
     public let code: Int32
 
+    /// Every `CS_E_*` code of cs_error.h with its kind: the one place C error
+    /// codes become Swift (CodecErrorTests fails when cs_error.h gains a code
+    /// that is missing here). Messages come from `cs_strerror`.
+    package static let kinds: [(code: Int32, kind: Kind)] = [
+        (CS_E_SHORT, .truncated), (CS_E_CORRUPT, .corrupt), (CS_E_NOSPACE, .noSpace),
+        (CS_E_ORDER, .outOfOrder), (CS_E_FULL, .full), (CS_E_CRC, .checksum),
+        (CS_E_COMPRESS, .compression), (CS_E_ARG, .invalidArgument), (CS_E_TORN, .torn),
+        (CS_E_OVERFLOW, .overflow), (CS_E_DUPLICATE, .duplicate),
+    ]
+
     @usableFromInline package init(code: Int32) {
         self.code = code
-        switch code {
-        case CS_E_SHORT: kind = .truncated
-        case CS_E_CORRUPT: kind = .corrupt
-        case CS_E_NOSPACE: kind = .noSpace
-        case CS_E_ORDER: kind = .outOfOrder
-        case CS_E_FULL: kind = .full
-        case CS_E_CRC: kind = .checksum
-        case CS_E_COMPRESS: kind = .compression
-        case CS_E_ARG: kind = .invalidArgument
-        case CS_E_TORN: kind = .torn
-        case CS_E_OVERFLOW: kind = .overflow
-        default: kind = .unknown
-        }
+        kind = Self.kinds.first { $0.code == code }?.kind ?? .unknown
     }
 
     public var description: String { String(cString: cs_strerror(code)) }

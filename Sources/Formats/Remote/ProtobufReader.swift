@@ -164,13 +164,17 @@ struct ProtobufReader: Sendable {
             // offset < end <= b.count whenever there is a byte to read.
             offset < end ? cs_get_uvarint(b.baseAddress! + offset, b.baseAddress! + end, &value) : CS_E_SHORT
         }
-        switch rc {
-        case CS_E_SHORT: throw ProtobufError(offset: offset, reason: "varint runs past the end of its message at \(end)")
-        case CS_E_OVERFLOW: throw ProtobufError(offset: offset, reason: "varint exceeds 64 bits")
-        default:
-            offset += Int(rc)
-            return value
+        guard rc > 0 else {
+            let error = CodecError(code: rc)
+            let reason = switch error.kind {
+            case .truncated: "varint runs past the end of its message at \(end)"
+            case .overflow: "varint exceeds 64 bits"
+            default: "varint: \(error)"
+            }
+            throw ProtobufError(offset: offset, reason: reason)
         }
+        offset += Int(rc)
+        return value
     }
 
     /// A length prefix and the range of bytes it announces.

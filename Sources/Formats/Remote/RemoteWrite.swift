@@ -195,14 +195,9 @@ public enum RemoteWrite {
 
     private static func protobufError(_ it: cs_prompb_iter, code: Int32, size: Int) -> RemoteWriteError {
         let what = it.err_what.map { String(cString: $0) } ?? "message"
-        let problem: String
-        switch code {
-        case CS_E_SHORT: problem = "truncated"
-        case CS_E_OVERFLOW: problem = "varint overflow"
-        default: problem = "malformed"
-        }
-        return RemoteWriteError(.protobuf(CodecError(code: code).kind, offset: it.err_offset),
-                                "protobuf \(problem) at byte \(it.err_offset) of \(size) (decompressed body): \(what)")
+        let error = CodecError(code: code)
+        return RemoteWriteError(.protobuf(error.kind, offset: it.err_offset),
+                                "protobuf \(error) at byte \(it.err_offset) of \(size) (decompressed body): \(what)")
     }
 
     /// Labels of one series and, when they are refused, why. Valid series
