@@ -1,3 +1,4 @@
+import Engine
 @testable import Formats
 import Foundation
 import Testing
@@ -57,6 +58,28 @@ import TestSupport
         #expect(r.stdout.contains("maxSeries: 100"))
         #expect(r.stdout.contains("overrides:\n  team-a:\n    maxSeries: 5\n"))
         #expect(r.stdout.contains("dataDir: ./data"))
+    }
+
+    /// The config restates no limit defaults: its `limits` section is TenantLimits()'s, key by key.
+    @Test func defaultLimitsAreTheEngineDefaults() throws {
+        let r = try muninn(["node", "--print-config"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let d = TenantLimits()
+        let expected = """
+            limits:
+              maxSeries: \(d.maxSeries)
+              maxSeriesPerMetric: \(d.maxSeriesPerMetric)
+              maxLabelNamesPerSeries: \(d.maxLabelNamesPerSeries)
+              maxLabelNameLength: \(d.maxLabelNameLength)
+              maxLabelValueLength: \(d.maxLabelValueLength)
+              ingestionRate: \(Int(d.ingestionRate))
+              ingestionBurst: \(d.ingestionBurst)
+              outOfOrderWindowSeconds: \(d.outOfOrderWindow / 1000)
+              creationGracePeriodSeconds: \(d.creationGracePeriod / 1000)
+              pastGracePeriodSeconds: \(d.pastGracePeriod / 1000)
+
+            """
+        #expect(r.stdout.contains(expected), "\(r.stdout)")
     }
 
     /// team-a may hold 2 series; team-b keeps the global limit.

@@ -68,32 +68,33 @@ struct NodeConfig: Codable, Equatable, Sendable {
         var maintenanceIntervalSeconds = 60
     }
 
+    /// Per-tenant limits by YAML key (`LimitKey.all`). `limits` holds every
+    /// key, by default `TenantLimits()`'s values; an entry of `overrides` holds
+    /// only the keys it replaces (the others keep the global value).
     struct Limits: Codable, Equatable, Sendable {
-        var maxSeries = 2_000_000
-        var maxSeriesPerMetric = 500_000
-        var maxLabelNamesPerSeries = 30
-        var maxLabelNameLength = 1024
-        var maxLabelValueLength = 2048
-        var ingestionRate = 10_000_000
-        var ingestionBurst = 20_000_000
-        var outOfOrderWindowSeconds = 0
-        var creationGracePeriodSeconds = 600
-        var pastGracePeriodSeconds = Int(TenantLimits.defaultPastGracePeriod / 1000)
-    }
+        private var values: [String: Int] = [:]
 
-    /// Per-tenant replacements for some of `limits`; keys left out keep the
-    /// global value.
-    struct LimitsOverride: Codable, Equatable, Sendable {
-        var maxSeries: Int?
-        var maxSeriesPerMetric: Int?
-        var maxLabelNamesPerSeries: Int?
-        var maxLabelNameLength: Int?
-        var maxLabelValueLength: Int?
-        var ingestionRate: Int?
-        var ingestionBurst: Int?
-        var outOfOrderWindowSeconds: Int?
-        var creationGracePeriodSeconds: Int?
-        var pastGracePeriodSeconds: Int?
+        init(_ limits: TenantLimits = TenantLimits()) {
+            for key in LimitKey.all { values[key.name] = key.get(limits) }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: LimitKey.Name.self)
+            for key in LimitKey.all {
+                if let value = try container.decodeIfPresent(Int.self, forKey: LimitKey.Name(key.name)) {
+                    values[key.name] = value
+                }
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: LimitKey.Name.self)
+            for key in LimitKey.all {
+                if let value = values[key.name] { try container.encode(value, forKey: LimitKey.Name(key.name)) }
+            }
+        }
+
+        subscript(_ name: String) -> Int? { values[name] }
     }
 
     /// Per-request bounds of remote read and the JSON series/label APIs.
@@ -119,7 +120,7 @@ struct NodeConfig: Codable, Equatable, Sendable {
     var auth = Auth()
     var read = Read()
     /// Tenant ID → limits that differ from `limits` for that tenant.
-    var overrides: [String: LimitsOverride] = [:]
+    var overrides: [String: Limits] = [:]
     /// Off: every request is stored for the tenant `anonymous`.
     var multitenancy = true
 
@@ -265,54 +266,75 @@ func milliseconds(_ seconds: Int, _ key: String) throws -> Int64 {
     return ms
 }
 
+/// One key of the `limits` section and the `TenantLimits` field it sets: the
+/// config's only list of limit keys (TenantLimits holds the defaults).
+struct LimitKey: Sendable {
+    let name: String
+    let get: @Sendable (TenantLimits) -> Int
+    let set: @Sendable (inout TenantLimits, Int) -> Void
+
+    static let all: [LimitKey] = [
+        LimitKey(name: "maxSeries", get: { $0.maxSeries }, set: { $0.maxSeries = $1 }),
+        LimitKey(name: "maxSeriesPerMetric", get: { $0.maxSeriesPerMetric }, set: { $0.maxSeriesPerMetric = $1 }),
+        LimitKey(name: "maxLabelNamesPerSeries", get: { $0.maxLabelNamesPerSeries }, set: { $0.maxLabelNamesPerSeries = $1 }),
+        LimitKey(name: "maxLabelNameLength", get: { $0.maxLabelNameLength }, set: { $0.maxLabelNameLength = $1 }),
+        LimitKey(name: "maxLabelValueLength", get: { $0.maxLabelValueLength }, set: { $0.maxLabelValueLength = $1 }),
+        LimitKey(name: "ingestionRate", get: { Int($0.ingestionRate) }, set: { $0.ingestionRate = Double($1) }),
+        LimitKey(name: "ingestionBurst", get: { $0.ingestionBurst }, set: { $0.ingestionBurst = $1 }),
+        LimitKey(name: "outOfOrderWindowSeconds", get: { seconds($0.outOfOrderWindow) }, set: { $0.outOfOrderWindow = ms($1) }),
+        LimitKey(name: "creationGracePeriodSeconds", get: { seconds($0.creationGracePeriod) },
+                 set: { $0.creationGracePeriod = ms($1) }),
+        LimitKey(name: "pastGracePeriodSeconds", get: { seconds($0.pastGracePeriod) }, set: { $0.pastGracePeriod = ms($1) }),
+    ]
+
+    struct Name: CodingKey {
+        let stringValue: String
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    private static func seconds(_ ms: Int64) -> Int { Int(ms / 1000) }
+    /// Validation bounds these keys far below overflow; saturate all the same.
+    private static func ms(_ seconds: Int) -> Int64 {
+        let (ms, overflow) = Int64(seconds).multipliedReportingOverflow(by: 1000)
+        return overflow ? (seconds < 0 ? .min : .max) : ms
+    }
+}
+
 extension NodeConfig.Limits {
     /// Range checks of every limit, naming the key under `prefix`.
     func validate(prefix: String) throws {
-        for (key, value) in [("maxSeries", maxSeries), ("maxSeriesPerMetric", maxSeriesPerMetric),
-                             ("maxLabelNamesPerSeries", maxLabelNamesPerSeries), ("maxLabelNameLength", maxLabelNameLength),
-                             ("maxLabelValueLength", maxLabelValueLength), ("ingestionRate", ingestionRate),
-                             ("ingestionBurst", ingestionBurst), ("outOfOrderWindowSeconds", outOfOrderWindowSeconds),
-                             ("creationGracePeriodSeconds", creationGracePeriodSeconds),
-                             ("pastGracePeriodSeconds", pastGracePeriodSeconds)] where value < 0 {
-            throw ConfigError(file: "config", key: prefix + "." + key, reason: "must not be negative")
+        for key in LimitKey.all where (self[key.name] ?? 0) < 0 {
+            throw ConfigError(file: "config", key: prefix + "." + key.name, reason: "must not be negative")
         }
         // A year: far past any use, and the millisecond arithmetic stays far from overflow.
-        for (key, value) in [("outOfOrderWindowSeconds", outOfOrderWindowSeconds),
-                             ("creationGracePeriodSeconds", creationGracePeriodSeconds)] where value > 366 * 86_400 {
+        for key in ["outOfOrderWindowSeconds", "creationGracePeriodSeconds"] where (self[key] ?? 0) > 366 * 86_400 {
             throw ConfigError(file: "config", key: prefix + "." + key, reason: "must be at most a year (31622400)")
         }
-        if pastGracePeriodSeconds > 100 * 366 * 86_400 {
+        if (self["pastGracePeriodSeconds"] ?? 0) > 100 * 366 * 86_400 {
             throw ConfigError(file: "config", key: prefix + ".pastGracePeriodSeconds", reason: "must be at most a century (0 turns it off)")
         }
-        if ingestionRate > 0, ingestionBurst < 1 {
+        if (self["ingestionRate"] ?? 0) > 0, (self["ingestionBurst"] ?? 0) < 1 {
             throw ConfigError(file: "config", key: prefix + ".ingestionBurst", reason: "must be positive when ingestionRate is set")
         }
     }
 
     /// These limits with the override's keys replaced.
-    func applying(_ o: NodeConfig.LimitsOverride) -> Self {
-        var l = self
-        l.maxSeries = o.maxSeries ?? l.maxSeries
-        l.maxSeriesPerMetric = o.maxSeriesPerMetric ?? l.maxSeriesPerMetric
-        l.maxLabelNamesPerSeries = o.maxLabelNamesPerSeries ?? l.maxLabelNamesPerSeries
-        l.maxLabelNameLength = o.maxLabelNameLength ?? l.maxLabelNameLength
-        l.maxLabelValueLength = o.maxLabelValueLength ?? l.maxLabelValueLength
-        l.ingestionRate = o.ingestionRate ?? l.ingestionRate
-        l.ingestionBurst = o.ingestionBurst ?? l.ingestionBurst
-        l.outOfOrderWindowSeconds = o.outOfOrderWindowSeconds ?? l.outOfOrderWindowSeconds
-        l.creationGracePeriodSeconds = o.creationGracePeriodSeconds ?? l.creationGracePeriodSeconds
-        l.pastGracePeriodSeconds = o.pastGracePeriodSeconds ?? l.pastGracePeriodSeconds
-        return l
+    func applying(_ override: Self) -> Self {
+        var merged = self
+        merged.values.merge(override.values) { _, new in new }
+        return merged
     }
 
+    /// The limits as the engine takes them; keys not set keep `TenantLimits()`'s value.
     var tenantLimits: TenantLimits {
-        TenantLimits(
-            maxSeries: maxSeries, maxSeriesPerMetric: maxSeriesPerMetric,
-            maxLabelNamesPerSeries: maxLabelNamesPerSeries, maxLabelNameLength: maxLabelNameLength,
-            maxLabelValueLength: maxLabelValueLength, ingestionRate: Double(ingestionRate),
-            ingestionBurst: ingestionBurst, outOfOrderWindow: Int64(outOfOrderWindowSeconds) * 1000,
-            creationGracePeriod: Int64(creationGracePeriodSeconds) * 1000,
-            pastGracePeriod: Int64(pastGracePeriodSeconds) * 1000)
+        var limits = TenantLimits()
+        for key in LimitKey.all {
+            if let value = self[key.name] { key.set(&limits, value) }
+        }
+        return limits
     }
 }
 
