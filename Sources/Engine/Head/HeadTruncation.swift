@@ -33,6 +33,9 @@ extension Head {
         // samples from both sides once appends arrive; it is split.
         let bound = all ? (maxTime == .min ? Int64.max : maxTime.saturatingAdd(1)) : end
         minValidTime = max(minValidTime, all ? (maxTime == .min ? minValidTime : bound) : end)
+        // A head empty of in-order samples, or holding Int64.max, has no bound
+        // to split at; no in-order sample can arrive meanwhile either.
+        let below: (Int64) -> Bool = all && (maxTime == .min || maxTime == .max) ? { _ in true } : { $0 < bound }
         let ids = allSeries
         lock.unlock()
         var taken: [TakenSeries] = []
@@ -40,7 +43,7 @@ extension Head {
             lock.lock()
             var emptied: [Int] = []
             for id in ids[start..<min(start + Self.takeBatch, ids.count)].map(Int.init) {
-                let (metas, late) = all ? takeSplitting(id, before: bound) : take(id, before: end)
+                let (metas, late) = all ? takeSplitting(id, below: below) : take(id, before: end)
                 if !metas.isEmpty || !late.isEmpty {
                     taken.append(TakenSeries(labels: labels(of: id), chunks: metas, outOfOrder: late))
                 }
@@ -71,21 +74,21 @@ extension Head {
             buf.deallocate()
             self.chunks[id] = cs_head_chunk()
         }
-        return (metas, takeOutOfOrder(id, before: end))
+        return (metas, takeOutOfOrder(id, below: { $0 < end }))
     }
 
-    /// One series' samples before `bound`, splitting the chunk that straddles
-    /// it (lock held). Samples from `bound` on were appended during the take.
-    private func takeSplitting(_ id: Int, before bound: Int64) -> ([ChunkMeta], [Sample]) {
+    /// One series' samples `below` the take's bound, splitting the chunk that
+    /// straddles it (lock held). Samples above were appended during the take.
+    private func takeSplitting(_ id: Int, below: (Int64) -> Bool) -> ([ChunkMeta], [Sample]) {
         var metas: [ChunkMeta] = []
         if let list = closed[id] {
             var kept: [ChunkMeta] = []
             for meta in list.chunks {
-                if meta.maxTime < bound {
+                if below(meta.maxTime) {
                     metas.append(meta)
-                } else if meta.minTime >= bound {
+                } else if !below(meta.minTime) {
                     kept.append(meta)
-                } else if let (old, new) = split(meta.chunk, at: bound) {
+                } else if let (old, new) = split(meta.chunk, below: below) {
                     metas.append(old)
                     kept.append(new)
                 } else {
@@ -96,41 +99,41 @@ extension Head {
             if kept.isEmpty { closed[id] = nil }
         }
         let c = self.chunks[id]
-        if let buf = c.buf, c.xor.count > 0, c.min_time < bound {
+        if let buf = c.buf, c.xor.count > 0, below(c.min_time) {
             let open = XORChunk(bytes: XORChunk.copyBytes(c.xor, buf))
-            if c.xor.t < bound {
+            if below(c.xor.t) {
                 metas.append(ChunkMeta(minTime: c.min_time, maxTime: c.xor.t, chunk: open))
                 buf.deallocate()
                 self.chunks[id] = cs_head_chunk()
-            } else if let (old, new) = split(open, at: bound), let newer = try? new.chunk.samples() {
+            } else if let (old, new) = split(open, below: below), let newer = try? new.chunk.samples() {
                 metas.append(old)
                 buf.deallocate()
                 self.chunks[id] = cs_head_chunk()
                 for s in newer { appendInOrder(id, s.timestamp, s.value.bitPattern) }
             }
         }
-        return (metas, takeOutOfOrder(id, before: bound))
+        return (metas, takeOutOfOrder(id, below: below))
     }
 
-    /// A chunk's samples before `bound` and from it on, each re-encoded; nil
+    /// A chunk's samples `below` the bound and the rest, each re-encoded; nil
     /// when it does not decode (it then stays whole in the head).
-    private func split(_ chunk: XORChunk, at bound: Int64) -> (ChunkMeta, ChunkMeta)? {
-        guard let samples = try? chunk.samples(), let at = samples.firstIndex(where: { $0.timestamp >= bound }), at > 0,
+    private func split(_ chunk: XORChunk, below: (Int64) -> Bool) -> (ChunkMeta, ChunkMeta)? {
+        guard let samples = try? chunk.samples(), let at = samples.firstIndex(where: { !below($0.timestamp) }), at > 0,
               let old = try? XORChunk(encoding: samples[..<at]), let new = try? XORChunk(encoding: samples[at...])
         else { return nil }
         return (ChunkMeta(minTime: samples[0].timestamp, maxTime: samples[at - 1].timestamp, chunk: old),
                 ChunkMeta(minTime: samples[at].timestamp, maxTime: samples.last!.timestamp, chunk: new))
     }
 
-    /// One series' out-of-order samples before `end`, sorted (lock held).
-    private func takeOutOfOrder(_ id: Int, before end: Int64) -> [Sample] {
+    /// One series' out-of-order samples `below` the bound, sorted (lock held).
+    private func takeOutOfOrder(_ id: Int, below: (Int64) -> Bool) -> [Sample] {
         guard let o = ooo[id] else { return [] }
         var late: [Sample] = []
         for meta in o.chunks { late += (try? meta.chunk.samples()) ?? [] }
         late += o.buffer
         late.sort { $0.timestamp < $1.timestamp }
-        let keep = late.filter { $0.timestamp >= end }
-        late.removeAll { $0.timestamp >= end }
+        let keep = late.filter { !below($0.timestamp) }
+        late.removeAll { !below($0.timestamp) }
         if keep.isEmpty { ooo[id] = nil } else {
             let fresh = OutOfOrderSamples()
             for s in keep { _ = fresh.insert(s) }
