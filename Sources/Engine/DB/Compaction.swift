@@ -8,7 +8,8 @@ extension TenantDB {
 
     /// Writes the oldest whole block range while the head spans more than 1.5
     /// ranges (Prometheus's rule), then checkpoints the WAL. Appends keep flowing
-    /// while blocks are written: only taking the data out of the head holds its lock.
+    /// while blocks are written: only taking the data out of the head holds its
+    /// lock, a batch of series at a time (`Head.take`).
     @discardableResult
     public func compact() throws -> [BlockMeta] {
         try cut(all: false)
