@@ -11,53 +11,135 @@ struct TakenSeries {
 }
 
 extension Head {
+    /// Series handled per hold of the head lock while taking: appends wait for
+    /// at most one batch instead of the whole head (seconds at 1M series).
+    static let takeBatch = 8192
+
     /// Removes every chunk and out-of-order sample before `end` and returns them,
     /// then drops series left with no data. Raises nothing else: the caller
     /// raises the minimum valid time so no in-order sample lands there again.
-    /// With `all`, the open chunks go too (flush of the whole head).
+    /// With `all`, everything older than the head's newest sample at the start
+    /// goes, open chunks too (flush of the whole head).
+    ///
+    /// Works through the series present at the start in batches, releasing the
+    /// lock between them. The bound is fixed first and raises `minValidTime`, so
+    /// a sample appended meanwhile is at or above it and stays in the head: it
+    /// is in no block, and a WAL checkpoint (which keeps samples from
+    /// `minValidTime` on) keeps it. The caller holds the database's state lock,
+    /// so no query sees a half-taken head.
     func take(before end: Int64, all: Bool = false) -> [TakenSeries] {
         lock.lock()
-        defer { lock.unlock() }
-        minValidTime = max(minValidTime, all ? (maxTime == .min ? minValidTime : maxTime.saturatingAdd(1)) : end)
+        // Below `bound`: taken. With `all` it is unaligned, so a chunk may hold
+        // samples from both sides once appends arrive; it is split.
+        let bound = all ? (maxTime == .min ? Int64.max : maxTime.saturatingAdd(1)) : end
+        minValidTime = max(minValidTime, all ? (maxTime == .min ? minValidTime : bound) : end)
+        // A head empty of in-order samples, or holding Int64.max, has no bound
+        // to split at; no in-order sample can arrive meanwhile either.
+        let below: (Int64) -> Bool = all && (maxTime == .min || maxTime == .max) ? { _ in true } : { $0 < bound }
+        let ids = allSeries
+        lock.unlock()
         var taken: [TakenSeries] = []
-        var emptied: [Int] = []
-        for id in allSeries.map(Int.init) {
-            var metas: [ChunkMeta] = []
-            if let list = closed[id] {
-                let cut = all ? list.chunks.count : (list.chunks.firstIndex { $0.maxTime >= end } ?? list.chunks.count)
-                metas = Array(list.chunks[..<cut])
-                list.chunks.removeFirst(cut)
-                if list.chunks.isEmpty { closed[id] = nil }
-            }
-            var c = self.chunks[id]
-            if let buf = c.buf, c.xor.count > 0, all || c.xor.t < end {
-                metas.append(ChunkMeta(minTime: c.min_time, maxTime: c.xor.t, chunk: XORChunk(bytes: XORChunk.copyBytes(c.xor, buf))))
-                buf.deallocate()
-                c = cs_head_chunk()
-                self.chunks[id] = c
-            }
-            var late: [Sample] = []
-            if let o = ooo[id] {
-                for meta in o.chunks { late += (try? meta.chunk.samples()) ?? [] }
-                late += o.buffer
-                late.sort { $0.timestamp < $1.timestamp }
-                let keep = all ? [] : late.filter { $0.timestamp >= end }
-                late.removeAll { !all && $0.timestamp >= end }
-                if keep.isEmpty { ooo[id] = nil } else {
-                    let fresh = OutOfOrderSamples()
-                    for s in keep { _ = fresh.insert(s) }
-                    ooo[id] = fresh
+        for start in stride(from: 0, to: ids.count, by: Self.takeBatch) {
+            lock.lock()
+            var emptied: [Int] = []
+            for id in ids[start..<min(start + Self.takeBatch, ids.count)].map(Int.init) {
+                let (metas, late) = all ? takeSplitting(id, below: below) : take(id, before: end)
+                if !metas.isEmpty || !late.isEmpty {
+                    taken.append(TakenSeries(labels: labels(of: id), chunks: metas, outOfOrder: late))
                 }
+                if closed[id] == nil, self.chunks[id].buf == nil, ooo[id] == nil { emptied.append(id) }
             }
-            if !metas.isEmpty || !late.isEmpty {
-                taken.append(TakenSeries(labels: labels(of: id), chunks: metas, outOfOrder: late))
-            }
-            if closed[id] == nil, self.chunks[id].buf == nil, ooo[id] == nil { emptied.append(id) }
+            removeSeries(emptied)
+            lock.unlock()
         }
-        removeSeries(emptied)
+        lock.lock()
         reclaimIfMostlyDead()
         recomputeTimeRange()
+        lock.unlock()
         return taken
+    }
+
+    /// One series' chunks and out-of-order samples wholly before `end` (lock held).
+    private func take(_ id: Int, before end: Int64) -> ([ChunkMeta], [Sample]) {
+        var metas: [ChunkMeta] = []
+        if let list = closed[id] {
+            let cut = list.chunks.firstIndex { $0.maxTime >= end } ?? list.chunks.count
+            metas = Array(list.chunks[..<cut])
+            list.chunks.removeFirst(cut)
+            if list.chunks.isEmpty { closed[id] = nil }
+        }
+        let c = self.chunks[id]
+        if let buf = c.buf, c.xor.count > 0, c.xor.t < end {
+            metas.append(ChunkMeta(minTime: c.min_time, maxTime: c.xor.t, chunk: XORChunk(bytes: XORChunk.copyBytes(c.xor, buf))))
+            buf.deallocate()
+            self.chunks[id] = cs_head_chunk()
+        }
+        return (metas, takeOutOfOrder(id, below: { $0 < end }))
+    }
+
+    /// One series' samples `below` the take's bound, splitting the chunk that
+    /// straddles it (lock held). Samples above were appended during the take.
+    private func takeSplitting(_ id: Int, below: (Int64) -> Bool) -> ([ChunkMeta], [Sample]) {
+        var metas: [ChunkMeta] = []
+        if let list = closed[id] {
+            var kept: [ChunkMeta] = []
+            for meta in list.chunks {
+                if below(meta.maxTime) {
+                    metas.append(meta)
+                } else if !below(meta.minTime) {
+                    kept.append(meta)
+                } else if let (old, new) = split(meta.chunk, below: below) {
+                    metas.append(old)
+                    kept.append(new)
+                } else {
+                    kept.append(meta)
+                }
+            }
+            list.chunks = kept
+            if kept.isEmpty { closed[id] = nil }
+        }
+        let c = self.chunks[id]
+        if let buf = c.buf, c.xor.count > 0, below(c.min_time) {
+            let open = XORChunk(bytes: XORChunk.copyBytes(c.xor, buf))
+            if below(c.xor.t) {
+                metas.append(ChunkMeta(minTime: c.min_time, maxTime: c.xor.t, chunk: open))
+                buf.deallocate()
+                self.chunks[id] = cs_head_chunk()
+            } else if let (old, new) = split(open, below: below), let newer = try? new.chunk.samples() {
+                metas.append(old)
+                buf.deallocate()
+                self.chunks[id] = cs_head_chunk()
+                for s in newer { appendInOrder(id, s.timestamp, s.value.bitPattern) }
+            }
+        }
+        return (metas, takeOutOfOrder(id, below: below))
+    }
+
+    /// A chunk's samples `below` the bound and the rest, each re-encoded; nil
+    /// when it does not decode (it then stays whole in the head).
+    private func split(_ chunk: XORChunk, below: (Int64) -> Bool) -> (ChunkMeta, ChunkMeta)? {
+        guard let samples = try? chunk.samples(), let at = samples.firstIndex(where: { !below($0.timestamp) }), at > 0,
+              let old = try? XORChunk(encoding: samples[..<at]), let new = try? XORChunk(encoding: samples[at...])
+        else { return nil }
+        return (ChunkMeta(minTime: samples[0].timestamp, maxTime: samples[at - 1].timestamp, chunk: old),
+                ChunkMeta(minTime: samples[at].timestamp, maxTime: samples.last!.timestamp, chunk: new))
+    }
+
+    /// One series' out-of-order samples `below` the bound, sorted (lock held).
+    private func takeOutOfOrder(_ id: Int, below: (Int64) -> Bool) -> [Sample] {
+        guard let o = ooo[id] else { return [] }
+        var late: [Sample] = []
+        for meta in o.chunks { late += (try? meta.chunk.samples()) ?? [] }
+        late += o.buffer
+        late.sort { $0.timestamp < $1.timestamp }
+        let keep = late.filter { !below($0.timestamp) }
+        late.removeAll { !below($0.timestamp) }
+        if keep.isEmpty { ooo[id] = nil } else {
+            let fresh = OutOfOrderSamples()
+            for s in keep { _ = fresh.insert(s) }
+            ooo[id] = fresh
+        }
+        return late
     }
 
     /// Drops series from every index (lock held). Their refs are never reused.
@@ -82,18 +164,41 @@ extension Head {
             liveLabelRefs -= 2 * count
             byHash.remove(hashes[id], UInt32(id))
         }
+        // One pass per name over its values, not one per value gone: a label
+        // with a value per series has as many values as the head has series.
+        var goneValues: [UInt32: Set<UInt32>] = [:]
         for key in touched {
-            let list = Postings.subtract(postings[key] ?? [], gone)
+            // Taken out of the dictionary so the removal edits it in place.
+            var list = postings.removeValue(forKey: key) ?? []
+            Self.remove(gone, from: &list)
             if list.isEmpty {
-                postings[key] = nil
-                let n = UInt32(key >> 32), v = UInt32(truncatingIfNeeded: key)
-                valuesByName[n]?.removeAll { $0 == v }
-                if valuesByName[n]?.isEmpty == true { valuesByName[n] = nil }
+                goneValues[UInt32(key >> 32), default: []].insert(UInt32(truncatingIfNeeded: key))
             } else {
                 postings[key] = list
             }
         }
-        allSeries = Postings.subtract(allSeries, gone)
+        for (n, values) in goneValues {
+            valuesByName[n]?.removeAll { values.contains($0) }
+            if valuesByName[n]?.isEmpty == true { valuesByName[n] = nil }
+        }
+        Self.remove(gone, from: &allSeries)
+    }
+
+    /// Removes `gone` from `list` (both ascending), touching only the span
+    /// between its first and last id: a take removes a batch at a time from
+    /// lists as long as the whole head.
+    private static func remove(_ gone: [UInt32], from list: inout [UInt32]) {
+        guard let first = gone.first, let last = gone.last else { return }
+        func index(where above: (UInt32) -> Bool) -> Int {
+            var lo = 0, hi = list.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if above(list[mid]) { hi = mid } else { lo = mid + 1 }
+            }
+            return lo
+        }
+        let span = index { $0 >= first }..<index { $0 > last }
+        list.replaceSubrange(span, with: Postings.subtract(Array(list[span]), gone))
     }
 
     /// Recomputes the head's time span from what it still holds (lock held).
