@@ -220,7 +220,7 @@ package final class Head: @unchecked Sendable {
     @discardableResult
     func appendInOrder(_ id: Int, _ t: Int64, _ vbits: UInt64) -> Int32 {
         while true {
-            let rc = cs_head_append(&chunks[id], t, vbits, chunkRange)
+            let rc = cs_head_append(&chunks[id], t, vbits)
             switch rc {
             case CS_HEAD_CUT: cutChunk(id, at: t)
             case CS_HEAD_GROW: growChunk(id)
