@@ -43,8 +43,8 @@ package final class Head: @unchecked Sendable {
     var allSeries: [UInt32] = []
     let metricNameSymbol: UInt32
     private var idScratch: [UInt32] = []
-    /// Commit-local bookkeeping (see `commit`), reused across commits.
-    var batchSlots = BatchSlots()
+    /// Commit-local bookkeeping of `HeadAppender`, reused across commits.
+    var appendScratch = HeadAppender.Scratch()
 
     /// Live series.
     package internal(set) var seriesCount = 0
