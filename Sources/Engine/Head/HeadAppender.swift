@@ -87,6 +87,8 @@ struct HeadAppender {
     private let past: Int64
     /// The head's newest sample time, including what the batch accepted so far.
     private var headMax: Int64
+    /// The id the first planned series gets: series are created after the head's last.
+    private let firstNewID: Int
 
     // What validate accepted, in batch order.
     private var created: [NewSeries] = []
@@ -95,7 +97,10 @@ struct HeadAppender {
     private var createdPairs = 0
     private var createdBytes = 0
     private var createdNewest: [Int: (t: Int64, v: UInt64)] = [:]
+    /// In-order samples: series ref (for the WAL) and id (for apply; planned
+    /// series get the ids after the head's last), time and value bits.
     private var inRefs: [UInt64] = []
+    private var inIDs: [UInt32] = []
     private var inTimes: [Int64] = []
     private var inValues: [UInt64] = []
     private var late: [(id: Int, ref: UInt64, sample: Sample)] = []
@@ -109,8 +114,10 @@ struct HeadAppender {
         future = min(limits.creationGracePeriod > 0 ? now.saturatingAdd(limits.creationGracePeriod) : .max, storable.upperBound)
         past = max(limits.pastGracePeriod > 0 ? now.saturatingSub(limits.pastGracePeriod) : .min, storable.lowerBound)
         headMax = head.maxTime
+        firstNewID = head.refs.count
         outcome.refs = [UInt64](repeating: 0, count: batch.entries.count)
         inRefs.reserveCapacity(batch.sampleCount)
+        inIDs.reserveCapacity(batch.sampleCount)
         inTimes.reserveCapacity(batch.sampleCount)
         inValues.reserveCapacity(batch.sampleCount)
     }
@@ -131,12 +138,13 @@ struct HeadAppender {
         scratch.targets.removeAll(keepingCapacity: true)
         scratch.targets.reserveCapacity(entries.count)
         let head = self.head, batch = self.batch
+        var near: (ref: UInt64, id: Int) = (0, -1)
         // Nothing is interned until apply, so one symbol reader serves every lookup.
         try batch.labelBytes.withUnsafeBufferPointer { bytes in
             try batch.spans.withUnsafeBufferPointer { spans in
                 try head.symbols.withReader { symbols in
                     for entry in entries {
-                        scratch.targets.append(try Self.target(of: entry, head, batch, bytes, spans, symbols))
+                        scratch.targets.append(try Self.target(of: entry, head, batch, bytes, spans, symbols, &near))
                     }
                 }
             }
@@ -145,7 +153,7 @@ struct HeadAppender {
 
     private static func target(of entry: AppendBatch.Entry, _ head: Head, _ batch: AppendBatch,
                                _ bytes: UnsafeBufferPointer<UInt8>, _ spans: UnsafeBufferPointer<AppendBatch.LabelSpan>,
-                               _ symbols: SymbolTable.Reader) throws -> Target {
+                               _ symbols: SymbolTable.Reader, _ near: inout (ref: UInt64, id: Int)) throws -> Target {
         if !entry.spans.isEmpty {
             if let id = head.lookup(bytes: bytes, spans: UnsafeBufferPointer(rebasing: spans[entry.spans]), symbols: symbols) {
                 return .series(id)
@@ -155,8 +163,9 @@ struct HeadAppender {
         if let labels = entry.labels {
             return head.lookup(labels).map(Target.series) ?? .new(labels)
         }
-        let id = Int(entry.ref) - 1
-        guard entry.ref > 0, id < head.alive.count, head.alive[id] else { throw UnknownSeriesRefError(ref: entry.ref) }
+        // Refs an earlier commit returned come mostly in the same order.
+        guard let id = head.liveID(ref: entry.ref, near: near) else { throw UnknownSeriesRefError(ref: entry.ref) }
+        near = (entry.ref, id)
         return .series(id)
     }
 
@@ -187,6 +196,7 @@ struct HeadAppender {
                 return
             }
         }
+        var ref = id.map { head.refs[$0] } ?? pending.map { created[$0].ref }
         var current: (t: Int64, v: UInt64)?
         var found: (bucket: Int, slot: Int?) = (0, nil)
         if let id {
@@ -201,7 +211,7 @@ struct HeadAppender {
             let t = s.timestamp, v = s.value.bitPattern
             guard withinGracePeriods(t, index) else { continue }
             if let cur = current, t <= cur.t {
-                notNewer(s, than: cur, id, index)
+                notNewer(s, than: cur, id, ref, index)
                 continue
             }
             let minValid = max(head.minValidTime, headMax.saturatingSub(head.chunkRange / 2))
@@ -213,8 +223,10 @@ struct HeadAppender {
                 // First accepted sample of a new series: the series limits apply now.
                 guard let planned = planSeries(index, t) else { continue }
                 pending = planned
+                ref = created[planned].ref
             }
-            inRefs.append(id.map { UInt64($0 + 1) } ?? created[pending!].ref)
+            inRefs.append(ref!)
+            inIDs.append(UInt32(id ?? firstNewID + pending!))
             inTimes.append(t)
             inValues.append(v)
             current = (t, v)
@@ -232,7 +244,7 @@ struct HeadAppender {
                 createdNewest[pending] = current
             }
         }
-        outcome.refs[index] = id.map { UInt64($0 + 1) } ?? pending.map { created[$0].ref } ?? 0
+        outcome.refs[index] = ref ?? 0
     }
 
     /// Rejects a sample too far ahead of or behind the wall clock.
@@ -259,7 +271,7 @@ struct HeadAppender {
     /// Decides a sample no newer than the series' newest `cur`: an exact repeat
     /// is ignored, a late one inside the out-of-order window is accepted as
     /// out-of-order, anything else is rejected.
-    private mutating func notNewer(_ s: Sample, than cur: (t: Int64, v: UInt64), _ id: Int?, _ index: Int) {
+    private mutating func notNewer(_ s: Sample, than cur: (t: Int64, v: UInt64), _ id: Int?, _ ref: UInt64?, _ index: Int) {
         let t = s.timestamp, v = s.value.bitPattern
         if t == cur.t {
             if v == cur.v { outcome.duplicatesIgnored += 1 }
@@ -267,13 +279,13 @@ struct HeadAppender {
             return
         }
         let windowStart = headMax.saturatingSub(limits.outOfOrderWindow)
-        if limits.outOfOrderWindow > 0, let id, t >= windowStart {
+        if limits.outOfOrderWindow > 0, let id, let ref, t >= windowStart {
             if let stored = late.first(where: { $0.id == id && $0.sample.timestamp == t })?.sample ?? head.storedSample(id, at: t) {
                 if stored.value.bitPattern == v { outcome.duplicatesIgnored += 1 }
                 else { reject(.duplicateTimestamp, index, t, "a different value is already stored at this timestamp") }
                 return
             }
-            late.append((id, UInt64(id + 1), s))
+            late.append((id, ref, s))
             outcome.outOfOrder += 1
             outcome.accepted += 1
             return
@@ -305,7 +317,7 @@ struct HeadAppender {
         let pairs = createdPairs + labels.labels.count
         let bytes = labels.labels.reduce(createdBytes) { $0 + $1.name.utf8.count + $1.value.utf8.count }
         let ref = head.lastRef + UInt64(created.count) + 1
-        if let problem = head.indexProblem(newestRef: ref, labelPairs: pairs, bytes: bytes) {
+        if let problem = head.indexProblem(newestRef: ref, newSeries: created.count + 1, labelPairs: pairs, bytes: bytes) {
             reject(.headIndexFull, index, t, problem)
             return nil
         }
@@ -372,7 +384,7 @@ struct HeadAppender {
     mutating func applyInOrder() {
         for series in created { head.createSeries(ref: series.ref, labels: series.labels) }
         outcome.seriesCreated = created.count
-        for i in inRefs.indices { head.appendInOrder(Int(inRefs[i] - 1), inTimes[i], inValues[i]) }
+        for i in inIDs.indices { head.appendInOrder(Int(inIDs[i]), inTimes[i], inValues[i]) }
     }
 
     /// Stores the out-of-order samples.
