@@ -26,7 +26,7 @@ int cs_head_chunk_start(cs_head_chunk *c, uint8_t *buf, size_t cap, int64_t t, i
     return CS_OK;
 }
 
-int cs_head_append(cs_head_chunk *c, int64_t t, uint64_t vbits, int64_t chunk_range) {
+int cs_head_append(cs_head_chunk *c, int64_t t, uint64_t vbits) {
     if (c->buf == NULL) return CS_HEAD_CUT;
     uint16_t n = c->xor.count;
     if (n > 0 && t <= c->xor.t) {
@@ -36,9 +36,6 @@ int cs_head_append(cs_head_chunk *c, int64_t t, uint64_t vbits, int64_t chunk_ra
     if (n == CS_HEAD_SAMPLES_PER_CHUNK / 4)
         c->next_at = cs_head_chunk_end_time(c->min_time, c->xor.t, c->next_at);
     if (n > 0 && (t >= c->next_at || n >= 2 * CS_HEAD_SAMPLES_PER_CHUNK)) return CS_HEAD_CUT;
-    /* Unused: the cut time came from chunk_range in cs_head_chunk_start. The
-     * parameter stays until the Swift callers (Head, XORChunking) stop passing it. */
-    (void)chunk_range;
     int rc = cs_xor_append(&c->xor, c->buf, c->cap, t, vbits);
     if (rc == CS_E_NOSPACE) return CS_HEAD_GROW;
     return rc;

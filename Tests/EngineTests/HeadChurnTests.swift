@@ -89,7 +89,7 @@ import Testing
             #expect(try values(head, [LabelMatcher(.equal, "__name__", "churn")]).isEmpty)
             let j3 = try values(head, [LabelMatcher(.equal, "job", "j3"), LabelMatcher(.equal, "__name__", "keep")])
             #expect(Set(j3.keys) == Set(keepers.filter { $0["job"] == "j3" }))
-            for labels in keepers { #expect(head.lookup(labels).map { UInt64($0 + 1) } == keeperRefs[keepers.firstIndex(of: labels)!]) }
+            for labels in keepers { #expect(head.lookup(labels).map { head.refs[$0] } == keeperRefs[keepers.firstIndex(of: labels)!]) }
         }
         // One round of churn creates about 1000 strings of ~50 bytes; without
         // reclaiming, 30 rounds would hold 30 times that.
@@ -134,7 +134,7 @@ import Testing
         // Strings "a" and "60"…"99" are dead, less than half.
         #expect(stats.symbols == symbols && stats.deadSymbols == 41, "\(stats)")
         #expect(stats.labelRefs == stats.liveLabelRefs && stats.liveLabelRefs == kept.count * 6)
-        for (i, labels) in kept.enumerated() { #expect(head.lookup(labels).map { UInt64($0 + 1) } == refs[gone.count + i]) }
+        for (i, labels) in kept.enumerated() { #expect(head.lookup(labels).map { head.refs[$0] } == refs[gone.count + i]) }
         for labels in gone { #expect(head.lookup(labels) == nil) }
         #expect(head.labelValues("pod") == ["b"])
         batch = AppendBatch()

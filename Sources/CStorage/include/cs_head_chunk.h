@@ -35,9 +35,10 @@ typedef struct cs_head_chunk {
 /* Starts an open chunk at time t in buf (zeroed by this call). */
 int cs_head_chunk_start(cs_head_chunk *c, uint8_t *buf, size_t cap, int64_t t, int64_t chunk_range);
 
-/* Applies the cut rule, then appends. CS_E_ORDER when t is before the chunk's last
- * sample; CS_E_DUPLICATE for the same timestamp with another value. */
-int cs_head_append(cs_head_chunk *c, int64_t t, uint64_t vbits, int64_t chunk_range);
+/* Applies the cut rule (the range boundary was fixed by cs_head_chunk_start()),
+ * then appends. CS_E_ORDER when t is before the chunk's last sample;
+ * CS_E_DUPLICATE for the same timestamp with another value. */
+int cs_head_append(cs_head_chunk *c, int64_t t, uint64_t vbits);
 
 /* Prometheus's computeChunkEndTime(): spreads the remaining range evenly over
  * chunks of ~120 samples given the rate seen so far. */

@@ -56,9 +56,10 @@ extension Head {
             try replaySeries(record)
         case .samples:
             try decoder.decode(record)
+            var near: (ref: UInt64, id: Int) = (0, -1)
             for i in 0..<decoder.count {
-                let id = Int(decoder.refs[i]) - 1
-                guard id >= 0, id < alive.count, alive[id] else { continue }
+                guard let id = liveID(ref: decoder.refs[i], near: near) else { continue }
+                near = (decoder.refs[i], id)
                 guard blockRangeStart(decoder.timestamps[i]) != nil else { unstorable += 1; continue }
                 // In-order samples older than the newest block are in that block.
                 if !outOfOrder, decoder.timestamps[i] < minValidTime { continue }
@@ -84,7 +85,7 @@ extension Head {
         try WALRecord.forEachSeries(record) { ref, spans in
             guard full == nil, ref > lastRef else { return }
             let bytes = spans.reduce(0) { $0 + $1.name.len + $1.value.len }
-            if let problem = indexProblem(newestRef: ref, labelPairs: spans.count, bytes: bytes) {
+            if let problem = indexProblem(newestRef: ref, newSeries: 1, labelPairs: spans.count, bytes: bytes) {
                 full = HeadIndexFullError(ref: ref, reason: problem)
                 return
             }

@@ -5,11 +5,16 @@ import Foundation
 /// The in-memory part of a tenant's database: series keyed by label set, their
 /// open and closed XOR chunks, out-of-order samples, and the postings index.
 ///
-/// Series live in parallel arrays indexed by `ref - 1` (refs are assigned from 1
-/// upward and never reused, so WAL records stay unambiguous); per series that is
+/// Series live in parallel arrays indexed by a series id; per series that is
 /// the C chunk state, label symbol ids and a few optional references — a few
-/// hundred bytes with its chunk buffer. One lock guards everything; queries copy
-/// what they need under it and decode outside it.
+/// hundred bytes with its chunk buffer. Ids are internal: the WAL, commits and
+/// checkpoints name series by ref, assigned from 1 upward and never reused, so
+/// WAL records stay unambiguous. Ids are given in creation order, so `refs` is
+/// ascending, and once most ids belong to dropped series the live ones are
+/// renumbered 0..<live (`reclaimIfMostlyDead`): memory follows the live
+/// series, not every series ever created. One lock guards everything; queries
+/// copy what they need under it and decode outside it, so no id outlives a
+/// hold of the lock.
 package final class Head: @unchecked Sendable {
     package let chunkRange: Int64
     static let initialChunkCapacity = 96
@@ -27,7 +32,7 @@ package final class Head: @unchecked Sendable {
     var symbols: SymbolTable
     var chunks: [cs_head_chunk] = []
     var labelStart: [UInt32] = []
-    /// Label symbol ids of every series ref, at `labelStart[ref - 1]`; slots of
+    /// Label symbol ids of every series id, at `labelStart[id]`; slots of
     /// dropped series stay until `reclaimIfMostlyDead` compacts them away.
     var labelSyms: [UInt32] = []
     /// Entries of `labelSyms` that belong to live series.
@@ -36,6 +41,8 @@ package final class Head: @unchecked Sendable {
     var ooo: [OutOfOrderSamples?] = []
     var hashes: [UInt64] = []
     var alive: [Bool] = []
+    /// The ref of every id, ascending.
+    var refs: [UInt64] = []
     var byHash = SeriesHashTable()
     var postings: [UInt64: [UInt32]] = [:]
     var valuesByName: [UInt32: [UInt32]] = [:]
@@ -43,8 +50,8 @@ package final class Head: @unchecked Sendable {
     var allSeries: [UInt32] = []
     let metricNameSymbol: UInt32
     private var idScratch: [UInt32] = []
-    /// Commit-local bookkeeping (see `commit`), reused across commits.
-    var batchSlots = BatchSlots()
+    /// Commit-local bookkeeping of `HeadAppender`, reused across commits.
+    var appendScratch = HeadAppender.Scratch()
 
     /// Live series.
     package internal(set) var seriesCount = 0
@@ -116,7 +123,7 @@ package final class Head: @unchecked Sendable {
         byHash.find(hash) { matches(Int($0), ids) }.map(Int.init)
     }
 
-    /// The id (ref - 1) of the live series with exactly these labels.
+    /// The id of the live series with exactly these labels.
     func lookup(_ labels: Labels) -> Int? {
         idScratch.removeAll(keepingCapacity: true)
         for l in labels.labels {
@@ -150,6 +157,35 @@ package final class Head: @unchecked Sendable {
         }
     }
 
+    /// The id of the live series `ref` (lock held), by binary search of
+    /// `refs` near a known pair: refs are unique and ascending with ids, so
+    /// ids never lie further apart than their refs, and refs listed in
+    /// creation order (WAL records, most batches) are found in a step. The
+    /// default pair stands before the first series (refs start at 1).
+    func liveID(ref: UInt64, near known: (ref: UInt64, id: Int) = (0, -1)) -> Int? {
+        var lo: Int, hi: Int
+        if ref > known.ref {
+            lo = known.id + 1
+            let gap = ref - known.ref
+            hi = gap < UInt64(refs.count - lo) ? lo + Int(gap) : refs.count
+        } else {
+            guard ref < known.ref else { return known.id >= 0 && alive[known.id] ? known.id : nil }
+            hi = known.id
+            let gap = known.ref - ref
+            lo = gap < UInt64(hi) ? hi - Int(gap) : 0
+        }
+        guard lo < hi else { return nil }
+        // Next in creation order, or (until ids are first renumbered) at ref - 1.
+        if refs[lo] == ref { return alive[lo] ? lo : nil }
+        if refs[hi - 1] == ref { return alive[hi - 1] ? hi - 1 : nil }
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if refs[mid] < ref { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < refs.count, refs[lo] == ref, alive[lo] else { return nil }
+        return lo
+    }
+
     /// Creates a series under `ref` (from the WAL during replay, or `lastRef + 1`).
     @discardableResult
     func createSeries(ref: UInt64, labels: Labels) -> Int {
@@ -166,23 +202,21 @@ package final class Head: @unchecked Sendable {
     /// The caller has checked `indexProblem` for it.
     @discardableResult
     func createSeries(ref: UInt64, ids: UnsafeBufferPointer<UInt32>) -> Int {
-        precondition(ref > 0 && ref <= capacity.maxSeriesRef && ids.count <= capacity.maxLabelRefs - labelSyms.count,
+        precondition(ref <= capacity.maxSeriesRef && refs.count < capacity.maxSeriesIDs
+                     && ids.count <= capacity.maxLabelRefs - labelSyms.count,
                      "series index full: callers check indexProblem first")
-        let id = Int(ref - 1)
-        while chunks.count <= id {
-            chunks.append(cs_head_chunk())
-            labelStart.append(UInt32(labelSyms.count))
-            closed.append(nil)
-            ooo.append(nil)
-            hashes.append(0)
-            alive.append(false)
-        }
-        precondition(!alive[id], "series ref \(ref) already exists")
-        // Labels of the newest id go at the end of the arena; an id filled in
-        // out of order would break the layout.
-        precondition(id == chunks.count - 1 && Int(labelStart[id]) == labelSyms.count,
-                     "series refs must be created in increasing order")
-        lastRef = max(lastRef, ref)
+        // Ids follow refs, which keeps `refs` ascending.
+        precondition(ref > lastRef, "series refs must be created in increasing order")
+        let id = refs.count
+        let h = hash(ids: ids)
+        chunks.append(cs_head_chunk())
+        labelStart.append(UInt32(labelSyms.count))
+        closed.append(nil)
+        ooo.append(nil)
+        hashes.append(h)
+        alive.append(true)
+        refs.append(ref)
+        lastRef = ref
         labelSyms.append(contentsOf: ids)
         liveLabelRefs += ids.count
         for id in ids { symbols.retain(id) }
@@ -193,9 +227,6 @@ package final class Head: @unchecked Sendable {
             postings[key, default: []].append(UInt32(id))
             if n == metricNameSymbol { metricSeries[v, default: 0] += 1 }
         }
-        let h = hash(ids: ids)
-        hashes[id] = h
-        alive[id] = true
         allSeries.append(UInt32(id))
         byHash.insert(h, UInt32(id))
         seriesCount += 1
@@ -220,7 +251,7 @@ package final class Head: @unchecked Sendable {
     @discardableResult
     func appendInOrder(_ id: Int, _ t: Int64, _ vbits: UInt64) -> Int32 {
         while true {
-            let rc = cs_head_append(&chunks[id], t, vbits, chunkRange)
+            let rc = cs_head_append(&chunks[id], t, vbits)
             switch rc {
             case CS_HEAD_CUT: cutChunk(id, at: t)
             case CS_HEAD_GROW: growChunk(id)

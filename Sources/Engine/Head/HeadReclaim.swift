@@ -12,8 +12,12 @@ enum HashSeed {
 /// How far the head's 32-bit indexes may grow. A series that would pass a
 /// bound is rejected instead of trapping on a conversion.
 struct HeadCapacity {
-    /// Series ids (ref - 1) are UInt32 and `SeriesHashTable` reserves UInt32.max.
-    var maxSeriesRef = UInt64(UInt32.max)
+    /// Refs are never reused; bounded far below UInt64.max so that counting
+    /// on from the last one cannot overflow.
+    var maxSeriesRef = UInt64(Int64.max)
+    /// Series ids are UInt32 and `SeriesHashTable` reserves UInt32.max. Ids of
+    /// dropped series come back when the head renumbers.
+    var maxSeriesIDs = Int(UInt32.max)
     var maxSymbols = SymbolTable.maxCount
     var maxSymbolBytes = SymbolTable.maxBytes
     /// `labelStart` offsets are UInt32.
@@ -37,6 +41,8 @@ package struct HeadIndexStats: Sendable, Equatable {
     /// Label symbol slots held for series, and how many belong to live series.
     package var labelRefs: Int
     package var liveLabelRefs: Int
+    /// Series ids held by the per-id arrays, live or dropped.
+    package var seriesIDs = 0
 }
 
 extension Head {
@@ -44,15 +50,20 @@ extension Head {
         lock.lock()
         defer { lock.unlock() }
         return HeadIndexStats(symbols: symbols.count, symbolBytes: symbols.byteCount, deadSymbols: symbols.deadCount,
-                              labelRefs: labelSyms.count, liveLabelRefs: liveLabelRefs)
+                              labelRefs: labelSyms.count, liveLabelRefs: liveLabelRefs, seriesIDs: refs.count)
     }
 
-    /// Why series up to ref `newestRef` with `labelPairs` labels and `bytes`
-    /// label bytes in all cannot be created, if they cannot (lock held). Counts
-    /// every string as new, so it errs on the side of refusing near the bounds.
-    func indexProblem(newestRef: UInt64, labelPairs: Int, bytes: Int) -> String? {
+    /// Why `newSeries` series up to ref `newestRef` with `labelPairs` labels
+    /// and `bytes` label bytes in all cannot be created, if they cannot (lock
+    /// held). Counts every string as new, so it errs on the side of refusing
+    /// near the bounds.
+    func indexProblem(newestRef: UInt64, newSeries: Int, labelPairs: Int, bytes: Int) -> String? {
         if newestRef > capacity.maxSeriesRef {
             return "the head has handed out all \(capacity.maxSeriesRef) series refs"
+        }
+        if newSeries > capacity.maxSeriesIDs - refs.count {
+            return "the head's series index is full (\(refs.count) series ids); "
+                + "ids of dropped series are reclaimed after the next block cut"
         }
         if 2 * labelPairs > capacity.maxSymbols - symbols.count || bytes > capacity.maxSymbolBytes - symbols.byteCount {
             return "the head's symbol table is full (\(symbols.count) strings, \(symbols.byteCount) bytes); "
@@ -65,20 +76,52 @@ extension Head {
         return nil
     }
 
-    /// Rebuilds the symbol table, or just the label arena, from the live
-    /// series once at least half of it is dead (lock held). A rebuild costs
-    /// time in proportion to what it drops plus what is live, so over a run of
-    /// churn it adds a constant factor to creating series.
+    /// Renumbers the series ids, and rebuilds the symbol table or just the
+    /// label arena, from the live series once more than half of each is dead
+    /// (lock held). A rebuild costs time in proportion to what it drops plus
+    /// what is live, so over a run of churn it adds a constant factor to
+    /// creating series.
     func reclaimIfMostlyDead() {
-        if symbols.deadCount * 2 > symbols.count || symbols.deadBytes * 2 > symbols.byteCount {
-            compactLabels()
-            rebuildSymbols()
-        } else if (labelSyms.count - liveLabelRefs) * 2 > labelSyms.count {
+        let deadSymbols = symbols.deadCount * 2 > symbols.count || symbols.deadBytes * 2 > symbols.byteCount
+        if (refs.count - seriesCount) * 2 > refs.count {
+            renumber()
+        } else if deadSymbols || (labelSyms.count - liveLabelRefs) * 2 > labelSyms.count {
             compactLabels()
         }
+        if deadSymbols { rebuildSymbols() }
     }
 
-    /// Moves the live series' label slots into a new arena, in ref order.
+    /// Gives the live series ids 0..<seriesCount in their current order, so
+    /// `refs` stays ascending, and rewrites everything that holds ids: the
+    /// per-id arrays, postings, the hash table and `allSeries`. Compacts the
+    /// label arena on the way.
+    func renumber() {
+        compactLabels()
+        let live = allSeries.map(Int.init)
+        var newID = [UInt32](repeating: .max, count: refs.count)
+        for (new, old) in live.enumerated() { newID[old] = UInt32(new) }
+        // Read from locals, not through the object, while the new arrays are made.
+        let (oldChunks, oldStarts, oldClosed, oldOOO, oldHashes, oldRefs) = (chunks, labelStart, closed, ooo, hashes, refs)
+        chunks = live.map { oldChunks[$0] }
+        labelStart = live.map { oldStarts[$0] }
+        closed = live.map { oldClosed[$0] }
+        ooo = live.map { oldOOO[$0] }
+        hashes = live.map { oldHashes[$0] }
+        refs = live.map { oldRefs[$0] }
+        alive = [Bool](repeating: true, count: live.count)
+        allSeries = Array(0..<UInt32(live.count))
+
+        // Old ids map in ascending order, so postings lists stay sorted.
+        var newPostings: [UInt64: [UInt32]] = [:]
+        newPostings.reserveCapacity(postings.count)
+        for (key, list) in postings { newPostings[key] = list.map { newID[Int($0)] } }
+        postings = newPostings
+        let table = SeriesHashTable(capacity: live.count * 2)
+        for id in live.indices { table.insert(hashes[id], UInt32(id)) }
+        byHash = table
+    }
+
+    /// Moves the live series' label slots into a new arena, in id order.
     func compactLabels() {
         // Taken out of the object so the loop works on uniquely owned locals.
         let old = labelSyms

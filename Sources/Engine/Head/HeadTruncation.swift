@@ -227,7 +227,8 @@ extension Head {
             guard let o = ooo[id] else { continue }
             var samples = o.buffer
             for meta in o.chunks { samples += (try? meta.chunk.samples()) ?? [] }
-            out += samples.map { WALSample(ref: UInt64(id + 1), timestamp: $0.timestamp, value: $0.value) }
+            let ref = refs[id]
+            out += samples.map { WALSample(ref: ref, timestamp: $0.timestamp, value: $0.value) }
         }
         return out
     }
@@ -236,7 +237,6 @@ extension Head {
     func isAlive(_ ref: UInt64) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        let id = Int(ref) - 1
-        return id >= 0 && id < alive.count && alive[id]
+        return liveID(ref: ref) != nil
     }
 }

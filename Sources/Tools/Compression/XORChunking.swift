@@ -61,7 +61,7 @@ package struct XORChunks: Sendable {
                         head.buf = nil
                         for i in samples.starts[s]..<samples.starts[s + 1] {
                             while true {
-                                let rc = cs_head_append(&head, ts[i], vs[i], Self.chunkRange)
+                                let rc = cs_head_append(&head, ts[i], vs[i])
                                 if rc == CS_HEAD_APPENDED { break }
                                 if rc == CS_HEAD_CUT {
                                     close()
