@@ -1,6 +1,5 @@
 import TestSupport
 import Testing
-@testable import Engine
 @testable import Formats
 
 // MARK: - Helpers: response decoders built on ProtobufReader
