@@ -100,7 +100,6 @@ import Testing
     /// A tenant database after a cut: one block, a checkpointed WAL with the
     /// head's samples (a stale marker among them) and a WBL with late samples.
     @Test func tenantDatabaseWithHeadDumpsLikePromtool() throws {
-        let hour: Int64 = 3_600_000, base: Int64 = 1_700_000_000_000 / (2 * hour) * (2 * hour)
         let dir = try TestPaths.temporaryDirectory("dump-db").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
