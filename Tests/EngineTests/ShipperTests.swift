@@ -489,6 +489,23 @@ final class SleepLog: @unchecked Sendable {
     }
 }
 
+extension Retention {
+    /// Deletes the expired blocks of `tenantDirectory`, oldest first, and returns
+    /// their metadata. Blocks whose meta.json cannot be read are kept (and logged).
+    ///
+    /// - Parameters:
+    ///   - now: Unix ms the block ages are measured against.
+    ///   - shipped: the blocks recorded as shipped; ignored when `requireShipped` is off.
+    /// - Throws: the I/O error when the directory cannot be listed or a deletion
+    ///   fails; blocks deleted before the failure stay deleted.
+    func apply(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
+                      logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
+        let doomed = try expired(tenantDirectory: tenantDirectory, now: now, shipped: shipped, logger: logger)
+        try Self.delete(doomed, tenantDirectory: tenantDirectory, logger: logger)
+        return doomed
+    }
+}
+
 /// Retention: age and shipped state decide; deletion leaves no half blocks.
 @Suite struct ShipperRetentionTests {
     typealias Fixture = ShipperFixture

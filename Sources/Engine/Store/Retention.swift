@@ -1,5 +1,5 @@
-#if canImport(Glibc)
 import Formats
+#if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -35,23 +35,8 @@ public struct Retention: Sendable, Equatable {
         self.requireShipped = requireShipped
     }
 
-    /// Deletes the expired blocks of `tenantDirectory`, oldest first, and returns
-    /// their metadata. Blocks whose meta.json cannot be read are kept (and logged).
-    ///
-    /// - Parameters:
-    ///   - now: Unix ms the block ages are measured against.
-    ///   - shipped: the blocks recorded as shipped; ignored when `requireShipped` is off.
-    /// - Throws: the I/O error when the directory cannot be listed or a deletion
-    ///   fails; blocks deleted before the failure stay deleted.
-    public func apply(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
-                      logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
-        let doomed = try expired(tenantDirectory: tenantDirectory, now: now, shipped: shipped, logger: logger)
-        try Self.delete(doomed, tenantDirectory: tenantDirectory, logger: logger)
-        return doomed
-    }
-
-    /// The blocks of `tenantDirectory` `apply` would delete, oldest first;
-    /// reads meta.json files and changes nothing.
+    /// The blocks of `tenantDirectory` past retention, oldest first (`delete`
+    /// removes them); reads meta.json files and changes nothing.
     public func expired(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
                         logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
         let cutoff = now.saturatingSub(ShipperOptions.milliseconds(period))
