@@ -1,7 +1,7 @@
+import Engine
 import Formats
 import StorageTestSupport
 import Testing
-@testable import Engine
 
 /// A decoded remote-write batch appended to a tenant database (the decoding
 /// itself is tested in FormatsTests' RemoteWriteTests).

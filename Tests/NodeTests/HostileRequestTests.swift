@@ -2,7 +2,6 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Engine
 
 /// What a hostile request must get back.
 enum HostileExpect: CustomStringConvertible {

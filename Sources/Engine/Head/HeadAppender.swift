@@ -1,4 +1,3 @@
-import CStorage
 import Formats
 
 /// What a commit did with each sample.
