@@ -1,6 +1,5 @@
 import Formats
 import StorageTestSupport
-import TestSupport
 import Testing
 @testable import Engine
 

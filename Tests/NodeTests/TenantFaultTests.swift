@@ -1,6 +1,5 @@
 @testable import Formats
 import Foundation
-import TestSupport
 import Testing
 @testable import Engine
 

@@ -1,5 +1,4 @@
 import Formats
-import TestSupport
 @testable import Engine
 
 // Tenant databases for tests: open one, name series, push samples, read all back.

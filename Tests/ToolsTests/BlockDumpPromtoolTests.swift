@@ -1,7 +1,6 @@
 @testable import Formats
 import Foundation
 import StorageTestSupport
-import TestSupport
 import Testing
 @testable import Engine
 @testable import Tools

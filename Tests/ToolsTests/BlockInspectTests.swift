@@ -2,7 +2,6 @@ import CStorage
 @testable import Formats
 import Foundation
 import StorageTestSupport
-import TestSupport
 import Testing
 @testable import Engine
 @testable import Tools
