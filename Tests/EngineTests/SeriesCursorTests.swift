@@ -1,7 +1,7 @@
 import Formats
 import StorageTestSupport
 import Testing
-@testable import Engine
+import Engine
 
 @Suite(.serialized) struct SeriesCursorTests {
     static let selector = [try! LabelMatcher(.regexMatch, "__name__", "m|old|new")]

@@ -1,5 +1,5 @@
 import Testing
-@testable import Formats
+import Formats
 
 @Suite struct ChunkSegmentTests {
     /// docs/format/index.md#reference-example: the chunks/000001 that goes with the reference index.

@@ -1,9 +1,9 @@
-@testable import Formats
+import Formats
 import Foundation
 import StorageTestSupport
 import Testing
-@testable import Engine
-@testable import Tools
+import Engine
+import Tools
 
 /// `BlockDump` prints exactly what `promtool tsdb dump` (Prometheus 2.42)
 /// prints for the same data: promtool's blocks, ours, and a tenant database with
