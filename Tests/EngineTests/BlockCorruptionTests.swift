@@ -1,10 +1,10 @@
 import CStorage
-@testable import Formats
+import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 /// Damaged blocks: every flipped byte and every truncation is reported as a
 /// `FormatError` naming the damaged file; nothing traps.

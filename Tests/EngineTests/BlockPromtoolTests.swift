@@ -1,9 +1,8 @@
-@testable import Formats
+import Formats
 import Foundation
 import StorageTestSupport
-import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 /// Interop with the real Prometheus 2.42 (`promtool`): it opens, analyzes and
 /// dumps our blocks; our index and chunk files equal its own byte for byte; our

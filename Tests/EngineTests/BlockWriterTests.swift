@@ -1,9 +1,8 @@
-@testable import Formats
+import Formats
 import Foundation
 import StorageTestSupport
-import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 /// BlockWriter's contract beyond the bytes: input checks, skipping, ordering,
 /// and that nothing but a complete `<ULID>` directory is ever left behind.

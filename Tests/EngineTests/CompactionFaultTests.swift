@@ -1,13 +1,11 @@
 @testable import Formats
 import Foundation
 import StorageTestSupport
-import TestSupport
 import Testing
 @testable import Engine
 
 /// Block cuts over data no block can hold, and over a disk that fills up.
 @Suite(.serialized) struct CompactionFaultTests {
-    static let hour: Int64 = 3_600_000
     static let now = Int64(Date().timeIntervalSince1970 * 1000)
 
     func open(_ dir: String, limits: TenantLimits = TenantLimits()) throws -> TenantDB {
@@ -102,11 +100,11 @@ import Testing
         _ = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mountPoint])
         defer { _ = try? run("/bin/umount", [mountPoint]) }
         let dir = mountPoint + "/t"
-        let base = Self.now / (2 * Self.hour) * (2 * Self.hour) - 8 * Self.hour
+        let base = Self.now / (2 * hour) * (2 * hour) - 8 * hour
         let db = try open(dir)
         var want: [Labels: [Sample]] = [:]
         var t = base
-        while t < base + 8 * Self.hour {
+        while t < base + 8 * hour {
             var batch = AppendBatch()
             for i in 0..<10 {
                 let sample = Sample(timestamp: t + Int64(i), value: Double(t / 15_000 % 977 + Int64(i)))
@@ -133,7 +131,7 @@ import Testing
 
         try Files.remove(filler)
         let written = try db.compact()
-        #expect(written.map(\.minTime) == [base, base + 2 * Self.hour, base + 4 * Self.hour],
+        #expect(written.map(\.minTime) == [base, base + 2 * hour, base + 4 * hour],
                 "the failed range is written first, then the ranges due since")
         #expect(db.blockMetas.count == 3)
         #expect(try stored(db) == want)

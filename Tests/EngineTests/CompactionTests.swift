@@ -6,10 +6,6 @@ import Testing
 @testable import Engine
 
 @Suite(.serialized) struct CompactionTests {
-    static let hour: Int64 = 3_600_000
-    /// Aligned to the 2 h block range so the expected cut points are obvious.
-    static let base: Int64 = 1_700_000_000_000 / (2 * hour) * (2 * hour)
-
     func openPlain(_ dir: String, window: Int64 = 0) throws -> TenantDB {
         let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
             wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
@@ -20,8 +16,8 @@ import Testing
     /// 10 series, a sample every 15 s from `base` for `hours` hours.
     func ingest(_ db: TenantDB, hours: Int64, from: Int64 = 0) throws -> [Labels: [Sample]] {
         var expected: [Labels: [Sample]] = [:]
-        var t = Self.base + from * Self.hour
-        while t < Self.base + hours * Self.hour {
+        var t = base + from * hour
+        while t < base + hours * hour {
             var batch = AppendBatch()
             for i in 0..<10 {
                 let labels = series("m", ["i": String(i)])
@@ -49,11 +45,11 @@ import Testing
         let more = try ingest(db, hours: 5, from: 3)
         let blocks = try db.compact()
         #expect(blocks.count == 1)
-        #expect(blocks[0].minTime == Self.base)
-        #expect(blocks[0].maxTime == Self.base + 2 * Self.hour)
+        #expect(blocks[0].minTime == base)
+        #expect(blocks[0].maxTime == base + 2 * hour)
         #expect(blocks[0].stats.numSeries == 10)
         #expect(blocks[0].stats.numSamples == 10 * 480)
-        #expect(db.head.minValidTime == Self.base + 2 * Self.hour)
+        #expect(db.head.minValidTime == base + 2 * hour)
         var want = expected
         for (k, v) in more { want[k, default: []] += v }
         #expect(try all(db) == want, "queries see blocks and head as one")
@@ -63,7 +59,7 @@ import Testing
 
         let reopened = try openPlain(dir)
         #expect(try all(reopened) == want)
-        #expect(reopened.head.minTime >= Self.base + 2 * Self.hour, "the head replays only what no block holds")
+        #expect(reopened.head.minTime >= base + 2 * hour, "the head replays only what no block holds")
         try reopened.close()
 
         // Prometheus reads the data directory: blocks plus the WAL (uncompressed).
@@ -86,31 +82,31 @@ import Testing
         let expected = try ingest(db, hours: 3)
         #expect(try db.flushIfIdle(idleTimeout: 3600).isEmpty, "not idle yet")
         let blocks = try db.flushIfIdle(idleTimeout: 3600, now: Date().addingTimeInterval(3601))
-        #expect(blocks.map(\.minTime) == [Self.base, Self.base + 2 * Self.hour])
-        #expect(blocks.last?.maxTime == Self.base + 3 * Self.hour - 15_000 + 9 + 1)
+        #expect(blocks.map(\.minTime) == [base, base + 2 * hour])
+        #expect(blocks.last?.maxTime == base + 3 * hour - 15_000 + 9 + 1)
         #expect(db.head.seriesCount == 0, "flushed series leave memory")
         #expect(try all(db) == expected)
         // New samples after the flushed data are accepted; older ones are too old.
-        #expect(try push(db, series("m", ["i": "0"]), [(Self.base + 4 * Self.hour, 1)]).accepted == 1)
-        #expect(try push(db, series("m", ["i": "0"]), [(Self.base + Self.hour, 1)]).rejected == [.outOfOrder: 1])
-        #expect(try push(db, series("m", ["i": "5"]), [(Self.base + Self.hour, 1)]).rejected == [.tooOld: 1])
+        #expect(try push(db, series("m", ["i": "0"]), [(base + 4 * hour, 1)]).accepted == 1)
+        #expect(try push(db, series("m", ["i": "0"]), [(base + hour, 1)]).rejected == [.outOfOrder: 1])
+        #expect(try push(db, series("m", ["i": "5"]), [(base + hour, 1)]).rejected == [.tooOld: 1])
         try db.close()
         let reopened = try openPlain(dir)
         var want = expected
-        want[series("m", ["i": "0"])]!.append(Sample(timestamp: Self.base + 4 * Self.hour, value: 1))
+        want[series("m", ["i": "0"])]!.append(Sample(timestamp: base + 4 * hour, value: 1))
         #expect(try all(reopened) == want)
         try reopened.close()
     }
 
     @Test func outOfOrderDataInCutRangesBecomesItsOwnBlock() throws {
         let dir = try TestPaths.temporaryDirectory("ooo-block").path
-        let db = try openPlain(dir, window: 6 * Self.hour)
+        let db = try openPlain(dir, window: 6 * hour)
         var want = try ingest(db, hours: 5)
         #expect(try db.compact().count == 1)
         // Late samples for the already-persisted first range, and for the head's range.
         let a = series("m", ["i": "3"])
-        let late = [Sample(timestamp: Self.base + Self.hour + 7, value: -1),
-                    Sample(timestamp: Self.base + 3 * Self.hour + 7, value: -2)]
+        let late = [Sample(timestamp: base + hour + 7, value: -1),
+                    Sample(timestamp: base + 3 * hour + 7, value: -2)]
         for s in late {
             let out = try push(db, a, [(s.timestamp, s.value)])
             #expect(out.outOfOrder == 1, "\(out)")
@@ -118,11 +114,11 @@ import Testing
         want[a] = (want[a]! + late).sorted { $0.timestamp < $1.timestamp }
         #expect(try all(db) == want)
         let flushed = try db.flush()
-        #expect(flushed.contains { $0.minTime == Self.base + Self.hour + 7 && $0.maxTime == Self.base + 2 * Self.hour },
+        #expect(flushed.contains { $0.minTime == base + hour + 7 && $0.maxTime == base + 2 * hour },
                 "the late sample of the persisted range got a block of its own: \(flushed.map { ($0.minTime, $0.maxTime) })")
         #expect(try all(db) == want)
         try db.close()
-        let reopened = try openPlain(dir, window: 6 * Self.hour)
+        let reopened = try openPlain(dir, window: 6 * hour)
         #expect(try all(reopened) == want)
         #expect(!(try Files.list(dir + "/wbl")).contains { $0 == "00000000" }, "the WBL was rewritten")
         try reopened.close()
@@ -154,7 +150,7 @@ import Testing
         let blocks = try db.compact()
         #expect(blocks.count == 1)
 
-        let farFuture = CompactionTests.base + 100 * CompactionTests.hour
+        let farFuture = base + 100 * hour
         // Not shipped yet: retention keeps the block.
         #expect(try db.applyRetention(Retention(), shipped: [], now: farFuture).isEmpty)
         #expect(db.blockMetas.count == 1)
@@ -171,7 +167,7 @@ import Testing
         #expect(!Files.exists(dir + "/" + blocks[0].ulid.description))
         // The data now lives in the bucket only; the head still serves its own range.
         let left = try db.select(matchers: [try LabelMatcher(.equal, "__name__", "m")])
-        #expect(left.allSatisfy { (try? $0.samples().allSatisfy { $0.timestamp >= CompactionTests.base + 2 * CompactionTests.hour }) == true })
+        #expect(left.allSatisfy { (try? $0.samples().allSatisfy { $0.timestamp >= base + 2 * hour }) == true })
         try db.close()
     }
 }
@@ -183,7 +179,6 @@ import Testing
         let dbs = try Databases(dataDirectory: root, options: options)
         // Data near the wall clock (idle detection and retention both use it):
         // 5 h ending at least an hour ago, starting on a 2 h boundary.
-        let hour = CompactionTests.hour
         let now = Date()
         let base = (Int64(now.timeIntervalSince1970 * 1000) - 6 * hour) / (2 * hour) * (2 * hour)
         for tenant in ["a", "b"] {

@@ -2,7 +2,6 @@ import CStorage
 @testable import Formats
 import Foundation
 import StorageTestSupport
-import TestSupport
 import Testing
 @testable import Engine
 
@@ -152,8 +151,6 @@ import Testing
     /// Through the database: blocks are cut while series churn, and a restart
     /// (checkpoint plus WAL replay) restores the same view.
     @Test func churnThroughCompactionAndRestart() throws {
-        let hour: Int64 = 3_600_000
-        let base = t0 / (2 * hour) * (2 * hour)
         let db = try openDB(limits: Self.limits)
         let keeper = series("keep", ["id": "1"])
         var maxSymbols = 0

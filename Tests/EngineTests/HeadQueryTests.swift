@@ -1,5 +1,4 @@
 @testable import Formats
-import Foundation
 import StorageTestSupport
 import Testing
 @testable import Engine

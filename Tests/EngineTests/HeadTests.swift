@@ -192,6 +192,25 @@ import Testing
         #expect(try push(reopened, series("new"), [(t0 + 7_000_000, 1)]).refs == [51])
         try reopened.close()
     }
+
+    /// Opening sweeps what a crash left: a block half written, a block half
+    /// deleted, a temporary state file.
+    @Test func openRemovesLeftoversOfInterruptedWork() throws {
+        let db = try openDB()
+        _ = try push(db, series("a"), [(t0, 1)])
+        try db.close()
+        let leftovers = [ULID.make().description + ".tmp-for-creation", ULID.make().description + ".tmp-for-deletion",
+                         "mimir.shipper.json.tmp"]
+        for name in leftovers.dropLast() {
+            try FileManager.default.createDirectory(atPath: db.directory + "/" + name + "/chunks", withIntermediateDirectories: true)
+        }
+        try Data([1]).write(to: URL(fileURLWithPath: db.directory + "/" + leftovers[2]))
+        let reopened = try openDB(db.directory)
+        let names = try FileManager.default.contentsOfDirectory(atPath: db.directory)
+        #expect(Set(names).isDisjoint(with: leftovers), "\(names)")
+        #expect(try everything(reopened).values.reduce(0) { $0 + $1.count } == 1)
+        try reopened.close()
+    }
 }
 
 @Suite struct GracePeriodTests {

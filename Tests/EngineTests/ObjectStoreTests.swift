@@ -1,7 +1,7 @@
 import Foundation
 import StorageTestSupport
 import Testing
-@testable import Engine
+import Engine
 
 /// FilesystemBucket: the ObjectStore contract (round trips, listing semantics,
 /// key rules) and that no partial object is ever visible.

@@ -1,9 +1,8 @@
-@testable import Formats
+import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
-@testable import Engine
 
 /// Runs the real Prometheus encoder (`promtool tsdb create-blocks-from openmetrics`)
 /// and checks that (a) our decoder reads every chunk it wrote back to exactly the

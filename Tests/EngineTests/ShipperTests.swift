@@ -489,10 +489,26 @@ final class SleepLog: @unchecked Sendable {
     }
 }
 
+extension Retention {
+    /// Deletes the expired blocks of `tenantDirectory`, oldest first, and returns
+    /// their metadata. Blocks whose meta.json cannot be read are kept (and logged).
+    ///
+    /// - Parameters:
+    ///   - now: Unix ms the block ages are measured against.
+    ///   - shipped: the blocks recorded as shipped; ignored when `requireShipped` is off.
+    /// - Throws: the I/O error when the directory cannot be listed or a deletion
+    ///   fails; blocks deleted before the failure stay deleted.
+    func apply(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
+                      logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
+        let doomed = try expired(tenantDirectory: tenantDirectory, now: now, shipped: shipped, logger: logger)
+        try Self.delete(doomed, tenantDirectory: tenantDirectory, logger: logger)
+        return doomed
+    }
+}
+
 /// Retention: age and shipped state decide; deletion leaves no half blocks.
 @Suite struct ShipperRetentionTests {
     typealias Fixture = ShipperFixture
-    static let hour: Int64 = 3_600_000
 
     static func names(_ dir: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
@@ -502,12 +518,12 @@ final class SleepLog: @unchecked Sendable {
         let f = try Fixture("retention")
         defer { f.remove() }
         let oldShipped = try f.block(minTime: Fixture.start)
-        let oldUnshipped = try f.block(minTime: Fixture.start + 2 * Self.hour)
-        let recentShipped = try f.block(minTime: Fixture.start + 10 * Self.hour)
+        let oldUnshipped = try f.block(minTime: Fixture.start + 2 * hour)
+        let recentShipped = try f.block(minTime: Fixture.start + 10 * hour)
         // recentShipped ends at start + 12 h; "now" 13 h after the end of the
         // second block puts both older ones past the 13 h retention.
-        let now = oldUnshipped.maxTime + 13 * Self.hour
-        #expect(now - recentShipped.maxTime < 13 * Self.hour)
+        let now = oldUnshipped.maxTime + 13 * hour
+        #expect(now - recentShipped.maxTime < 13 * hour)
         let shipped: Set = [oldShipped.ulid, recentShipped.ulid]
 
         let deleted = try Retention().apply(tenantDirectory: f.tenantDirectory, now: now, shipped: shipped, logger: Fixture.quiet)
@@ -522,10 +538,10 @@ final class SleepLog: @unchecked Sendable {
 
         // Exactly `period` after maxTime is old enough; a millisecond less is not.
         let hourly = Retention(period: .seconds(3600))
-        let justBefore = try hourly.apply(tenantDirectory: f.tenantDirectory, now: recentShipped.maxTime + Self.hour - 1,
+        let justBefore = try hourly.apply(tenantDirectory: f.tenantDirectory, now: recentShipped.maxTime + hour - 1,
                                           shipped: shipped, logger: Fixture.quiet)
         #expect(justBefore.isEmpty)
-        let atBoundary = try hourly.apply(tenantDirectory: f.tenantDirectory, now: recentShipped.maxTime + Self.hour,
+        let atBoundary = try hourly.apply(tenantDirectory: f.tenantDirectory, now: recentShipped.maxTime + hour,
                                           shipped: shipped, logger: Fixture.quiet)
         #expect(atBoundary.map(\.ulid) == [recentShipped.ulid])
         #expect(try Self.names(f.tenantDirectory) == [])
@@ -536,7 +552,7 @@ final class SleepLog: @unchecked Sendable {
         defer { f.remove() }
         let block = try f.block(minTime: Fixture.start)
         let shipper = try f.shipper()
-        let now = block.maxTime + 14 * Self.hour
+        let now = block.maxTime + 14 * hour
         let retention = Retention()
         #expect(try retention.apply(tenantDirectory: f.tenantDirectory, now: now, shipped: shipper.shipped,
                                     logger: Fixture.quiet).isEmpty)
@@ -560,9 +576,10 @@ final class SleepLog: @unchecked Sendable {
             try fm.createDirectory(atPath: f.tenantDirectory + "/" + name + "/chunks", withIntermediateDirectories: true)
             try Data([1]).write(to: URL(fileURLWithPath: f.tenantDirectory + "/" + name + "/index"))
         }
+        try Data([1]).write(to: URL(fileURLWithPath: f.tenantDirectory + "/mimir.shipper.json.tmp"))
         let removed = try Retention.sweepLeftovers(tenantDirectory: f.tenantDirectory, logger: Fixture.quiet)
-        #expect(removed == [leftover, legacy].sorted())
-        #expect(try Self.names(f.tenantDirectory) == [kept.ulid.description, creating, "other.tmp-for-deletion", "wal"].sorted())
+        #expect(removed == [leftover, legacy, creating, "other.tmp-for-deletion", "mimir.shipper.json.tmp"].sorted())
+        #expect(try Self.names(f.tenantDirectory) == [kept.ulid.description, "wal"].sorted())
         #expect(try Retention.sweepLeftovers(tenantDirectory: f.tenantDirectory, logger: Fixture.quiet) == [])
     }
 

@@ -1,10 +1,10 @@
-@testable import Formats
+import Formats
 import Foundation
 import StorageTestSupport
 import Synchronization
 import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 /// Disk full in the bucket while shipping (a real small tmpfs): the upload
 /// fails and leaves no partial block, the local block is kept (retention only

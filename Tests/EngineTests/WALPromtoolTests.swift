@@ -1,9 +1,9 @@
-@testable import Formats
+import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 /// A WAL written with `compression: none` is read by Prometheus itself:
 /// `promtool tsdb dump` replays it when it opens the data directory.

@@ -1,4 +1,3 @@
-import CStorage
 @testable import Formats
 import Foundation
 import StorageTestSupport

@@ -1,6 +1,6 @@
 import TestSupport
 import Testing
-@testable import Formats
+import Formats
 
 @Suite struct XORChunkRoundTripTests {
     static let specials: [Double] = [

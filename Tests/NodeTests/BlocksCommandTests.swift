@@ -1,7 +1,7 @@
-@testable import Formats
+import Formats
 import Foundation
 import Testing
-@testable import Engine
+import Engine
 
 /// `muninn blocks list|analyze|dump|verify` through the built binary: golden
 /// output for a fixed block, byte-identical dumps against promtool, exit codes

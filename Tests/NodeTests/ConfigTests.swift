@@ -1,5 +1,5 @@
 import Engine
-@testable import Formats
+import Formats
 import Foundation
 import Testing
 import TestSupport

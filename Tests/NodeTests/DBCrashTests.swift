@@ -1,8 +1,8 @@
-@testable import Formats
+import Formats
 import Foundation
 import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 extension NodeProcessSuites {
     /// SIGKILL a process appending through a tenant database at random moments;

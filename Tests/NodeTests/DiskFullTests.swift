@@ -1,8 +1,8 @@
-@testable import Formats
+import Formats
 import Foundation
 import Testing
 import TestSupport
-@testable import Engine
+import Engine
 
 /// A real `muninn node` whose data directory is a small tmpfs: while the disk
 /// is full pushes get a retryable 503 with `Retry-After` and /metrics shows the

@@ -1,8 +1,7 @@
-@testable import Formats
+import Formats
 import Foundation
 import Testing
 import TestSupport
-@testable import Engine
 
 /// What a hostile request must get back.
 enum HostileExpect: CustomStringConvertible {

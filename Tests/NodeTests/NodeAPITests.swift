@@ -1,8 +1,8 @@
-@testable import Formats
+import Formats
 import Foundation
 import Testing
 import TestSupport
-@testable import Engine
+import Engine
 
 /// Writes `series` counters and a gauge for tenant `a` straight into a data
 /// directory: one sample every 15 s for the last `minutes` minutes.

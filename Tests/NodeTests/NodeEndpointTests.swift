@@ -1,8 +1,7 @@
-@testable import Formats
+import Formats
 import Foundation
-import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 extension NodeProcessSuites {
     /// The node's endpoints and modes beyond plain pushes and queries: the

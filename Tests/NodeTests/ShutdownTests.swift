@@ -1,8 +1,8 @@
-@testable import Formats
+import Formats
 import Foundation
 import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 extension NodeProcessSuites {
     /// Pushes from several threads continuously while the node is stopped with

@@ -1,8 +1,7 @@
-@testable import Formats
+import Formats
 import Foundation
-import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 /// Timestamps at the ends of Int64 and tenants that fail to open, against a
 /// running node: it answers with the reason and stays up across restarts and

@@ -1,8 +1,8 @@
-@testable import Formats
+import Formats
 import Foundation
 import TestSupport
 import Testing
-@testable import Engine
+import Engine
 
 @Suite struct WALCommandTests {
     func makeLog() throws -> String {

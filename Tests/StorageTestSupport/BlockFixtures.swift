@@ -1,7 +1,6 @@
 import Formats
 import Foundation
 import TestSupport
-import Engine
 
 /// Inputs and promtool plumbing shared by the block tests.
 package enum BlockFixtures {

@@ -1,5 +1,4 @@
 import Formats
-import TestSupport
 @testable import Engine
 
 // Tenant databases for tests: open one, name series, push samples, read all back.
@@ -33,3 +32,9 @@ package func everything(_ db: TenantDB) throws -> [Labels: [Sample]] {
 }
 
 package let t0: Int64 = 1_700_000_000_000
+
+/// An hour in milliseconds: blocks cover two.
+package let hour: Int64 = 3_600_000
+
+/// The start of the 2-hour block range holding t0, so expected cut points are obvious.
+package let base: Int64 = t0 / (2 * hour) * (2 * hour)

@@ -1,4 +1,3 @@
-import Engine
 import Formats
 import Foundation
 
@@ -81,5 +80,13 @@ package enum Promtool {
     /// What the text round trip does to a value: every NaN becomes Go's NaN.
     package static func viaText(_ s: Sample) -> Sample {
         s.value.isNaN ? Sample(timestamp: s.timestamp, valueBits: 0x7FF8_0000_0000_0001) : s
+    }
+}
+
+extension ChunkSegment {
+    /// Reads and parses a segment file: the chunks promtool or the block writer
+    /// left (the engine itself reads segments through `BlockReader`).
+    package static func read(path: String, segmentIndex: Int) throws -> [ChunkRecord] {
+        try records(in: [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), segmentIndex: segmentIndex, file: path)
     }
 }

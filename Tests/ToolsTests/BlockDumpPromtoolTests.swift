@@ -1,10 +1,9 @@
-@testable import Formats
+import Formats
 import Foundation
 import StorageTestSupport
-import TestSupport
 import Testing
-@testable import Engine
-@testable import Tools
+import Engine
+import Tools
 
 /// `BlockDump` prints exactly what `promtool tsdb dump` (Prometheus 2.42)
 /// prints for the same data: promtool's blocks, ours, and a tenant database with
@@ -77,7 +76,7 @@ import Testing
         series.append(.init(labels: Labels(["job": "no-name"]), samples: [Sample(timestamp: BlockFixtures.start, value: -0.0)]))
         series.sort { $0.labels < $1.labels }
         let range = BlockFixtures.timeRange(series)
-        try #require(try BlockWriter.write(series: try BlockFixtures.blockInput(series), minTime: range.minTime,
+        _ = try #require(try BlockWriter.write(series: try BlockFixtures.blockInput(series), minTime: range.minTime,
                                            maxTime: range.maxTime, into: dir))
         Self.expectSame(try Self.ourDump(dir), try Self.promtoolDump(dir), "our block")
     }
@@ -100,7 +99,6 @@ import Testing
     /// A tenant database after a cut: one block, a checkpointed WAL with the
     /// head's samples (a stale marker among them) and a WBL with late samples.
     @Test func tenantDatabaseWithHeadDumpsLikePromtool() throws {
-        let hour: Int64 = 3_600_000, base: Int64 = 1_700_000_000_000 / (2 * hour) * (2 * hour)
         let dir = try TestPaths.temporaryDirectory("dump-db").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(

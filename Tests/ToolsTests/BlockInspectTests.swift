@@ -1,11 +1,10 @@
 import CStorage
-@testable import Formats
+import Formats
 import Foundation
 import StorageTestSupport
-import TestSupport
 import Testing
-@testable import Engine
-@testable import Tools
+import Engine
+import Tools
 
 /// The offline inspection engine (`Sources/Tools/Inspect`): Go text forms,
 /// path discovery, verification of intact and corrupted blocks and logs, and

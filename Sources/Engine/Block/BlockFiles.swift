@@ -1,4 +1,3 @@
-import Foundation
 import Formats
 
 // Reading the block files whose bytes Formats decodes.
@@ -17,15 +16,5 @@ extension BlockMeta {
         let path = directory + "/" + fileName
         guard Files.exists(path) else { throw FormatError(file: path, offset: 0, reason: "missing") }
         return try decode(try Files.read(path), file: path)
-    }
-}
-
-extension ChunkSegment {
-    /// Reads and parses a segment file.
-    package static func read(path: String, segmentIndex: Int) throws -> [ChunkRecord] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FormatError(file: path, offset: 0, reason: "cannot read file")
-        }
-        return try records(in: [UInt8](data), segmentIndex: segmentIndex, file: path)
     }
 }

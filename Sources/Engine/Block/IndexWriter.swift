@@ -1,8 +1,7 @@
-#if canImport(Glibc)
 import Formats
+#if canImport(Glibc)
 import Glibc
 #endif
-import CStorage
 
 /// Why a block or index could not be written; nothing on disk was published.
 package enum BlockWriteError: Error, Equatable, Sendable, CustomStringConvertible {

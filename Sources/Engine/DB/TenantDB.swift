@@ -1,4 +1,3 @@
-import CStorage
 import Formats
 import Foundation
 import Logging
@@ -73,14 +72,9 @@ public final class TenantDB: @unchecked Sendable {
     /// Opens every block directory (ULID-named) and removes leftovers of
     /// interrupted writes and deletions.
     static func loadBlocks(_ directory: String, logger: Logger) throws -> [BlockReader] {
+        try Retention.sweepLeftovers(tenantDirectory: directory, logger: logger)
         var blocks: [BlockReader] = []
         for name in try Files.list(directory).sorted() {
-            // Leftovers of writes a crash interrupted: block directories and
-            // temporary files such as the shipper's `mimir.shipper.json.tmp`.
-            if name.hasSuffix(".tmp-for-creation") || name.hasSuffix(".tmp-for-deletion") || name.hasSuffix(".tmp") {
-                try Files.remove(directory + "/" + name)
-                continue
-            }
             guard ULID(name) != nil else { continue }
             do {
                 blocks.append(try BlockReader(directory: directory + "/" + name))

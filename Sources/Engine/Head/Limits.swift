@@ -59,15 +59,6 @@ public enum RejectionReason: String, Sendable, CaseIterable, Comparable {
     case headIndexFull = "head-index-full"
 
     public static func < (a: RejectionReason, b: RejectionReason) -> Bool { a.rawValue < b.rawValue }
-
-    /// True for limits a client can fix by waiting or asking for more (still 400:
-    /// retrying the same request does not help).
-    public var isLimit: Bool {
-        switch self {
-        case .maxSeries, .maxSeriesPerMetric, .maxLabelNames, .labelNameTooLong, .labelValueTooLong, .headIndexFull: true
-        default: false
-        }
-    }
 }
 
 /// The first rejected sample of a request, for the error message.

@@ -1,5 +1,5 @@
-#if canImport(Glibc)
 import Formats
+#if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -35,23 +35,8 @@ public struct Retention: Sendable, Equatable {
         self.requireShipped = requireShipped
     }
 
-    /// Deletes the expired blocks of `tenantDirectory`, oldest first, and returns
-    /// their metadata. Blocks whose meta.json cannot be read are kept (and logged).
-    ///
-    /// - Parameters:
-    ///   - now: Unix ms the block ages are measured against.
-    ///   - shipped: the blocks recorded as shipped; ignored when `requireShipped` is off.
-    /// - Throws: the I/O error when the directory cannot be listed or a deletion
-    ///   fails; blocks deleted before the failure stay deleted.
-    public func apply(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
-                      logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
-        let doomed = try expired(tenantDirectory: tenantDirectory, now: now, shipped: shipped, logger: logger)
-        try Self.delete(doomed, tenantDirectory: tenantDirectory, logger: logger)
-        return doomed
-    }
-
-    /// The blocks of `tenantDirectory` `apply` would delete, oldest first;
-    /// reads meta.json files and changes nothing.
+    /// The blocks of `tenantDirectory` past retention, oldest first (`delete`
+    /// removes them); reads meta.json files and changes nothing.
     public func expired(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
                         logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
         let cutoff = now.saturatingSub(ShipperOptions.milliseconds(period))
@@ -89,27 +74,22 @@ public struct Retention: Sendable, Equatable {
         }
     }
 
-    /// Removes `<ULID>.tmp-for-deletion` (and legacy `<ULID>.tmp`) leftovers of
-    /// interrupted deletions; returns the names removed. Run it at startup.
-    /// `.tmp-for-creation` directories are left to the block writer's owner.
+    /// Removes what interrupted work left in a tenant directory: block
+    /// directories being written (`.tmp-for-creation`) or deleted
+    /// (`.tmp-for-deletion`, legacy `.tmp`) and temporary files such as the
+    /// shipper's `mimir.shipper.json.tmp`. Returns the names removed. Only for
+    /// when nothing writes there (the database runs it when it opens); a tenant
+    /// ID cannot end in these suffixes, so nothing else matches.
     /// - Throws: the I/O error of listing or removing.
     @discardableResult
     public static func sweepLeftovers(tenantDirectory: String,
                                       logger: Logger = Logger(label: "muninn.retention")) throws -> [String] {
         var removed: [String] = []
-        for name in try Files.list(tenantDirectory).sorted() {
-            let base: Substring
-            if name.hasSuffix(deletionSuffix) {
-                base = name.dropLast(deletionSuffix.count)
-            } else if name.hasSuffix(legacySuffix) {
-                base = name.dropLast(legacySuffix.count)
-            } else {
-                continue
-            }
-            guard ULID(base) != nil, isDirectory(tenantDirectory + "/" + name) else { continue }
+        for name in try Files.list(tenantDirectory).sorted()
+        where [BlockWriter.temporarySuffix, deletionSuffix, legacySuffix].contains(where: { name.hasSuffix($0) }) {
             try Files.remove(tenantDirectory + "/" + name)
             removed.append(name)
-            logger.info("removed leftover of an interrupted block deletion", metadata: ["directory": "\(name)"])
+            logger.info("removed a leftover of interrupted work", metadata: ["entry": "\(name)"])
         }
         if !removed.isEmpty { try Files.syncDirectory(tenantDirectory) }
         return removed

@@ -95,8 +95,6 @@ package struct EncodeBuffer {
         let crc = bytes.withUnsafeBufferPointer { cs_crc32c(0, $0.baseAddress! + start, $0.count - start) }
         be32(crc)
     }
-
-    static func uvarintLength(_ v: UInt64) -> Int { Int(cs_uvarint_len(v)) }
 }
 
 /// The constants of a Prometheus index v2 file (`IndexWriter` writes it,

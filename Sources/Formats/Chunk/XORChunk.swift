@@ -19,8 +19,6 @@ public struct XORChunkBuilder: Sendable {
     public var count: Int { Int(state.count) }
     /// Encoded size in bytes, header included.
     public var byteCount: Int { withUnsafePointer(to: state) { cs_xor_len($0) } }
-    /// Timestamp of the last sample (undefined when empty).
-    public var lastTimestamp: Int64 { state.t }
 
     /// Appends a sample. Throws `.outOfOrder` unless `timestamp` is after the last
     /// one, `.full` at 65535 samples.

@@ -14,9 +14,6 @@ public enum CRC32C {
         bytes.withUnsafeBytes { checksum($0, seed: seed) }
     }
 
-    /// True when the hardware path is in use.
-    public static var isHardwareAccelerated: Bool { cs_crc32c_hw_available() != 0 }
-
     /// The portable table path, for tests and benchmarks.
     public static func softwareChecksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         cs_crc32c_sw(seed, bytes.baseAddress, bytes.count)

@@ -1,5 +1,4 @@
 import CStorage
-import Foundation
 
 /// LZ4 block compression through the system liblz4.
 public enum LZ4 {

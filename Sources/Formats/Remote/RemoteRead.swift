@@ -1,5 +1,3 @@
-import CSnappy
-import CStorage
 
 // Prometheus remote read (prompb/remote.proto; docs/format/remote-read.md): the request
 // decoder and the two response encoders. HTTP handling lives in Node.
@@ -18,27 +16,6 @@ package enum RemoteRead {
     /// The largest uncompressed SAMPLES response: a snappy block holds at most
     /// 4 GiB - 1 bytes.
     package static let maxSampledBytes = Int(UInt32.max)
-
-    /// A snappy-compressed ReadResponse: one QueryResult per entry of
-    /// `results`, in order, each holding its series sorted by labels with
-    /// their samples in `ranges[i]` (inclusive), time-ordered and one per
-    /// timestamp (`SeriesData.samples` merges out-of-order data). Series
-    /// without samples in range are left out. Values keep their exact bits
-    /// (stale markers, -0.0).
-    ///
-    /// Throws when a chunk does not decode, and `ReadLimitError.responseTooLarge`
-    /// past `maxSampledBytes`. `ranges.count` must equal `results.count`.
-    package static func encodeSampledResponse(
-        _ results: [[SeriesData]], ranges: [(mint: Int64, maxt: Int64)]
-    ) throws -> [UInt8] {
-        precondition(results.count == ranges.count, "one time range per query result")
-        var encoder = SampledResponseEncoder()
-        for (series, range) in zip(results, ranges) {
-            for s in series.sorted(by: { $0.labels < $1.labels }) { try encoder.add(s, mint: range.mint, maxt: range.maxt) }
-            try encoder.endQuery()
-        }
-        return encoder.finish()
-    }
 
     /// Label fields (number 1, as in TimeSeries and ChunkedSeries), in the
     /// order `labels` keeps (sorted by name).

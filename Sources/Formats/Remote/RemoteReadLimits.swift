@@ -40,8 +40,8 @@ extension RemoteReadRequest {
     }
 }
 
-/// Builds a SAMPLES response (the snappy-compressed ReadResponse that
-/// `RemoteRead.encodeSampledResponse` describes) series by series, refusing
+/// Builds a SAMPLES response (a snappy-compressed ReadResponse: one QueryResult
+/// per query, its series' samples in the query's range) series by series, refusing
 /// with `ReadLimitError` as soon as it would hold more than `maxSamples`
 /// samples or `maxResponseBytes` bytes, so memory stays within the limits.
 package struct SampledResponseEncoder: Sendable {

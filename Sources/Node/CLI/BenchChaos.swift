@@ -1,5 +1,4 @@
 import ArgumentParser
-import CStorage
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import Tools
 #if canImport(Glibc)
 import Glibc
-import Tools
 #endif
 
 /// `muninn bench compression`: bytes per sample and encode/decode speed of the

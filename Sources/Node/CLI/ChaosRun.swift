@@ -1,4 +1,3 @@
-import CStorage
 import Formats
 import Foundation
 #if canImport(FoundationNetworking)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Engine
-import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS

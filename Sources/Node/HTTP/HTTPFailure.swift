@@ -2,7 +2,7 @@
 /// paths or internal details: those go to the log.
 struct HTTPFailure: Error, CustomStringConvertible {
     enum Status: Int {
-        case badRequest = 400, unauthorized = 401, forbidden = 403, notFound = 404, methodNotAllowed = 405,
+        case badRequest = 400, unauthorized = 401, forbidden = 403, notFound = 404,
              requestTimeout = 408, payloadTooLarge = 413, unsupportedMediaType = 415, tooManyRequests = 429,
              internalError = 500, unavailable = 503
     }

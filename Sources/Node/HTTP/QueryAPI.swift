@@ -3,7 +3,6 @@ import Formats
 import Foundation
 import Hummingbird
 import HTTPTypes
-import NIOCore
 
 /// Prometheus's JSON series / label APIs (`/api/v1/series`, `/labels`,
 /// `/label/<name>/values`): parameters from the query string or a form body,

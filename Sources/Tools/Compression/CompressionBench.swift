@@ -1,6 +1,6 @@
 import Dispatch
-#if canImport(Glibc)
 import Formats
+#if canImport(Glibc)
 import Glibc
 #endif
 

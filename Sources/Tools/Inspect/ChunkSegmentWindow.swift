@@ -1,6 +1,6 @@
-#if canImport(Glibc)
 import Engine
 import Formats
+#if canImport(Glibc)
 import Glibc
 #endif
 import CStorage

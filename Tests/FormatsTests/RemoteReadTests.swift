@@ -1,6 +1,5 @@
 import TestSupport
 import Testing
-@testable import Engine
 @testable import Formats
 
 // MARK: - Helpers: response decoders built on ProtobufReader
@@ -165,6 +164,29 @@ func recoveredSamples(_ frames: [WireFrame], mint: Int64 = .min, maxt: Int64 = .
         }
     }
     return out
+}
+
+extension RemoteRead {
+    /// A snappy-compressed ReadResponse: one QueryResult per entry of
+    /// `results`, in order, each holding its series sorted by labels with
+    /// their samples in `ranges[i]` (inclusive), time-ordered and one per
+    /// timestamp (`SeriesData.samples` merges out-of-order data). Series
+    /// without samples in range are left out. Values keep their exact bits
+    /// (stale markers, -0.0).
+    ///
+    /// Throws when a chunk does not decode, and `ReadLimitError.responseTooLarge`
+    /// past `maxSampledBytes`. `ranges.count` must equal `results.count`.
+    static func encodeSampledResponse(
+        _ results: [[SeriesData]], ranges: [(mint: Int64, maxt: Int64)]
+    ) throws -> [UInt8] {
+        precondition(results.count == ranges.count, "one time range per query result")
+        var encoder = SampledResponseEncoder()
+        for (series, range) in zip(results, ranges) {
+            for s in series.sorted(by: { $0.labels < $1.labels }) { try encoder.add(s, mint: range.mint, maxt: range.maxt) }
+            try encoder.endQuery()
+        }
+        return encoder.finish()
+    }
 }
 
 // MARK: - Protobuf primitives
