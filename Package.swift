@@ -3,19 +3,20 @@ import PackageDescription
 
 /// Shared by every Swift target: Swift 6 language mode (strict concurrency).
 let swiftSettings: [SwiftSetting] = [
-    .swiftLanguageMode(.v6),
+    .swiftLanguageMode(.v6)
 ]
 
 /// The engine's hot paths index arrays in tight loops; release builds skip the
 /// dynamic exclusivity checks there (debug builds and tests keep them).
-let engineSettings: [SwiftSetting] = swiftSettings + [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-]
+let engineSettings: [SwiftSetting] =
+    swiftSettings + [
+        .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+    ]
 
 /// The C core is built optimised even in debug builds: it is the hot path, and
 /// tests that push real data through it should not crawl.
 let cSettings: [CSetting] = [
-    .unsafeFlags(["-O2"]),
+    .unsafeFlags(["-O2"])
 ]
 
 /// `scripts/asan.sh` sets MUNINN_STORAGE_ONLY=1: its sanitized build then holds
@@ -29,7 +30,7 @@ let package = Package(
     name: "Muninn",
     products: (storageOnly ? [] : [.executable(name: "muninn", targets: ["Node"])]) + [
         .library(name: "Formats", targets: ["Formats"]),
-        .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Engine", targets: ["Engine"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,7 +44,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0")
     ],
     targets: [
         // System libraries, found through pkg-config; apt names the Debian packages.
@@ -71,8 +72,10 @@ let package = Package(
         // Engine: files, WAL, head, blocks on disk, tenant databases, object store.
         .target(
             name: "Engine",
-            dependencies: ["Formats", "CStorage", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                "Formats", "CStorage", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics")
+            ],
             swiftSettings: engineSettings
         ),
         // Tools: offline inspection of WALs and blocks, the compression benchmark.
@@ -80,43 +83,52 @@ let package = Package(
             name: "Tools",
             dependencies: ["Engine", "Formats", "CStorage", "CZlib"],
             swiftSettings: swiftSettings
-        ),
+        )
 
-    ] + (storageOnly ? [] : [
-        // Swift executable `muninn`: node and CLI tools.
-        .executableTarget(
-            name: "Node",
-            dependencies: [
-                "Tools",
-                "Engine",
-                "Formats",
-                "CStorage",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Tools", "Engine", "Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
-    ]) + [
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "CStorageTests", dependencies: ["CStorage", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
-        // Fixtures that need the storage layers: reference blocks, promtool runs.
-        .target(name: "StorageTestSupport", dependencies: ["Engine", "Formats", "TestSupport"],
-                path: "Tests/StorageTestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Formats", "CStorage", "TestSupport", "StorageTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "ToolsTests", dependencies: ["Tools", "Engine", "Formats", "CStorage", "TestSupport", "StorageTestSupport"], swiftSettings: swiftSettings),
     ]
+        + (storageOnly
+            ? []
+            : [
+                // Swift executable `muninn`: node and CLI tools.
+                .executableTarget(
+                    name: "Node",
+                    dependencies: [
+                        "Tools",
+                        "Engine",
+                        "Formats",
+                        "CStorage",
+                        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                        .product(name: "Hummingbird", package: "hummingbird"),
+                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                        .product(name: "Metrics", package: "swift-metrics"),
+                        .product(name: "Prometheus", package: "swift-prometheus"),
+                        .product(name: "Yams", package: "Yams"),
+                        .product(name: "HTTPTypes", package: "swift-http-types"),
+                        .product(name: "NIOCore", package: "swift-nio"),
+                        .product(name: "NIOPosix", package: "swift-nio"),
+                        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                        .product(name: "HummingbirdCore", package: "hummingbird"),
+                        .product(name: "HummingbirdTLS", package: "hummingbird"),
+                        .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                        .product(name: "Crypto", package: "swift-crypto")
+                    ],
+                    swiftSettings: swiftSettings
+                ),
+                .testTarget(
+                    name: "NodeTests", dependencies: ["Node", "Tools", "Engine", "Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings)
+            ]) + [
+            .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+            .testTarget(name: "CStorageTests", dependencies: ["CStorage", "TestSupport"], swiftSettings: swiftSettings),
+            .testTarget(name: "FormatsTests", dependencies: ["Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
+            // Fixtures that need the storage layers: reference blocks, promtool runs.
+            .target(
+                name: "StorageTestSupport", dependencies: ["Engine", "Formats", "TestSupport"],
+                path: "Tests/StorageTestSupport", swiftSettings: swiftSettings),
+            .testTarget(
+                name: "EngineTests", dependencies: ["Engine", "Formats", "CStorage", "TestSupport", "StorageTestSupport"],
+                swiftSettings: swiftSettings),
+            .testTarget(
+                name: "ToolsTests", dependencies: ["Tools", "Engine", "Formats", "CStorage", "TestSupport", "StorageTestSupport"],
+                swiftSettings: swiftSettings)
+        ]
 )

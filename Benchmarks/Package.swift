@@ -17,7 +17,7 @@ func benchmark(_ name: String) -> Target {
             "BenchSupport",
             .product(name: "Formats", package: rootIdentity),
             .product(name: "Engine", package: rootIdentity),
-            .product(name: "Benchmark", package: "benchmark"),
+            .product(name: "Benchmark", package: "benchmark")
         ],
         path: name,
         swiftSettings: [.swiftLanguageMode(.v6)],
@@ -30,19 +30,19 @@ let package = Package(
     platforms: [.macOS(.v13)],
     dependencies: [
         .package(path: ".."),
-        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"])
     ],
     targets: [
         .target(
             name: "BenchSupport",
             dependencies: [
                 .product(name: "Formats", package: rootIdentity),
-                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Benchmark", package: "benchmark")
             ],
             path: "Support",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         benchmark("Codec"),
-        benchmark("WAL"),
+        benchmark("WAL")
     ]
 )

@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# Style: the toolchain's formatter, configured by .swift-format (fails on any difference).
+swift format lint --recursive --strict Sources Tests Benchmarks Package.swift
+# C warnings are errors in fuzz.sh's builds.
 scripts/fuzz.sh
 scripts/asan.sh   # the Swift decoder tests under AddressSanitizer (own build in .build-asan)
 swift build --build-tests

@@ -1,5 +1,5 @@
-import Benchmark
 import BenchSupport
+import Benchmark
 import Formats
 import Foundation
 
@@ -39,7 +39,8 @@ let benchmarks: @Sendable () -> Void = {
         }
 
         let concatenated = encoded.flatMap(\.bytes)
-        Benchmark("LZ4 chunk bytes \(name)", configuration: config(["compress MB/s", "decompress MB/s", "mB/sample after LZ4 (milli-bytes)"])) { benchmark in
+        Benchmark("LZ4 chunk bytes \(name)", configuration: config(["compress MB/s", "decompress MB/s", "mB/sample after LZ4 (milli-bytes)"])) {
+            benchmark in
             let clock = ContinuousClock()
             var compressedSize = 0, compressTime = 0.0, decompressTime = 0.0
             for start in stride(from: 0, to: concatenated.count, by: 65536) {

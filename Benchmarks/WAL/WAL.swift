@@ -1,5 +1,5 @@
-import Benchmark
 import BenchSupport
+import Benchmark
 import Engine
 import Formats
 import Foundation
@@ -11,12 +11,17 @@ let benchmarks: @Sendable () -> Void = {
     let steps = 600
     let seriesRecord = WALRecord.series(series.enumerated().map { WALSeries(ref: UInt64($0.offset + 1), labels: $0.element.labels) }).encoded()
     let commits: [[UInt8]] = (0..<steps).map { step in
-        WALRecord.samples(series.enumerated().compactMap { i, s in
-            step < s.samples.count ? WALSample(ref: UInt64(i + 1), timestamp: s.samples[step].timestamp, value: s.samples[step].value) : nil
-        }).encoded()
+        WALRecord.samples(
+            series.enumerated().compactMap { i, s in
+                step < s.samples.count ? WALSample(ref: UInt64(i + 1), timestamp: s.samples[step].timestamp, value: s.samples[step].value) : nil
+            }
+        ).encoded()
     }
     let samplesPerRun = commits.reduce(0) { total, rec in
-        total + (try! { () throws -> Int in if case .samples(let s) = try WALRecord.decode(rec) { return s.count }; return 0 }())
+        total
+            + (try! { () throws -> Int in
+                if case .samples(let s) = try WALRecord.decode(rec) { return s.count }; return 0
+            }())
     }
     let payloadBytes = commits.reduce(0) { $0 + $1.count }
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("muninn-wal-bench").path
@@ -26,8 +31,10 @@ let benchmarks: @Sendable () -> Void = {
             // One fsync per commit is slow on any disk; fewer commits keep the run short.
             let count = policy == .always ? 100 : steps
             let samples = samplesPerRun * count / steps
-            Benchmark("WAL append \(compression) fsync=\(policy)",
-                      configuration: configuration(["samples/s", "payload MB/s", "mB/sample on disk (milli-bytes)"], iterations: 8)) { benchmark in
+            Benchmark(
+                "WAL append \(compression) fsync=\(policy)",
+                configuration: configuration(["samples/s", "payload MB/s", "mB/sample on disk (milli-bytes)"], iterations: 8)
+            ) { benchmark in
                 try? FileManager.default.removeItem(atPath: scratch)
                 let clock = ContinuousClock()
                 let (wal, _) = try WAL.open(directory: scratch, options: WALOptions(compression: compression, fsync: policy))

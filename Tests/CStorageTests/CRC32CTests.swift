@@ -15,7 +15,7 @@ import Testing
         // Every x86-64 machine we deploy on has SSE4.2; if this fails the fast
         // path silently went missing.
         #if arch(x86_64)
-        #expect(cs_crc32c_hw_available() == 1)
+            #expect(cs_crc32c_hw_available() == 1)
         #endif
     }
 
@@ -47,4 +47,3 @@ import Testing
         #expect(cs_crc32c(cs_crc32c(0, a, a.count), b, b.count) == cs_crc32c(0, a + b, a.count + b.count))
     }
 }
-

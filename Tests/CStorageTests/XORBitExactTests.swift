@@ -16,12 +16,13 @@ private func encode(_ samples: [(Int64, Double)]) -> [UInt8] {
     return Array(buf[0..<cs_xor_len(&state)])
 }
 
-
 @Suite struct XORBitExactTests {
     /// docs/format/chunks.md#worked-example, checked there against promtool 2.42.
     @Test func workedExampleFourSamples() {
-        let bytes = encode([(1_700_000_000_000, 1), (1_700_000_015_000, 1),
-                            (1_700_000_030_000, 0), (1_700_000_045_500, 1)])
+        let bytes = encode([
+            (1_700_000_000_000, 1), (1_700_000_015_000, 1),
+            (1_700_000_030_000, 0), (1_700_000_045_500, 1)
+        ])
         #expect(bytes == hex("00 04 | 80 a0 ab fe f9 62 | 3f f0 00 00 00 00 00 00 | 98 75 | 31 15 ff c0 fa 5f f8"))
     }
 
@@ -61,11 +62,13 @@ private func encode(_ samples: [(Int64, Double)]) -> [UInt8] {
     }
 
     /// Every delta-of-delta bucket edge, decoded by the C iterator.
-    @Test(arguments: [Int64(0), 1, -1, 8191, 8192, -8191, -8192, 8193, 65535, 65536, -65535, -65536, 65537,
-                      524_287, 524_288, -524_287, -524_288, 524_289, 1 << 40, -(1 << 40)])
+    @Test(arguments: [
+        Int64(0), 1, -1, 8191, 8192, -8191, -8192, 8193, 65535, 65536, -65535, -65536, 65537,
+        524_287, 524_288, -524_287, -524_288, 524_289, 1 << 40, -(1 << 40)
+    ])
     func deltaOfDeltaBucketEdges(dod: Int64) {
         let base: Int64 = 1_000_000_000
-        let d1: Int64 = 4_000_000_000_000 // larger than every |dod| tested, so time still advances
+        let d1: Int64 = 4_000_000_000_000  // larger than every |dod| tested, so time still advances
         let ts = [base, base + d1, base + 2 * d1 + dod, base + 3 * d1 + dod]
         let samples = ts.enumerated().map { ($0.element, Double($0.offset)) }
         let bytes = encode(samples)

@@ -1,10 +1,10 @@
 import CStorage
+import Engine
 import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
-import Engine
 
 /// Damaged blocks: every flipped byte and every truncation is reported as a
 /// `FormatError` naming the damaged file; nothing traps.
@@ -17,9 +17,11 @@ import Engine
             BlockFixtures.Series(labels: $0.labels, samples: Array($0.samples.prefix(90)))
         }
         let range = BlockFixtures.timeRange(series)
-        let meta = try #require(try BlockWriter.write(series: BlockFixtures.blockInput(series, perChunk: 40),
-                                                      minTime: range.minTime, maxTime: range.maxTime,
-                                                      into: parent.path, segmentSize: 1200))
+        let meta = try #require(
+            try BlockWriter.write(
+                series: BlockFixtures.blockInput(series, perChunk: 40),
+                minTime: range.minTime, maxTime: range.maxTime,
+                into: parent.path, segmentSize: 1200))
         let dir = parent.path + "/" + meta.ulid.description
         let reader = try BlockReader(directory: dir)
         #expect(reader.segmentPaths.count >= 3)
@@ -34,8 +36,10 @@ import Engine
     }
 
     /// The error `body` throws; records an issue if it throws something else or nothing.
-    static func formatError(_ what: String, sourceLocation: SourceLocation = #_sourceLocation,
-                            _ body: () throws -> Void) -> FormatError? {
+    static func formatError(
+        _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+        _ body: () throws -> Void
+    ) -> FormatError? {
         do {
             try body()
             Issue.record("\(what): no error", sourceLocation: sourceLocation)
@@ -99,9 +103,11 @@ import Engine
         let path = dir + "/index"
         let good = try BlockFixtures.read(path)
         let toc = try IndexReader(bytes: good, file: path).toc
-        let sections = [("header", 2), ("symbols", toc.symbols + 9), ("series", toc.series + 16), ("label indices", toc.labelIndices + 12),
-                        ("postings", toc.postings + 8), ("label offset table", toc.labelOffsetTable + 6),
-                        ("postings offset table", toc.postingsOffsetTable + 9), ("TOC", good.count - 30), ("TOC CRC", good.count - 1)]
+        let sections = [
+            ("header", 2), ("symbols", toc.symbols + 9), ("series", toc.series + 16), ("label indices", toc.labelIndices + 12),
+            ("postings", toc.postings + 8), ("label offset table", toc.labelOffsetTable + 6),
+            ("postings offset table", toc.postingsOffsetTable + 9), ("TOC", good.count - 30), ("TOC CRC", good.count - 1)
+        ]
         for (name, offset) in sections {
             var bytes = good
             bytes[offset] ^= 0x01
@@ -126,8 +132,10 @@ import Engine
         var rng = SplitMix64(seed: 99)
         // (start of the CRC-covered body, its length) for framed sections and series.
         var bodies: [(Int, Int)] = []
-        for offset in [index.toc.symbols, index.toc.labelOffsetTable, index.toc.postingsOffsetTable, index.toc.postings,
-                       index.toc.labelIndices + (4 - index.toc.labelIndices % 4) % 4] {
+        for offset in [
+            index.toc.symbols, index.toc.labelOffsetTable, index.toc.postingsOffsetTable, index.toc.postings,
+            index.toc.labelIndices + (4 - index.toc.labelIndices % 4) % 4
+        ] {
             bodies.append((offset + 4, Int(Self.be32(good, offset))))
         }
         for id in seriesIDs {
@@ -146,8 +154,9 @@ import Engine
                     bytes[at] = round % 3 == 0 ? UInt8.random(in: 0...255, using: &rng) : bytes[at] ^ (1 << UInt8.random(in: 0..<8, using: &rng))
                 }
                 let crc = bytes.withUnsafeBufferPointer { cs_crc32c(0, $0.baseAddress! + start, length) }
-                bytes.replaceSubrange((start + length)..<(start + length + 4),
-                                      with: [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+                bytes.replaceSubrange(
+                    (start + length)..<(start + length + 4),
+                    with: [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
                 do {
                     let damaged = try IndexReader(bytes: bytes, file: "index")
                     _ = damaged.labelNames()

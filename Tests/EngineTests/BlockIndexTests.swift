@@ -1,9 +1,10 @@
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 /// Golden and round-trip tests for the index, meta.json and ULID formats.
 @Suite struct BlockIndexTests {
@@ -11,8 +12,14 @@ import Testing
 
     static func referenceIndexSeries() throws -> [(labels: Labels, chunks: [BlockChunkMeta])] {
         try BlockFixtures.referenceSeries().enumerated().map { i, s in
-            (s.labels, [BlockChunkMeta(ref: BlockChunkRef(rawValue: i == 0 ? 8 : 39),
-                                       minTime: s.chunks[0].minTime, maxTime: s.chunks[0].maxTime)])
+            (
+                s.labels,
+                [
+                    BlockChunkMeta(
+                        ref: BlockChunkRef(rawValue: i == 0 ? 8 : 39),
+                        minTime: s.chunks[0].minTime, maxTime: s.chunks[0].maxTime)
+                ]
+            )
         }
     }
 
@@ -26,9 +33,11 @@ import Testing
         let parent = try TestPaths.temporaryDirectory("block-ref")
         defer { try? FileManager.default.removeItem(at: parent) }
         let ulid = ULID("01M806R0E4RDG0QNEN7RZC7Y71")!
-        let meta = try #require(try BlockWriter.write(series: BlockFixtures.referenceSeries(),
-                                                      minTime: Self.start, maxTime: Self.start + 45_501,
-                                                      into: parent.path, ulid: ulid))
+        let meta = try #require(
+            try BlockWriter.write(
+                series: BlockFixtures.referenceSeries(),
+                minTime: Self.start, maxTime: Self.start + 45_501,
+                into: parent.path, ulid: ulid))
         #expect(meta.stats == BlockMeta.Stats(numSamples: 5, numSeries: 2, numChunks: 2))
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path) == [ulid.description])
         let dir = parent.path + "/" + ulid.description
@@ -62,8 +71,11 @@ import Testing
     @Test func readerDecodesReferenceIndex() throws {
         let index = try IndexReader(bytes: BlockFixtures.referenceIndex, file: "index")
         #expect(index.symbols == ["", "__name__", "a", "b", "instance", "job", "up", "x", "y"])
-        #expect(index.toc == IndexTOC(symbols: 5, series: 0x33, labelIndices: 0x75, labelOffsetTable: 0x124,
-                                      postings: 0xBC, postingsOffsetTable: 0x14E))
+        #expect(
+            index.toc
+                == IndexTOC(
+                    symbols: 5, series: 0x33, labelIndices: 0x75, labelOffsetTable: 0x124,
+                    postings: 0xBC, postingsOffsetTable: 0x14E))
         #expect(index.labelNames() == ["__name__", "instance", "job"])
         #expect(index.labelValues("instance") == ["x", "y"])
         #expect(index.labelValues("nope") == [])
@@ -155,9 +167,11 @@ import Testing
         #expect(ULID("01aryz6s41tsv4rrffq69g5fav") == ulid)
         #expect(ULID("7ZZZZZZZZZZZZZZZZZZZZZZZZZ") == ULID(high: .max, low: .max))
         #expect(ULID("00000000000000000000000000") == ULID(high: 0, low: 0))
-        for bad in ["", "01ARZ3NDEKTSV4RRFFQ69G5FA", "01ARZ3NDEKTSV4RRFFQ69G5FAVV", "81ARZ3NDEKTSV4RRFFQ69G5FAV",
-                    "01ARZ3NDEKTSV4RRFFQ69G5FAU", "01ARZ3NDEKTSV4RRFFQ69G5FAI", "01ARZ3NDEKTSV4RRFFQ69G5FAL",
-                    "01ARZ3NDEKTSV4RRFFQ69G5FAO", "01ARZ3NDEKTSV4RRFFQ69G5FA!", "01ARZ3NDEKTSV4RRFFQ69G5FAé"] {
+        for bad in [
+            "", "01ARZ3NDEKTSV4RRFFQ69G5FA", "01ARZ3NDEKTSV4RRFFQ69G5FAVV", "81ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAU", "01ARZ3NDEKTSV4RRFFQ69G5FAI", "01ARZ3NDEKTSV4RRFFQ69G5FAL",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAO", "01ARZ3NDEKTSV4RRFFQ69G5FA!", "01ARZ3NDEKTSV4RRFFQ69G5FAé"
+        ] {
             #expect(ULID(bad) == nil, "\(bad)")
         }
 
@@ -181,12 +195,16 @@ import Testing
 
     @Test func metaJSONWithThanosSection() throws {
         let ulid = ULID("01M806R0E4RDG0QNEN7RZC7Y71")!
-        let meta = BlockMeta(ulid: ulid, minTime: 1, maxTime: 2, stats: BlockMeta.Stats(numSamples: 3, numSeries: 1, numChunks: 1),
-                             compaction: BlockMeta.Compaction(level: 1, sources: [ulid]),
-                             thanos: BlockMeta.Thanos(labels: ["z": "<&>", "a": "1"], segmentFiles: ["000001"],
-                                                      files: [.init(relPath: "chunks/000001", sizeBytes: 62),
-                                                              .init(relPath: "index", sizeBytes: 464),
-                                                              .init(relPath: "meta.json")]))
+        let meta = BlockMeta(
+            ulid: ulid, minTime: 1, maxTime: 2, stats: BlockMeta.Stats(numSamples: 3, numSeries: 1, numChunks: 1),
+            compaction: BlockMeta.Compaction(level: 1, sources: [ulid]),
+            thanos: BlockMeta.Thanos(
+                labels: ["z": "<&>", "a": "1"], segmentFiles: ["000001"],
+                files: [
+                    .init(relPath: "chunks/000001", sizeBytes: 62),
+                    .init(relPath: "index", sizeBytes: 464),
+                    .init(relPath: "meta.json")
+                ]))
         let text = String(decoding: meta.encoded(), as: UTF8.self)
         let expected = """
             {
@@ -267,7 +285,8 @@ import Testing
             do { _ = try BlockMeta.decode(Array(text.utf8), file: "m/meta.json"); return nil } catch { return error }
         }
         #expect(failure(text.replacingOccurrences(of: "\"version\":1", with: "\"version\":2"))?.reason.contains("version 2") == true)
-        #expect(failure(text.replacingOccurrences(of: "\"minTime\":5,\"maxTime\":9,\"future\"", with: "\"future\""))?.reason.contains("minTime") == true)
+        #expect(
+            failure(text.replacingOccurrences(of: "\"minTime\":5,\"maxTime\":9,\"future\"", with: "\"future\""))?.reason.contains("minTime") == true)
         #expect(failure(text.replacingOccurrences(of: "01m806r0e4rdg0qnen7rzc7y71", with: "nope"))?.reason.contains("ULID") == true)
         #expect(failure("{")?.file == "m/meta.json")
         #expect(failure("")?.file == "m/meta.json")

@@ -1,8 +1,8 @@
+import Engine
 import Formats
 import Foundation
 import StorageTestSupport
 import Testing
-import Engine
 
 /// Interop with the real Prometheus 2.42 (`promtool`): it opens, analyzes and
 /// dumps our blocks; our index and chunk files equal its own byte for byte; our
@@ -13,14 +13,18 @@ import Engine
     /// Writes `series` as one block with our writer, then runs `promtool tsdb
     /// list`, `analyze --extended` and `dump` on it; dump must print exactly the
     /// input samples.
-    static func checkPromtoolReads(_ series: [Series], perChunk: Int = 120, segmentSize: Int = BlockWriter.defaultSegmentSize,
-                                   thanos: BlockMeta.Thanos? = nil) throws {
+    static func checkPromtoolReads(
+        _ series: [Series], perChunk: Int = 120, segmentSize: Int = BlockWriter.defaultSegmentSize,
+        thanos: BlockMeta.Thanos? = nil
+    ) throws {
         let parent = try TestPaths.temporaryDirectory("block-promtool")
         defer { try? FileManager.default.removeItem(at: parent) }
         let range = BlockFixtures.timeRange(series)
-        let meta = try #require(try BlockWriter.write(series: BlockFixtures.blockInput(series, perChunk: perChunk),
-                                                      minTime: range.minTime, maxTime: range.maxTime,
-                                                      into: parent.path, thanos: thanos, segmentSize: segmentSize))
+        let meta = try #require(
+            try BlockWriter.write(
+                series: BlockFixtures.blockInput(series, perChunk: perChunk),
+                minTime: range.minTime, maxTime: range.maxTime,
+                into: parent.path, thanos: thanos, segmentSize: segmentSize))
         #expect(meta.stats.numSamples == UInt64(series.reduce(0) { $0 + $1.samples.count }))
         #expect(meta.stats.numSeries == UInt64(series.count))
         let dir = parent.path + "/" + meta.ulid.description
@@ -28,8 +32,9 @@ import Engine
         let list = String(decoding: try run(BlockFixtures.promtool, ["tsdb", "list", parent.path]), as: UTF8.self)
         #expect(list.contains(meta.ulid.description), "promtool tsdb list: \(list)")
         #expect(list.contains("\(meta.stats.numSamples)"))
-        let analyze = String(decoding: try run(BlockFixtures.promtool, ["tsdb", "analyze", "--extended", parent.path, meta.ulid.description]),
-                             as: UTF8.self)
+        let analyze = String(
+            decoding: try run(BlockFixtures.promtool, ["tsdb", "analyze", "--extended", parent.path, meta.ulid.description]),
+            as: UTF8.self)
         #expect(analyze.contains("Block ID: \(meta.ulid.description)"), "promtool tsdb analyze: \(analyze)")
         #expect(analyze.contains("Series: \(series.count)"))
 
@@ -67,9 +72,11 @@ import Engine
         let parent = try TestPaths.temporaryDirectory("block-segments")
         defer { try? FileManager.default.removeItem(at: parent) }
         let range = BlockFixtures.timeRange(series)
-        let meta = try #require(try BlockWriter.write(series: BlockFixtures.blockInput(series, perChunk: 100),
-                                                      minTime: range.minTime, maxTime: range.maxTime, into: parent.path,
-                                                      thanos: BlockMeta.Thanos(), segmentSize: 4096))
+        let meta = try #require(
+            try BlockWriter.write(
+                series: BlockFixtures.blockInput(series, perChunk: 100),
+                minTime: range.minTime, maxTime: range.maxTime, into: parent.path,
+                thanos: BlockMeta.Thanos(), segmentSize: 4096))
         let reader = try BlockReader(directory: parent.path + "/" + meta.ulid.description)
         #expect(reader.segmentPaths.count > 5)
         let sizes = try reader.segmentPaths.map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as! Int }
@@ -90,7 +97,9 @@ import Engine
         #expect(thanos.source == "receive")
         #expect(thanos.segmentFiles == reader.segmentPaths.map { String($0.suffix(6)) })
         #expect(thanos.files.map(\.relPath) == thanos.segmentFiles.map { "chunks/" + $0 } + ["index", "meta.json"])
-        #expect(thanos.files.dropLast().map(\.sizeBytes) == (sizes + [try FileManager.default.attributesOfItem(atPath: reader.directory + "/index")[.size] as! Int]).map { Int64($0) })
+        #expect(
+            thanos.files.dropLast().map(\.sizeBytes)
+                == (sizes + [try FileManager.default.attributesOfItem(atPath: reader.directory + "/index")[.size] as! Int]).map { Int64($0) })
     }
 
     /// Builds blocks with promtool, reads them with our reader (every sample must
@@ -119,8 +128,10 @@ import Engine
                 readBack[s.labels, default: []] += try reader.samples(of: s)
                 rewritten.append((s.labels, chunks))
             }
-            let meta = try #require(try BlockWriter.write(series: rewritten, minTime: reader.meta.minTime, maxTime: reader.meta.maxTime,
-                                                          into: ours, ulid: reader.meta.ulid))
+            let meta = try #require(
+                try BlockWriter.write(
+                    series: rewritten, minTime: reader.meta.minTime, maxTime: reader.meta.maxTime,
+                    into: ours, ulid: reader.meta.ulid))
             let mine = ours + "/" + meta.ulid.description
             for file in ["index", "chunks/000001", "meta.json", "tombstones"] {
                 let theirs = try BlockFixtures.read(block + "/" + file)

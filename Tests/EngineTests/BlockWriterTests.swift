@@ -1,8 +1,8 @@
+import Engine
 import Formats
 import Foundation
 import StorageTestSupport
 import Testing
-import Engine
 
 /// BlockWriter's contract beyond the bytes: input checks, skipping, ordering,
 /// and that nothing but a complete `<ULID>` directory is ever left behind.
@@ -25,8 +25,10 @@ import Engine
         defer { try? FileManager.default.removeItem(at: parent) }
         let empty = ChunkMeta(minTime: 0, maxTime: 0, chunk: XORChunkBuilder().chunk)
         #expect(try BlockWriter.write(series: [], minTime: 0, maxTime: 10, into: parent.path) == nil)
-        #expect(try BlockWriter.write(series: [(Labels(["a": "1"]), []), (Labels(["a": "2"]), [empty])],
-                                      minTime: 0, maxTime: 10, into: parent.path) == nil)
+        #expect(
+            try BlockWriter.write(
+                series: [(Labels(["a": "1"]), []), (Labels(["a": "2"]), [empty])],
+                minTime: 0, maxTime: 10, into: parent.path) == nil)
         #expect(try Self.contents(parent) == [])
     }
 
@@ -34,10 +36,13 @@ import Engine
         let parent = try TestPaths.temporaryDirectory("block-sort")
         defer { try? FileManager.default.removeItem(at: parent) }
         let b = Labels(["__name__": "b"]), a = Labels(["__name__": "a"]), c = Labels(["__name__": "c"])
-        let meta = try #require(try BlockWriter.write(
-            series: [(b, [try Self.chunk(Self.start...(Self.start + 9000))]), (c, []),
-                     (a, [try Self.chunk(Self.start...(Self.start + 2000)), try Self.chunk((Self.start + 3000)...(Self.start + 5000))])],
-            minTime: Self.start, maxTime: Self.start + 10_000, into: parent.path))
+        let meta = try #require(
+            try BlockWriter.write(
+                series: [
+                    (b, [try Self.chunk(Self.start...(Self.start + 9000))]), (c, []),
+                    (a, [try Self.chunk(Self.start...(Self.start + 2000)), try Self.chunk((Self.start + 3000)...(Self.start + 5000))])
+                ],
+                minTime: Self.start, maxTime: Self.start + 10_000, into: parent.path))
         #expect(meta.stats == BlockMeta.Stats(numSamples: 16, numSeries: 2, numChunks: 3))
         #expect(meta.compaction == BlockMeta.Compaction(level: 1, sources: [meta.ulid]))
         let reader = try BlockReader(directory: parent.path + "/" + meta.ulid.description)
@@ -69,8 +74,9 @@ import Engine
         #expect(attempt([(noName, [ok])]) as? BlockWriteError == .invalidLabels(noName))
         #expect(try Self.contents(parent) == [])
         #expect(throws: BlockWriteError.self) {
-            try BlockWriter.write(series: [(a, [ok])], minTime: Self.start, maxTime: Self.start + 10_000,
-                                  into: parent.path, segmentSize: 8)
+            try BlockWriter.write(
+                series: [(a, [ok])], minTime: Self.start, maxTime: Self.start + 10_000,
+                into: parent.path, segmentSize: 8)
         }
     }
 
@@ -85,8 +91,10 @@ import Engine
         try Data([1, 2, 3]).write(to: leftover.appendingPathComponent("index"))
 
         let series = [(labels: Labels(["__name__": "a"]), chunks: [try Self.chunk(Self.start...(Self.start + 5000))])]
-        let meta = try #require(try BlockWriter.write(series: series, minTime: Self.start, maxTime: Self.start + 5001,
-                                                      into: parent.path, ulid: ulid))
+        let meta = try #require(
+            try BlockWriter.write(
+                series: series, minTime: Self.start, maxTime: Self.start + 5001,
+                into: parent.path, ulid: ulid))
         #expect(try Self.contents(parent) == [ulid.description])
         try BlockReader(directory: parent.path + "/" + meta.ulid.description).verify()
 

@@ -1,16 +1,19 @@
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 /// Block cuts over data no block can hold, and over a disk that fills up.
 @Suite(.serialized) struct CompactionFaultTests {
     static let now = Int64(Date().timeIntervalSince1970 * 1000)
 
     func open(_ dir: String, limits: TenantLimits = TenantLimits()) throws -> TenantDB {
-        try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
-            wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never), limits: limits))
+        try TenantDB.open(
+            directory: dir, tenant: "t",
+            options: DatabaseOptions(
+                wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never), limits: limits))
     }
 
     func stored(_ db: TenantDB) throws -> [Labels: [Sample]] {
@@ -21,15 +24,16 @@ import Testing
 
     /// -2^63, now and Int64.max: one series holding all three, one per end.
     static let extremes: [(Labels, [Int64])] = [
-        (series("lowest"), [.min]), (series("mixed"), [.min, now, .max]), (series("highest"), [.max]),
+        (series("lowest"), [.min]), (series("mixed"), [.min, now, .max]), (series("highest"), [.max])
     ]
     static let survivor = [series("mixed"): [Sample(timestamp: now, value: 1)]]
 
     /// Appending refuses both ends even with the grace periods off: no block
     /// range could hold them.
     @Test func theEndsOfInt64AreRefusedWithTheGracePeriodsOff() throws {
-        let db = try open(try TestPaths.temporaryDirectory("extreme-append").path,
-                          limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0))
+        let db = try open(
+            try TestPaths.temporaryDirectory("extreme-append").path,
+            limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0))
         var batch = AppendBatch()
         for (labels, times) in Self.extremes { batch.add(labels, times.map { Sample(timestamp: $0, value: 1) }) }
         let outcome = try db.append(batch)
@@ -39,8 +43,9 @@ import Testing
         try db.close()
         // The storable ends themselves are taken into an empty head and cut.
         for (i, edge) in [range.lowerBound, range.upperBound].enumerated() {
-            let fresh = try open(try TestPaths.temporaryDirectory("extreme-edge-\(i)").path,
-                                 limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0))
+            let fresh = try open(
+                try TestPaths.temporaryDirectory("extreme-edge-\(i)").path,
+                limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0))
             #expect(try push(fresh, series("edge"), [(edge, 1)]).accepted == 1)
             #expect(try fresh.flush().map(\.minTime) == [edge])
             try fresh.close()
@@ -131,8 +136,9 @@ import Testing
 
         try Files.remove(filler)
         let written = try db.compact()
-        #expect(written.map(\.minTime) == [base, base + 2 * hour, base + 4 * hour],
-                "the failed range is written first, then the ranges due since")
+        #expect(
+            written.map(\.minTime) == [base, base + 2 * hour, base + 4 * hour],
+            "the failed range is written first, then the ranges due since")
         #expect(db.blockMetas.count == 3)
         #expect(try stored(db) == want)
         #expect(!(try WALSegments.checkpoints(dir + "/wal")).isEmpty, "with every block written the WAL is checkpointed")

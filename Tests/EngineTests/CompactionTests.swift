@@ -1,15 +1,18 @@
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 @Suite(.serialized) struct CompactionTests {
     func openPlain(_ dir: String, window: Int64 = 0) throws -> TenantDB {
-        let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
-            wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
-            limits: TenantLimits(outOfOrderWindow: window, creationGracePeriod: 0, pastGracePeriod: 0)))
+        let db = try TenantDB.open(
+            directory: dir, tenant: "t",
+            options: DatabaseOptions(
+                wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
+                limits: TenantLimits(outOfOrderWindow: window, creationGracePeriod: 0, pastGracePeriod: 0)))
         return db
     }
 
@@ -105,8 +108,10 @@ import Testing
         #expect(try db.compact().count == 1)
         // Late samples for the already-persisted first range, and for the head's range.
         let a = series("m", ["i": "3"])
-        let late = [Sample(timestamp: base + hour + 7, value: -1),
-                    Sample(timestamp: base + 3 * hour + 7, value: -2)]
+        let late = [
+            Sample(timestamp: base + hour + 7, value: -1),
+            Sample(timestamp: base + 3 * hour + 7, value: -2)
+        ]
         for s in late {
             let out = try push(db, a, [(s.timestamp, s.value)])
             #expect(out.outOfOrder == 1, "\(out)")
@@ -114,8 +119,9 @@ import Testing
         want[a] = (want[a]! + late).sorted { $0.timestamp < $1.timestamp }
         #expect(try all(db) == want)
         let flushed = try db.flush()
-        #expect(flushed.contains { $0.minTime == base + hour + 7 && $0.maxTime == base + 2 * hour },
-                "the late sample of the persisted range got a block of its own: \(flushed.map { ($0.minTime, $0.maxTime) })")
+        #expect(
+            flushed.contains { $0.minTime == base + hour + 7 && $0.maxTime == base + 2 * hour },
+            "the late sample of the persisted range got a block of its own: \(flushed.map { ($0.minTime, $0.maxTime) })")
         #expect(try all(db) == want)
         try db.close()
         let reopened = try openPlain(dir, window: 6 * hour)

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Engine
 
 /// The crash-safe write recipe every writer of a whole file or directory uses.

@@ -1,9 +1,10 @@
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 /// A flush takes the head in batches and lets appends in between: nothing
 /// acknowledged meanwhile may be lost, or land both in a block and the head.
@@ -13,9 +14,11 @@ import Testing
     static let seriesCount = 2 * Head.takeBatch + 3_000
 
     func open(_ dir: String) throws -> TenantDB {
-        try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
-            wal: WALOptions(segmentSize: 64 * WAL.pageSize, compression: .none, fsync: .never),
-            limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0)))
+        try TenantDB.open(
+            directory: dir, tenant: "t",
+            options: DatabaseOptions(
+                wal: WALOptions(segmentSize: 64 * WAL.pageSize, compression: .none, fsync: .never),
+                limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0)))
     }
 
     /// Samples the writer thread had acknowledged, and whether it should stop.
@@ -47,7 +50,8 @@ import Testing
                     let outcome = try db.append(batch)
                     lock.lock()
                     if outcome.accepted != sent.count {
-                        failure = failure ?? "batch \(k): \(outcome.accepted) of \(sent.count) accepted: \(String(describing: outcome.firstRejection))"
+                        failure =
+                            failure ?? "batch \(k): \(outcome.accepted) of \(sent.count) accepted: \(String(describing: outcome.firstRejection))"
                     }
                     for (labels, sample) in sent { acknowledged[labels, default: []].append(sample) }
                     batches += 1

@@ -1,9 +1,10 @@
 import CStorage
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 /// Series churn: label strings of dropped series are reclaimed, the 32-bit
 /// indexes refuse series instead of trapping, and hashes are seeded.
@@ -46,8 +47,7 @@ import Testing
             for (i, labels) in keepers.enumerated() {
                 let sample = Sample(timestamp: base, value: Double(round))
                 // Refs on odd rounds: they survive rebuilds unchanged.
-                if round % 2 == 1 { batch.add(ref: keeperRefs[i], CollectionOfOne(sample)) }
-                else { batch.add(labels, CollectionOfOne(sample)) }
+                if round % 2 == 1 { batch.add(ref: keeperRefs[i], CollectionOfOne(sample)) } else { batch.add(labels, CollectionOfOne(sample)) }
                 expected[labels, default: []].append(sample)
             }
             let churners = (0..<churnPerRound).map {
@@ -143,9 +143,14 @@ import Testing
         #expect(out.seriesCreated == 1 && out.accepted == kept.count + 1)
         let found = values(head, [try LabelMatcher(.equal, "i", "7")])
         // The survivor's open chunk still holds its first sample.
-        #expect(found == [kept[7]: [Sample(timestamp: t0, value: 1), Sample(timestamp: t0 + Self.range / 2, value: 2),
-                                    Sample(timestamp: t0 + Self.range, value: 3)],
-                          gone[7]: [Sample(timestamp: t0 + Self.range, value: 4)]])
+        #expect(
+            found == [
+                kept[7]: [
+                    Sample(timestamp: t0, value: 1), Sample(timestamp: t0 + Self.range / 2, value: 2),
+                    Sample(timestamp: t0 + Self.range, value: 3)
+                ],
+                gone[7]: [Sample(timestamp: t0 + Self.range, value: 4)]
+            ])
     }
 
     /// Through the database: blocks are cut while series churn, and a restart
@@ -189,7 +194,7 @@ import Testing
 
         head.capacity.maxSymbols = head.indexStats.symbols + 3
         batch = AppendBatch()
-        batch.add(series("a", ["i": "2"]), timestamp: t0, value: 1)   // 4 symbols counted, 3 fit
+        batch.add(series("a", ["i": "2"]), timestamp: t0, value: 1)  // 4 symbols counted, 3 fit
         batch.add(series("a", ["i": "1"]), timestamp: t0 + 1, value: 2)
         var out = try commit(head, batch)
         #expect(out.rejected == [.headIndexFull: 1] && out.accepted == 1 && out.seriesCreated == 0)
@@ -200,7 +205,7 @@ import Testing
 
         head.capacity.maxSymbolBytes = head.indexStats.symbolBytes + 10
         batch = AppendBatch()
-        batch.add(series("a", ["i": "3"]), timestamp: t0, value: 1)   // "__name__" "a" "i" "3": 11 bytes
+        batch.add(series("a", ["i": "3"]), timestamp: t0, value: 1)  // "__name__" "a" "i" "3": 11 bytes
         #expect(try commit(head, batch).rejected == [.headIndexFull: 1])
         head.capacity = HeadCapacity()
 

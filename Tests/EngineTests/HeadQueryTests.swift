@@ -1,7 +1,8 @@
-@testable import Formats
 import StorageTestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 @Suite struct HeadQueryTests {
     /// Four series; each case names the matchers and the `i` labels selected.
@@ -9,9 +10,9 @@ import Testing
         (#"{__name__="up"}"#, ["1", "2", "3"]),
         (#"up{job="a"}"#, ["1", "2"]),
         (#"up{job!="a"}"#, ["3"]),
-        (#"{__name__=~"up|down"}"#, ["4", "1", "2", "3"]), // sorted: "down" < "up"
-        (#"{__name__=~"u"}"#, []),                       // anchored: no partial match
-        (#"up{zone=""}"#, ["2", "3"]),                   // empty value = label missing
+        (#"{__name__=~"up|down"}"#, ["4", "1", "2", "3"]),  // sorted: "down" < "up"
+        (#"{__name__=~"u"}"#, []),  // anchored: no partial match
+        (#"up{zone=""}"#, ["2", "3"]),  // empty value = label missing
         (#"up{zone!=""}"#, ["1"]),
         (#"up{zone=~".*"}"#, ["1", "2", "3"]),
         (#"up{zone=~".+"}"#, ["1"]),
@@ -19,7 +20,7 @@ import Testing
         (#"up{job=~"a|b", i!="1"}"#, ["2", "3"]),
         (#"{job="a", nosuch="v"}"#, []),
         (#"{job="a", nosuch=""}"#, ["1", "2"]),
-        (#"{__name__=~".+", job!~"a|b"}"#, ["4"]),
+        (#"{__name__=~".+", job!~"a|b"}"#, ["4"])
     ]
 
     @Test(arguments: cases)
@@ -65,9 +66,9 @@ import Testing
         let notX = try LabelMatcher(.regexNoMatch, "job", "x.*")
         let isA = try LabelMatcher(.regexMatch, "job", "a.*")
         let plans = (db.head.plan([notX]), db.head.plan([isA]))
-        try push(db, series("up", ["i": "3", "job": "xyz"]), [(t0, 1)]) // fails both matchers
-        try push(db, series("up", ["i": "4"]), [(t0, 1)])                // no job: !~ matches it
-        try push(db, series("up", ["i": "5", "job": "api"]), [(t0, 1)])   // a value already judged
+        try push(db, series("up", ["i": "3", "job": "xyz"]), [(t0, 1)])  // fails both matchers
+        try push(db, series("up", ["i": "4"]), [(t0, 1)])  // no job: !~ matches it
+        try push(db, series("up", ["i": "5", "job": "api"]), [(t0, 1)])  // a value already judged
         let excluded = db.head.select(mint: .min, maxt: .max, plan: plans.0).map { $0.labels["i"]! }
         #expect(excluded == ["1", "2", "4", "5"])
         let included = db.head.select(mint: .min, maxt: .max, plan: plans.1).map { $0.labels["i"]! }

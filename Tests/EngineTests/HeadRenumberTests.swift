@@ -2,6 +2,7 @@ import Formats
 import Foundation
 import StorageTestSupport
 import Testing
+
 @testable import Engine
 
 /// Series ids are renumbered once most belong to dropped series: the head's
@@ -151,9 +152,11 @@ import Testing
         let again = try commit(head, batch)
         // The rejected series took no ref.
         #expect(again.seriesCreated == 1 && again.refs == [12])
-        #expect(values(head, [try LabelMatcher(.regexMatch, "__name__", "kept|new")]) == [
-            series("kept"): [Sample(timestamp: t0, value: 1), Sample(timestamp: t0 + Self.range / 2, value: 2)],
-            series("new"): [Sample(timestamp: t0 + Self.range / 2, value: 3)]])
+        #expect(
+            values(head, [try LabelMatcher(.regexMatch, "__name__", "kept|new")]) == [
+                series("kept"): [Sample(timestamp: t0, value: 1), Sample(timestamp: t0 + Self.range / 2, value: 2)],
+                series("new"): [Sample(timestamp: t0 + Self.range / 2, value: 3)]
+            ])
     }
 
     /// Through the database: blocks are cut while series churn (renumbering
@@ -234,8 +237,9 @@ import Testing
         let matchers = [try LabelMatcher(.equal, "__name__", "keep")]
         let expected = try db.select(matchers: matchers).map { ($0.labels, try $0.samples()) }
         #expect(expected.count == keepers.count)
-        var cursor = try db.cursor(mint: .min, maxt: .max, matchers: matchers,
-                                   bounds: ReadBounds(maxSeries: 1000, deadline: .now + .seconds(600)))
+        var cursor = try db.cursor(
+            mint: .min, maxt: .max, matchers: matchers,
+            bounds: ReadBounds(maxSeries: 1000, deadline: .now + .seconds(600)))
         let first = try cursor.next()
         let idsBefore = db.head.indexStats.seriesIDs
 

@@ -1,9 +1,10 @@
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 @Suite struct HeadAppendTests {
     @Test func acceptsInOrderSamplesAndReturnsRefs() throws {
@@ -15,8 +16,11 @@ import Testing
         var byRef = AppendBatch()
         byRef.add(ref: 1, timestamp: t0 + 30_000, value: 1)
         #expect(try db.append(byRef).accepted == 1)
-        #expect(try everything(db)[a] == [Sample(timestamp: t0, value: 1), Sample(timestamp: t0 + 15_000, value: 0),
-                                          Sample(timestamp: t0 + 30_000, value: 1)])
+        #expect(
+            try everything(db)[a] == [
+                Sample(timestamp: t0, value: 1), Sample(timestamp: t0 + 15_000, value: 0),
+                Sample(timestamp: t0 + 30_000, value: 1)
+            ])
         var unknown = AppendBatch()
         unknown.add(ref: 99, timestamp: t0, value: 1)
         #expect(throws: UnknownSeriesRefError.self) { try db.append(unknown) }
@@ -51,8 +55,9 @@ import Testing
     }
 
     @Test func seriesLimitsRejectWithoutCreatingHalfSeries() throws {
-        let limits = TenantLimits(maxSeries: 3, maxSeriesPerMetric: 2, maxLabelNamesPerSeries: 3,
-                                  maxLabelNameLength: 10, maxLabelValueLength: 12)
+        let limits = TenantLimits(
+            maxSeries: 3, maxSeriesPerMetric: 2, maxLabelNamesPerSeries: 3,
+            maxLabelNameLength: 10, maxLabelValueLength: 12)
         let db = try openDB(limits: limits)
         try push(db, series("a", ["i": "1"]), [(t0, 1)])
         try push(db, series("a", ["i": "2"]), [(t0, 1)])
@@ -137,9 +142,13 @@ import Testing
             // The model's verdict.
             let expected: String
             if let n = newest[labels], t <= n {
-                if let old = model[labels]?[t] { expected = old == v ? "dup" : "reject" }
-                else if window > 0, t >= headMax - window { expected = "ooo" }
-                else { expected = "reject" }
+                if let old = model[labels]?[t] {
+                    expected = old == v ? "dup" : "reject"
+                } else if window > 0, t >= headMax - window {
+                    expected = "ooo"
+                } else {
+                    expected = "reject"
+                }
             } else if headMax != .min, t < headMax - 3_600_000 {
                 expected = "reject"
             } else {
@@ -175,8 +184,9 @@ import Testing
         for step in 0..<400 {
             var batch = AppendBatch()
             for i in 0..<50 {
-                batch.add(series(i % 3 == 0 ? "a_total" : "b", ["i": String(i), "zone": i % 2 == 0 ? "x" : "y"]),
-                          timestamp: t0 + Int64(step) * 15_000 + Int64(i), value: Double.random(in: 0...100, using: &rng))
+                batch.add(
+                    series(i % 3 == 0 ? "a_total" : "b", ["i": String(i), "zone": i % 2 == 0 ? "x" : "y"]),
+                    timestamp: t0 + Int64(step) * 15_000 + Int64(i), value: Double.random(in: 0...100, using: &rng))
             }
             _ = try db.append(batch)
         }
@@ -199,8 +209,10 @@ import Testing
         let db = try openDB()
         _ = try push(db, series("a"), [(t0, 1)])
         try db.close()
-        let leftovers = [ULID.make().description + ".tmp-for-creation", ULID.make().description + ".tmp-for-deletion",
-                         "mimir.shipper.json.tmp"]
+        let leftovers = [
+            ULID.make().description + ".tmp-for-creation", ULID.make().description + ".tmp-for-deletion",
+            "mimir.shipper.json.tmp"
+        ]
         for name in leftovers.dropLast() {
             try FileManager.default.createDirectory(atPath: db.directory + "/" + name + "/chunks", withIntermediateDirectories: true)
         }
@@ -226,8 +238,9 @@ import Testing
         let out = try db.append(batch)
         #expect(out.accepted == 1 && out.seriesCreated == 1)
         #expect(out.rejected == [.tooFarInPast: 2, .tooFarInFuture: 1])
-        #expect(out.firstRejection?.description.hasPrefix("sample-too-far-in-past: timestamp is more than 31536000s behind the wall clock") == true,
-                "\(out.firstRejection?.description ?? "")")
+        #expect(
+            out.firstRejection?.description.hasPrefix("sample-too-far-in-past: timestamp is more than 31536000s behind the wall clock") == true,
+            "\(out.firstRejection?.description ?? "")")
         #expect(try everything(db) == [series("a"): [Sample(timestamp: now, value: 1)]])
         #expect(db.head.minTime == now)
         // The oldest sample still inside the window is taken.
@@ -259,8 +272,10 @@ import Testing
         try reopened.close()
     }
 
-    @Test(arguments: ["", ".", "..", "a/b", "a\u{0}b", "tab\tid", String(repeating: "x", count: 151), "ünïcode",
-                      "a.tmp-for-creation", "team.tmp-x", ".tmp-", "team.tmp", ".tmp"])
+    @Test(arguments: [
+        "", ".", "..", "a/b", "a\u{0}b", "tab\tid", String(repeating: "x", count: 151), "ünïcode",
+        "a.tmp-for-creation", "team.tmp-x", ".tmp-", "team.tmp", ".tmp"
+    ])
     func unsafeTenantIDsAreRefused(id: String) throws {
         let dbs = try Databases(dataDirectory: try TestPaths.temporaryDirectory("dbs-bad").path)
         #expect(throws: TenantID.Invalid.self) { try dbs.database(for: id) }
@@ -268,7 +283,9 @@ import Testing
 
     /// Names of temporary files are refused with the reason; near misses are fine.
     @Test func temporaryFileNamesAreNotTenantIDs() throws {
-        #expect(throws: TenantID.Invalid(reason: "tenant ID \"x.tmp-for-deletion\" contains \".tmp-\" or ends in \".tmp\", reserved for temporary files")) {
+        #expect(
+            throws: TenantID.Invalid(reason: "tenant ID \"x.tmp-for-deletion\" contains \".tmp-\" or ends in \".tmp\", reserved for temporary files")
+        ) {
             try TenantID.validate("x.tmp-for-deletion")
         }
         for ok in ["tmp", "team.tmpl", "a-tmp", "x.tmp.y", "tmp-a"] { try TenantID.validate(ok) }

@@ -1,7 +1,7 @@
+import Engine
 import Foundation
 import StorageTestSupport
 import Testing
-import Engine
 
 /// FilesystemBucket: the ObjectStore contract (round trips, listing semantics,
 /// key rules) and that no partial object is ever visible.
@@ -45,11 +45,15 @@ import Engine
         #expect(try bucket.list(prefix: "t/") == ["t/01A/", "t/01B/", "t/markers/"])
         #expect(try bucket.list(prefix: "t/01") == ["t/01A/", "t/01B/"])
         #expect(try bucket.list(prefix: "t/01A/") == ["t/01A/chunks/", "t/01A/index", "t/01A/meta.json"])
-        #expect(try bucket.list(prefix: "t/01A/", recursive: true)
+        #expect(
+            try bucket.list(prefix: "t/01A/", recursive: true)
                 == ["t/01A/chunks/000001", "t/01A/index", "t/01A/meta.json"])
-        #expect(try bucket.list(prefix: "", recursive: true)
-                == ["t/01A/chunks/000001", "t/01A/index", "t/01A/meta.json", "t/01B/index",
-                    "t/markers/01B-deletion-mark.json", "top"])
+        #expect(
+            try bucket.list(prefix: "", recursive: true)
+                == [
+                    "t/01A/chunks/000001", "t/01A/index", "t/01A/meta.json", "t/01B/index",
+                    "t/markers/01B-deletion-mark.json", "top"
+                ])
         #expect(try bucket.list(prefix: "t/01A/meta") == ["t/01A/meta.json"])
         #expect(try bucket.list(prefix: "nothing/") == [])
         #expect(try bucket.list(prefix: "t/01A/index/", recursive: true) == [])
@@ -77,8 +81,10 @@ import Engine
     @Test func rejectsBadKeys() throws {
         let (bucket, dir) = try Self.bucket("bucket-keys")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let bad = ["", "/abs", "a//b", "a/", "../x", "a/../b", "a/./b", ".", "..", "a/..", "a\u{0}b",
-                   "a/b.tmp-123", "x.tmp-/y"]
+        let bad = [
+            "", "/abs", "a//b", "a/", "../x", "a/../b", "a/./b", ".", "..", "a/..", "a\u{0}b",
+            "a/b.tmp-123", "x.tmp-/y"
+        ]
         for key in bad {
             for operation in ["put", "get", "exists", "delete"] {
                 do throws(ObjectStoreError) {

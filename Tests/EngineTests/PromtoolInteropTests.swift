@@ -65,17 +65,22 @@ import Testing
         add("pair", [], [Sample(timestamp: start + 5, value: 1), Sample(timestamp: start + 6, value: 1e100)])
         var t = start
         let gaps: [Int64] = [1, 7, 100, 8_191, 8_193, 65_537, 524_289, 2_000_000, 15_000, 15_000]
-        add("sparse", [Label("le", "+Inf")], (0..<600).map { i in
-            t += gaps[Int.random(in: 0..<gaps.count, using: &rng)]
-            return Sample(timestamp: t, value: Double(i))
-        })
-        add("random_bits", [], regular(500, every: 30_000) { _ in
-            var v: Double
-            repeat { v = Double(bitPattern: rng.next()) } while !v.isFinite
-            return v
-        })
+        add(
+            "sparse", [Label("le", "+Inf")],
+            (0..<600).map { i in
+                t += gaps[Int.random(in: 0..<gaps.count, using: &rng)]
+                return Sample(timestamp: t, value: Double(i))
+            })
+        add(
+            "random_bits", [],
+            regular(500, every: 30_000) { _ in
+                var v: Double
+                repeat { v = Double(bitPattern: rng.next()) } while !v.isFinite
+                return v
+            })
         for replica in 0..<5 {
-            add("up", [Label("instance", "host-\(replica)"), Label("job", replica % 2 == 0 ? "node" : "B")],
+            add(
+                "up", [Label("instance", "host-\(replica)"), Label("job", replica % 2 == 0 ? "node" : "B")],
                 regular(500, every: 15_000, jitter: 5) { _ in 1 })
         }
         try Self.check(series)

@@ -17,7 +17,7 @@ import Testing
             RemoteWriteSeries(labels: b, samples: [Sample(timestamp: t0, value: 2)]),
             RemoteWriteSeries(labels: a, samples: [Sample(timestamp: t0 + 1, value: 3)]),
             RemoteWriteSeries(labels: b, samples: [Sample(timestamp: t0 + 1, value: 4)]),
-            RemoteWriteSeries(labels: a, samples: [Sample(timestamp: t0, value: 9)]),
+            RemoteWriteSeries(labels: a, samples: [Sample(timestamp: t0, value: 9)])
         ])
         let raw = try RemoteWrite.decodeBatch(snappyBody: RemoteWrite.encode(request), maxDecodedBytes: 1 << 20)
         let out = try db.append(raw.batch)

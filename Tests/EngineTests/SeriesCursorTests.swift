@@ -1,7 +1,7 @@
+import Engine
 import Formats
 import StorageTestSupport
 import Testing
-import Engine
 
 @Suite(.serialized) struct SeriesCursorTests {
     static let selector = [try! LabelMatcher(.regexMatch, "__name__", "m|old|new")]
@@ -10,9 +10,11 @@ import Engine
     /// only in the block, `new` only in the head.
     static func database() throws -> TenantDB {
         let dir = try TestPaths.temporaryDirectory("cursor").path
-        let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
-            wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
-            limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0)))
+        let db = try TenantDB.open(
+            directory: dir, tenant: "t",
+            options: DatabaseOptions(
+                wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
+                limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0)))
         var t = base
         while t < base + 4 * hour {
             var batch = AppendBatch()
@@ -65,8 +67,9 @@ import Engine
         var lazy = try db.cursor(mint: .min, maxt: .max, matchers: Self.selector, bounds: Self.bounds(11))
         #expect(throws: ReadLimitError.tooManySeries(limit: 11)) { _ = try Self.drain(&lazy) }
         // Series of earlier queries count.
-        var later = try db.cursor(mint: .min, maxt: .max, matchers: [try LabelMatcher(.equal, "__name__", "old")],
-                                  bounds: Self.bounds(12, seriesBefore: 12))
+        var later = try db.cursor(
+            mint: .min, maxt: .max, matchers: [try LabelMatcher(.equal, "__name__", "old")],
+            bounds: Self.bounds(12, seriesBefore: 12))
         #expect(throws: ReadLimitError.tooManySeries(limit: 12)) { _ = try Self.drain(&later) }
     }
 

@@ -1,5 +1,6 @@
 import TestSupport
 import Testing
+
 @testable import Engine
 
 @Suite struct SeriesHashTableTests {
@@ -32,7 +33,9 @@ import Testing
                 for (h, ids) in model {
                     for id in ids { #expect(table.find(h) { $0 == id } == id) }
                     var seen = Set<UInt32>()
-                    _ = table.find(h) { seen.insert($0); return false }
+                    _ = table.find(h) {
+                        seen.insert($0); return false
+                    }
                     #expect(seen == ids, "hash \(h)")
                 }
             }

@@ -1,9 +1,10 @@
-@testable import Formats
 import Foundation
 import Logging
 import StorageTestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 /// An ObjectStore that logs every call and fails the calls it is told to.
 final class RecordingStore: ObjectStore, @unchecked Sendable {
@@ -116,22 +117,27 @@ struct ShipperFixture {
     func remove() { try? FileManager.default.removeItem(at: root) }
 
     func shipper(options: ShipperOptions = ShipperOptions()) throws -> Shipper {
-        try Shipper(tenant: Self.tenant, tenantDirectory: tenantDirectory, bucket: store, options: options,
-                    logger: Self.quiet, now: clock.function)
+        try Shipper(
+            tenant: Self.tenant, tenantDirectory: tenantDirectory, bucket: store, options: options,
+            logger: Self.quiet, now: clock.function)
     }
 
     /// Writes a level-1 block of `seriesCount` series × 120 samples from
     /// `minTime`; a small `segmentSize` spreads it over several chunk files.
     @discardableResult
-    func block(minTime: Int64 = start, seriesCount: Int = 2, segmentSize: Int = BlockWriter.defaultSegmentSize,
-               ulid: ULID? = nil) throws -> BlockMeta {
+    func block(
+        minTime: Int64 = start, seriesCount: Int = 2, segmentSize: Int = BlockWriter.defaultSegmentSize,
+        ulid: ULID? = nil
+    ) throws -> BlockMeta {
         var series: [(labels: Labels, chunks: [ChunkMeta])] = []
         for s in 0..<seriesCount {
             let samples = (0..<120).map { Sample(timestamp: minTime + Int64($0) * 15_000, value: Double($0 * (s + 1))) }
             series.append((Labels(["__name__": "up", "instance": "host-\(s)"]), try BlockFixtures.chunks(samples)))
         }
-        return try #require(try BlockWriter.write(series: series, minTime: minTime, maxTime: minTime + 7_200_000,
-                                                  into: tenantDirectory, ulid: ulid, segmentSize: segmentSize))
+        return try #require(
+            try BlockWriter.write(
+                series: series, minTime: minTime, maxTime: minTime + 7_200_000,
+                into: tenantDirectory, ulid: ulid, segmentSize: segmentSize))
     }
 
     func blockDirectory(_ ulid: ULID) -> String { tenantDirectory + "/" + ulid.description }
@@ -171,12 +177,14 @@ struct ShipperFixture {
         let result = try shipper.sync()
         #expect(result.uploaded == [meta.ulid])
         #expect(result.failed.isEmpty && result.skipped.isEmpty && result.foundInBucket.isEmpty)
-        #expect(f.store.calls == ["exists \(f.key(meta.ulid, "meta.json"))"]
+        #expect(
+            f.store.calls == ["exists \(f.key(meta.ulid, "meta.json"))"]
                 + segments.map { "put \(f.key(meta.ulid, "chunks/" + $0))" }
                 + ["put \(f.key(meta.ulid, "index"))", "put \(f.key(meta.ulid, "meta.json"))"])
-        #expect(try f.bucket.list(prefix: Fixture.tenant + "/", recursive: true)
+        #expect(
+            try f.bucket.list(prefix: Fixture.tenant + "/", recursive: true)
                 == segments.map { f.key(meta.ulid, "chunks/" + $0) } + [f.key(meta.ulid, "index"), f.key(meta.ulid, "meta.json")],
-                "no tombstones")
+            "no tombstones")
         for relPath in segments.map({ "chunks/" + $0 }) + ["index"] {
             #expect(try f.bucket.get(f.key(meta.ulid, relPath)) == Self.read(dir + "/" + relPath))
         }
@@ -210,11 +218,13 @@ struct ShipperFixture {
         #expect(shipper.shipped == [meta.ulid])
         #expect(shipper.shippedAt == [meta.ulid: Fixture.clockStart])
         let bytes = UInt64(sizes.reduce(0) { $0 + $1.1 } + uploadedText.utf8.count)
-        #expect(shipper.stats == {
-            var s = ShipperStats()
-            s.syncs = 1; s.uploads = 1; s.uploadedBytes = bytes; s.lastSuccessfulUpload = Fixture.clockStart
-            return s
-        }())
+        #expect(
+            shipper.stats
+                == {
+                    var s = ShipperStats()
+                    s.syncs = 1; s.uploads = 1; s.uploadedBytes = bytes; s.lastSuccessfulUpload = Fixture.clockStart
+                    return s
+                }())
 
         f.store.resetCalls()
         f.clock.advance(by: 60_000)
@@ -234,7 +244,8 @@ struct ShipperFixture {
         let olderData = try f.block(minTime: Fixture.start, ulid: ULID(high: 2 << 16, low: 1))
         let result = try f.shipper().sync()
         #expect(result.uploaded == [olderData.ulid, newerData.ulid])
-        #expect(f.store.calls.filter { $0.hasPrefix("exists") }
+        #expect(
+            f.store.calls.filter { $0.hasPrefix("exists") }
                 == ["exists \(f.key(olderData.ulid, "meta.json"))", "exists \(f.key(newerData.ulid, "meta.json"))"])
     }
 
@@ -344,8 +355,10 @@ struct ShipperFixture {
         empty.stats = BlockMeta.Stats()
         try f.rewriteMeta(empty)
         let fm = FileManager.default
-        for name in ["wal", "wbl", "chunks_head", ULID.make().description + ".tmp-for-creation",
-                     ULID.make().description + ".tmp-for-deletion"] {
+        for name in [
+            "wal", "wbl", "chunks_head", ULID.make().description + ".tmp-for-creation",
+            ULID.make().description + ".tmp-for-deletion"
+        ] {
             try fm.createDirectory(atPath: f.tenantDirectory + "/" + name, withIntermediateDirectories: true)
         }
         try Data().write(to: URL(fileURLWithPath: f.tenantDirectory + "/" + ULID.make().description), options: [])
@@ -403,17 +416,20 @@ struct ShipperFixture {
 
         let a = try #require(ULID("01HB0000000000000000000000")), b = try #require(ULID("01HA0000000000000000000000"))
         let state = ShipperState(shipped: [a: 1_700_000_012_345, b: 1_700_000_000_000])
-        let text = "{\n\t\"version\": 1,\n\t\"shipped\": {\n"
+        let text =
+            "{\n\t\"version\": 1,\n\t\"shipped\": {\n"
             + "\t\t\"01HA0000000000000000000000\": 1700000000,\n"
             + "\t\t\"01HB0000000000000000000000\": 1700000012.345\n\t}\n}\n"
         #expect(String(decoding: state.encoded(), as: UTF8.self) == text)
         #expect(try ShipperState.decode(state.encoded(), file: "f") == state)
         #expect(try ShipperState.decode(Array("{\"version\":1}".utf8), file: "f") == ShipperState())
 
-        for (bad, reason) in [("{\"version\": 2, \"shipped\": {}}", "unsupported version 2"),
-                              ("{\"version\": 1, \"shipped\": {\"nope\": 1}}", "invalid ULID \"nope\""),
-                              ("{\"version\": 1, \"shipped\": {\"01HA0000000000000000000000\": true}}", "invalid JSON"),
-                              ("[]", "invalid JSON"), ("", "invalid JSON")] {
+        for (bad, reason) in [
+            ("{\"version\": 2, \"shipped\": {}}", "unsupported version 2"),
+            ("{\"version\": 1, \"shipped\": {\"nope\": 1}}", "invalid ULID \"nope\""),
+            ("{\"version\": 1, \"shipped\": {\"01HA0000000000000000000000\": true}}", "invalid JSON"),
+            ("[]", "invalid JSON"), ("", "invalid JSON")
+        ] {
             let error = #expect(throws: ShipperStateError.self) {
                 try ShipperState.decode(Array(bad.utf8), file: "dir/mimir.shipper.json")
             }
@@ -425,7 +441,8 @@ struct ShipperFixture {
 
     @Test func backoffDoublesUpToTheMaximum() {
         let options = ShipperOptions()
-        #expect((1...9).map { options.backoff(afterFailures: $0) }
+        #expect(
+            (1...9).map { options.backoff(afterFailures: $0) }
                 == [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000])
         #expect(options.backoff(afterFailures: 1000) == 60_000)
         #expect(ShipperOptions(initialBackoff: .milliseconds(250), maxBackoff: .seconds(1)).backoff(afterFailures: 2) == 500)
@@ -462,8 +479,13 @@ struct ShipperFixture {
         let list = String(decoding: try run(BlockFixtures.promtool, ["tsdb", "list", tenantPrefix]), as: UTF8.self)
         #expect(list.contains(meta.ulid.description), "promtool tsdb list: \(list)")
         #expect(list.contains("\(meta.stats.numSamples)"))
-        let analyze = String(decoding: try run(BlockFixtures.promtool, ["tsdb", "analyze", "--extended", tenantPrefix,
-                                                                        meta.ulid.description]), as: UTF8.self)
+        let analyze = String(
+            decoding: try run(
+                BlockFixtures.promtool,
+                [
+                    "tsdb", "analyze", "--extended", tenantPrefix,
+                    meta.ulid.description
+                ]), as: UTF8.self)
         #expect(analyze.contains("Block ID: \(meta.ulid.description)"), "promtool tsdb analyze: \(analyze)")
         // And our reader opens the uploaded block.
         let reader = try BlockReader(directory: tenantPrefix + "/" + meta.ulid.description)
@@ -498,8 +520,10 @@ extension Retention {
     ///   - shipped: the blocks recorded as shipped; ignored when `requireShipped` is off.
     /// - Throws: the I/O error when the directory cannot be listed or a deletion
     ///   fails; blocks deleted before the failure stay deleted.
-    func apply(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
-                      logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
+    func apply(
+        tenantDirectory: String, now: Int64, shipped: Set<ULID>,
+        logger: Logger = Logger(label: "muninn.retention")
+    ) throws -> [BlockMeta] {
         let doomed = try expired(tenantDirectory: tenantDirectory, now: now, shipped: shipped, logger: logger)
         try Self.delete(doomed, tenantDirectory: tenantDirectory, logger: logger)
         return doomed
@@ -531,18 +555,21 @@ extension Retention {
         #expect(try Self.names(f.tenantDirectory) == [oldUnshipped.ulid.description, recentShipped.ulid.description].sorted())
 
         // Without shipping, age alone decides.
-        let unshipped = try Retention(requireShipped: false).apply(tenantDirectory: f.tenantDirectory, now: now,
-                                                                   shipped: [], logger: Fixture.quiet)
+        let unshipped = try Retention(requireShipped: false).apply(
+            tenantDirectory: f.tenantDirectory, now: now,
+            shipped: [], logger: Fixture.quiet)
         #expect(unshipped.map(\.ulid) == [oldUnshipped.ulid])
         #expect(try Self.names(f.tenantDirectory) == [recentShipped.ulid.description])
 
         // Exactly `period` after maxTime is old enough; a millisecond less is not.
         let hourly = Retention(period: .seconds(3600))
-        let justBefore = try hourly.apply(tenantDirectory: f.tenantDirectory, now: recentShipped.maxTime + hour - 1,
-                                          shipped: shipped, logger: Fixture.quiet)
+        let justBefore = try hourly.apply(
+            tenantDirectory: f.tenantDirectory, now: recentShipped.maxTime + hour - 1,
+            shipped: shipped, logger: Fixture.quiet)
         #expect(justBefore.isEmpty)
-        let atBoundary = try hourly.apply(tenantDirectory: f.tenantDirectory, now: recentShipped.maxTime + hour,
-                                          shipped: shipped, logger: Fixture.quiet)
+        let atBoundary = try hourly.apply(
+            tenantDirectory: f.tenantDirectory, now: recentShipped.maxTime + hour,
+            shipped: shipped, logger: Fixture.quiet)
         #expect(atBoundary.map(\.ulid) == [recentShipped.ulid])
         #expect(try Self.names(f.tenantDirectory) == [])
     }
@@ -554,11 +581,17 @@ extension Retention {
         let shipper = try f.shipper()
         let now = block.maxTime + 14 * hour
         let retention = Retention()
-        #expect(try retention.apply(tenantDirectory: f.tenantDirectory, now: now, shipped: shipper.shipped,
-                                    logger: Fixture.quiet).isEmpty)
+        #expect(
+            try retention.apply(
+                tenantDirectory: f.tenantDirectory, now: now, shipped: shipper.shipped,
+                logger: Fixture.quiet
+            ).isEmpty)
         _ = try shipper.sync()
-        #expect(try retention.apply(tenantDirectory: f.tenantDirectory, now: now, shipped: shipper.shipped,
-                                    logger: Fixture.quiet).map(\.ulid) == [block.ulid])
+        #expect(
+            try retention.apply(
+                tenantDirectory: f.tenantDirectory, now: now, shipped: shipper.shipped,
+                logger: Fixture.quiet
+            ).map(\.ulid) == [block.ulid])
         _ = try shipper.sync()
         #expect(shipper.shipped.isEmpty)
         #expect(try f.bucket.exists(f.key(block.ulid, "meta.json")), "the bucket keeps it")
@@ -595,11 +628,16 @@ extension Retention {
         #expect(try Self.names(f.tenantDirectory) == [])
 
         let again = try f.block()
-        try FileManager.default.moveItem(atPath: f.blockDirectory(again.ulid),
-                                         toPath: f.blockDirectory(again.ulid) + Retention.deletionSuffix)
-        #expect(try Retention().apply(tenantDirectory: f.tenantDirectory, now: .max, shipped: [again.ulid],
-                                      logger: Fixture.quiet).isEmpty, "a renamed block is no block")
-        #expect(try Retention.sweepLeftovers(tenantDirectory: f.tenantDirectory, logger: Fixture.quiet)
+        try FileManager.default.moveItem(
+            atPath: f.blockDirectory(again.ulid),
+            toPath: f.blockDirectory(again.ulid) + Retention.deletionSuffix)
+        #expect(
+            try Retention().apply(
+                tenantDirectory: f.tenantDirectory, now: .max, shipped: [again.ulid],
+                logger: Fixture.quiet
+            ).isEmpty, "a renamed block is no block")
+        #expect(
+            try Retention.sweepLeftovers(tenantDirectory: f.tenantDirectory, logger: Fixture.quiet)
                 == [again.ulid.description + Retention.deletionSuffix])
         #expect(try Self.names(f.tenantDirectory) == [])
     }

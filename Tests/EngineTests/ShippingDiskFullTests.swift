@@ -1,10 +1,10 @@
+import Engine
 import Formats
 import Foundation
 import StorageTestSupport
 import Synchronization
 import TestSupport
 import Testing
-import Engine
 
 /// Disk full in the bucket while shipping (a real small tmpfs): the upload
 /// fails and leaves no partial block, the local block is kept (retention only
@@ -26,8 +26,10 @@ import Engine
     @Test(.enabled(if: SmallDisk.available, "mounting a tmpfs needs root"))
     func shippingToAFullBucketLosesNothingAndResumes() throws {
         let dir = Scratch.directory("ship-full").path
-        let db = try TenantDB.open(directory: dir + "/t", tenant: "t", options: DatabaseOptions(
-            wal: WALOptions(fsync: .never), limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0)))
+        let db = try TenantDB.open(
+            directory: dir + "/t", tenant: "t",
+            options: DatabaseOptions(
+                wal: WALOptions(fsync: .never), limits: TenantLimits(creationGracePeriod: 0, pastGracePeriod: 0)))
         // Random values: the chunks do not compress into a few bytes.
         var random = SplitMix64(seed: 5)
         for i in 0..<400 {
@@ -55,8 +57,9 @@ import Engine
         #expect(shipper.shipped.isEmpty)
         #expect(try bucket.list(prefix: "", recursive: true).filter { !$0.hasPrefix(".") } == [], "no partial block left behind")
         // Expired but not shipped: retention keeps it.
-        let deleted = try db.applyRetention(Retention(period: .seconds(0), requireShipped: true), shipped: shipper.shipped,
-                                            now: clock.now + 365 * 86_400_000)
+        let deleted = try db.applyRetention(
+            Retention(period: .seconds(0), requireShipped: true), shipped: shipper.shipped,
+            now: clock.now + 365 * 86_400_000)
         #expect(deleted.isEmpty)
         #expect(FileManager.default.fileExists(atPath: dir + "/t/" + ulid.description + "/meta.json"))
 

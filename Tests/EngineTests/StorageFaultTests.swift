@@ -1,9 +1,10 @@
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 /// Disk-full faults on a real filesystem (a small tmpfs): the tenant refuses
 /// writes with a retryable error while the disk is full, takes them again by
@@ -11,8 +12,9 @@ import Testing
 @Suite(.serialized) struct StorageFaultTests {
     /// Small segments, so commits roll over to new segments while the disk is full too.
     static func open(_ dir: String, compression: WALCompression = .lz4) throws -> TenantDB {
-        let options = DatabaseOptions(wal: WALOptions(segmentSize: 2 * WAL.pageSize, compression: compression, fsync: .always),
-                                      limits: TenantLimits(outOfOrderWindow: 3_600_000))
+        let options = DatabaseOptions(
+            wal: WALOptions(segmentSize: 2 * WAL.pageSize, compression: compression, fsync: .always),
+            limits: TenantLimits(outOfOrderWindow: 3_600_000))
         let db = try TenantDB.open(directory: dir, tenant: "t", options: options)
         db.clock = { t0 + 86_400_000 }
         return db
@@ -36,7 +38,12 @@ import Testing
             var added: [(Labels, Sample)] = []
             let sample = Sample(timestamp: t0 + Int64(attempt) * 1000, value: Double(attempt))
             for i in 0..<20 {
-                added.append((series("m", ["attempt": "\(attempt)", "i": "\(i)", "pad": String(random.next(), radix: 36) + String(random.next(), radix: 36)]), sample))
+                added.append(
+                    (
+                        series(
+                            "m", ["attempt": "\(attempt)", "i": "\(i)", "pad": String(random.next(), radix: 36) + String(random.next(), radix: 36)]),
+                        sample
+                    ))
             }
             added.append((series("shared"), sample))
             for (labels, s) in added { batch.add(labels, [s]) }
@@ -99,10 +106,12 @@ import Testing
         #expect(retried.accepted == 1)
         #expect(retried.duplicatesIgnored == 1)
         let expected: [Labels: [Sample]] = [
-            a: [Sample(timestamp: t0 + 10_000, value: 1), Sample(timestamp: t0 + 15_000, value: 1.5),
-                Sample(timestamp: t0 + 20_000, value: 2)],
+            a: [
+                Sample(timestamp: t0 + 10_000, value: 1), Sample(timestamp: t0 + 15_000, value: 1.5),
+                Sample(timestamp: t0 + 20_000, value: 2)
+            ],
             b: [Sample(timestamp: t0 + 20_000, value: 20)],
-            c: [Sample(timestamp: t0 + 30_000, value: 30)],
+            c: [Sample(timestamp: t0 + 30_000, value: 30)]
         ]
         #expect(try everything(db) == expected)
         try db.close()
@@ -124,8 +133,9 @@ import Testing
         try push(db, a, [(t0, 1)])
 
         let segment = dir + "/wal/" + WALSegments.name(db.wal.currentSegment)
-        let fd = try #require(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap(Int32.init)
-            .first { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == segment })
+        let fd = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap(Int32.init)
+                .first { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == segment })
         var ends: [Int32] = [0, 0]
         try #require(pipe(&ends) == 0)
         defer { close(ends[0]); close(ends[1]) }

@@ -1,8 +1,9 @@
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 /// Writes numbered single-sample records, then damages the segment in one way.
 @Suite struct WALCorruptionTests {
@@ -21,8 +22,10 @@ import Testing
     /// What `writeLog` writes, two records per commit.
     static func records(_ count: Int) -> [WALRecord] {
         (0..<count).flatMap { i -> [WALRecord] in
-            [.samples([WALSample(ref: UInt64(i), timestamp: Int64(i), value: Double(i))]),
-             .series([WALSeries(ref: UInt64(i), labels: Labels(["__name__": "x", "pad": String(repeating: "p", count: i % 200)]))])]
+            [
+                .samples([WALSample(ref: UInt64(i), timestamp: Int64(i), value: Double(i))]),
+                .series([WALSeries(ref: UInt64(i), labels: Labels(["__name__": "x", "pad": String(repeating: "p", count: i % 200)]))])
+            ]
         }
     }
 

@@ -1,9 +1,10 @@
 import CStorage
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 /// The states a SIGKILL can leave a WAL in, built directly: a process killed in
 /// a commit's `write(2)` leaves a prefix of it (Linux stops at a 4 KiB page
@@ -17,8 +18,10 @@ import Testing
     /// Commit `i`: a series record and a samples record for ref `i` (as the crash writer writes).
     static func commit(_ i: Int) -> [WALRecord] {
         let ref = UInt64(i)
-        return [.series([WALSeries(ref: ref, labels: Labels(["__name__": "c", "pad": String(repeating: "p", count: i % 300)]))]),
-                .samples((0..<20).map { WALSample(ref: ref, timestamp: Int64(i) * 1000 + Int64($0), value: Double(i)) })]
+        return [
+            .series([WALSeries(ref: ref, labels: Labels(["__name__": "c", "pad": String(repeating: "p", count: i % 300)]))]),
+            .samples((0..<20).map { WALSample(ref: ref, timestamp: Int64(i) * 1000 + Int64($0), value: Double(i)) })
+        ]
     }
 
     /// Where a record lies in its segment: its first byte and the end of its last fragment.
@@ -61,8 +64,10 @@ import Testing
     /// Copies `image`, keeps segments up to `segment`, cuts that one to `length`
     /// bytes, then checks replay and a writer's appends after it. `whole` is how
     /// many records (in write order) lie entirely before the cut.
-    func expectRecovery(from image: String, commits: Int, segment: Int, length: Int, whole: Int,
-                        sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectRecovery(
+        from image: String, commits: Int, segment: Int, length: Int, whole: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let written = (1...commits).flatMap(Self.commit)
         let dir = try TestPaths.temporaryDirectory("wal-crash-cut").path
         try FileManager.default.removeItem(atPath: dir)
@@ -106,15 +111,17 @@ import Testing
     @Test func aTornCommitKeepsItsWholeRecords() throws {
         let (image, commits, placed) = try crashImage()
         // The last commit, and one whose samples record is split across a page boundary.
-        let split = try #require(placed.indices.first { i in
-            i % 2 == 1 && placed[i].start / WAL.pageSize != (placed[i].end - 1) / WAL.pageSize
-        })
+        let split = try #require(
+            placed.indices.first { i in
+                i % 2 == 1 && placed[i].start / WAL.pageSize != (placed[i].end - 1) / WAL.pageSize
+            })
         for last in [placed.count - 1, split] {
             let segment = placed[last].segment
             #expect(placed[last - 1].segment == segment)
             for length in cuts(placed[(last - 1)...last]) {
-                try expectRecovery(from: image, commits: commits, segment: segment, length: length,
-                                   whole: placed.filter { $0.segment < segment || ($0.segment == segment && $0.end <= length) }.count)
+                try expectRecovery(
+                    from: image, commits: commits, segment: segment, length: length,
+                    whole: placed.filter { $0.segment < segment || ($0.segment == segment && $0.end <= length) }.count)
             }
         }
     }
@@ -125,8 +132,9 @@ import Testing
         // just created) to whole.
         let first = try #require(placed.firstIndex { $0.segment == 2 })
         for length in [0] + cuts(placed[first...(first + 1)]) {
-            try expectRecovery(from: image, commits: commits, segment: 2, length: length,
-                               whole: placed.filter { $0.segment < 2 || $0.end <= length }.count)
+            try expectRecovery(
+                from: image, commits: commits, segment: 2, length: length,
+                whole: placed.filter { $0.segment < 2 || $0.end <= length }.count)
         }
         // The segment before it, finished: its zero padding cut anywhere (the
         // padding write was interrupted) and the next segment not created yet.

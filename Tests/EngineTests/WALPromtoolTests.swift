@@ -1,9 +1,9 @@
+import Engine
 import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
-import Engine
 
 /// A WAL written with `compression: none` is read by Prometheus itself:
 /// `promtool tsdb dump` replays it when it opens the data directory.
@@ -15,14 +15,18 @@ import Engine
         let db = try TestPaths.temporaryDirectory("wal-promtool")
         let walDir = db.appendingPathComponent("wal").path
         // Small segments so the dump crosses segment boundaries and multi-page records.
-        let (wal, _) = try WAL.open(directory: walDir, options: WALOptions(
-            segmentSize: 4 * WAL.pageSize, compression: .none, fsync: .never))
+        let (wal, _) = try WAL.open(
+            directory: walDir,
+            options: WALOptions(
+                segmentSize: 4 * WAL.pageSize, compression: .none, fsync: .never))
         var rng = SplitMix64(seed: 11)
         var expected: [Labels: [Sample]] = [:]
         var series: [(UInt64, Labels)] = []
         for ref in UInt64(1)...40 {
-            let labels = Labels(["__name__": ref % 2 == 0 ? "even_total" : "odd", "ref": String(ref),
-                                 "long": String(repeating: "L", count: ref == 7 ? 40_000 : 3)])
+            let labels = Labels([
+                "__name__": ref % 2 == 0 ? "even_total" : "odd", "ref": String(ref),
+                "long": String(repeating: "L", count: ref == 7 ? 40_000 : 3)
+            ])
             series.append((ref, labels))
         }
         try wal.log(.series(series.map { WALSeries(ref: $0.0, labels: $0.1) }))

@@ -1,15 +1,17 @@
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 /// Small segments (4 pages) so tests cross segment boundaries quickly.
 let smallSegments = 4 * WAL.pageSize
 
 func replayAll(_ dir: String, options: WALOptions = WALOptions(segmentSize: smallSegments))
-    throws -> (records: [WALRecord], report: WALReplayReport, wal: WAL) {
+    throws -> (records: [WALRecord], report: WALReplayReport, wal: WAL)
+{
     var records: [WALRecord] = []
     let (wal, report) = try WAL.open(directory: dir, options: options) { records.append($0) }
     return (records, report, wal)
@@ -38,15 +40,16 @@ func sampleRecords(count: Int, seed: UInt64) -> [WALRecord] {
     func everyRecordTypeRoundTrips(compression: WALCompression) throws {
         let dir = try TestPaths.temporaryDirectory("wal").path
         let options = WALOptions(segmentSize: smallSegments, compression: compression, fsync: .never)
-        let records = sampleRecords(count: 300, seed: 1) + [
-            // Larger than a page, and larger than the space left in a segment.
-            .series([WALSeries(ref: 9999, labels: Labels(["__name__": "big", "v": String(repeating: "é", count: 50_000)]))]),
-            .samples((0..<9000).map { WALSample(ref: UInt64($0), timestamp: Int64($0), value: Double($0)) }),
-            // Larger than a whole segment: it gets an oversized segment of its own.
-            .series([WALSeries(ref: 10_000, labels: Labels(["__name__": "huge", "v": String(repeating: "z", count: 3 * smallSegments)]))]),
-            .series([]), .samples([]), .tombstones([]),
-            .other(type: 6, bytes: [6, 1, 2, 3]),
-        ]
+        let records =
+            sampleRecords(count: 300, seed: 1) + [
+                // Larger than a page, and larger than the space left in a segment.
+                .series([WALSeries(ref: 9999, labels: Labels(["__name__": "big", "v": String(repeating: "é", count: 50_000)]))]),
+                .samples((0..<9000).map { WALSample(ref: UInt64($0), timestamp: Int64($0), value: Double($0)) }),
+                // Larger than a whole segment: it gets an oversized segment of its own.
+                .series([WALSeries(ref: 10_000, labels: Labels(["__name__": "huge", "v": String(repeating: "z", count: 3 * smallSegments)]))]),
+                .series([]), .samples([]), .tombstones([]),
+                .other(type: 6, bytes: [6, 1, 2, 3])
+            ]
         let (wal, report) = try WAL.open(directory: dir, options: options)
         #expect(report.records == 0)
         for batch in stride(from: 0, to: records.count, by: 7) {
@@ -145,8 +148,9 @@ func sampleRecords(count: Int, seed: UInt64) -> [WALRecord] {
         }
         let last = try wal.cutSegment()
         try wal.log(.samples([WALSample(ref: 2, timestamp: 5000, value: 1)]))
-        let stats = try WALCheckpoint.create(directory: dir, upTo: last, options: options,
-                                             keep: { $0 % 2 == 0 }, minTime: 1500)
+        let stats = try WALCheckpoint.create(
+            directory: dir, upTo: last, options: options,
+            keep: { $0 % 2 == 0 }, minTime: 1500)
         #expect(stats.seriesKept == 10 && stats.seriesDropped == 10)
         #expect(stats.samplesKept == 500 * 10)
         try wal.close()

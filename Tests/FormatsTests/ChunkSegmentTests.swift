@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Formats
 
 @Suite struct ChunkSegmentTests {
@@ -6,7 +7,8 @@ import Testing
     @Test func matchesReferenceSegment() throws {
         let first = try XORChunk(encoding: [
             Sample(timestamp: 1_700_000_000_000, value: 1), Sample(timestamp: 1_700_000_015_000, value: 1),
-            Sample(timestamp: 1_700_000_030_000, value: 0), Sample(timestamp: 1_700_000_045_500, value: 1)])
+            Sample(timestamp: 1_700_000_030_000, value: 0), Sample(timestamp: 1_700_000_045_500, value: 1)
+        ])
         let second = try XORChunk(encoding: [Sample(timestamp: 1_700_000_000_000, value: 3.5)])
         var builder = ChunkSegmentBuilder()
         #expect(builder.append(encoding: .xor, data: first.bytes) == 8)
@@ -29,15 +31,17 @@ import Testing
         #expect(try ChunkSegment.records(in: good, segmentIndex: 3, file: "f").map(\.ref) == [3 << 32 | 8, 3 << 32 | 26])
 
         func failure(_ bytes: [UInt8]) -> FormatError? {
-            do { _ = try ChunkSegment.records(in: bytes, segmentIndex: 3, file: "chunks/000004"); return nil }
-            catch { return error }
+            do { _ = try ChunkSegment.records(in: bytes, segmentIndex: 3, file: "chunks/000004"); return nil } catch { return error }
         }
         #expect(failure(Array(good[0..<5]))?.offset == 0)
         var badMagic = good; badMagic[0] = 0
         #expect(failure(badMagic)?.reason.contains("magic") == true)
         var badCRC = good; badCRC[good.count - 1] ^= 1
-        #expect(failure(badCRC) == FormatError(file: "chunks/000004", offset: 26,
-                                               reason: failure(badCRC)!.reason))
+        #expect(
+            failure(badCRC)
+                == FormatError(
+                    file: "chunks/000004", offset: 26,
+                    reason: failure(badCRC)!.reason))
         #expect(failure(badCRC)!.reason.contains("CRC32C"))
         var badEncoding = good; badEncoding[9] = 9
         #expect(failure(badEncoding)?.reason.contains("encoding 9") == true)

@@ -1,6 +1,7 @@
 import CStorage
 import Foundation
 import Testing
+
 @testable import Formats
 
 /// C error codes reach Swift through one table, which must cover cs_error.h.

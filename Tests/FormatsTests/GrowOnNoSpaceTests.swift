@@ -1,5 +1,6 @@
 import CStorage
 import Testing
+
 @testable import Formats
 
 /// The grow-and-retry recipe every C call into a caller-owned buffer uses.
@@ -18,10 +19,13 @@ import Testing
         var buffer = [UInt8](repeating: 0, count: 4)
         var callee = Callee(need: 100)
         var grown: [Int] = []
-        let rc = try growOnNoSpace(limit: 1000, needed: { callee.need }, grow: {
-            grown.append($0)
-            buffer = [UInt8](repeating: 0, count: $0)
-        }) { callee.call(buffer) }
+        let rc = try growOnNoSpace(
+            limit: 1000, needed: { callee.need },
+            grow: {
+                grown.append($0)
+                buffer = [UInt8](repeating: 0, count: $0)
+            }
+        ) { callee.call(buffer) }
         #expect(rc == 100)
         #expect(grown == [100])
         #expect(callee.calls == 2)
@@ -29,8 +33,13 @@ import Testing
 
     @Test func aBigEnoughBufferIsCalledOnceAndNeverGrown() throws {
         var callee = Callee(need: 3)
-        let rc = try growOnNoSpace(limit: 10, needed: { Issue.record("asked"); return 0 },
-                                   grow: { _ in Issue.record("grew") }) { callee.call([0, 0, 0, 0]) }
+        let rc = try growOnNoSpace(
+            limit: 10,
+            needed: {
+                Issue.record("asked"); return 0
+            },
+            grow: { _ in Issue.record("grew") }
+        ) { callee.call([0, 0, 0, 0]) }
         #expect(rc == 3)
         #expect(callee.calls == 1)
     }
@@ -66,8 +75,10 @@ import Testing
         var builder = XORChunkBuilder(initialCapacity: 0)
         var samples: [Sample] = []
         for i in 0..<5000 {
-            samples.append(Sample(timestamp: Int64(i) * 15_000 + Int64(i % 7) * 1_234,
-                                  value: Double(bitPattern: UInt64(i) &* 0x9E37_79B9_7F4A_7C15)))
+            samples.append(
+                Sample(
+                    timestamp: Int64(i) * 15_000 + Int64(i % 7) * 1_234,
+                    value: Double(bitPattern: UInt64(i) &* 0x9E37_79B9_7F4A_7C15)))
             try builder.append(timestamp: samples[i].timestamp, value: samples[i].value)
         }
         #expect(try builder.chunk.samples().map(\.timestamp) == samples.map(\.timestamp))

@@ -1,5 +1,6 @@
 import TestSupport
 import Testing
+
 @testable import Formats
 
 /// One expectation: a matcher of `type` with `value` against a label value
@@ -181,7 +182,7 @@ private let semantics: [MatchCase] = [
     MatchCase(.regexMatch, "\\bfoo\\b", "foo", true),
     MatchCase(.regexMatch, ".", "\u{FFFD}", true),
     MatchCase(.regexMatch, "\\x{D800}|a", "a", true),
-    MatchCase(.regexMatch, "\\x{D800}|a", "", false),
+    MatchCase(.regexMatch, "\\x{D800}|a", "", false)
 ]
 
 @Suite struct LabelMatcherSemanticsTests {
@@ -203,7 +204,7 @@ private let semantics: [MatchCase] = [
         MatchCase(.regexMatch, "^$", "", true),
         MatchCase(.regexNoMatch, ".+", "", true),
         MatchCase(.regexNoMatch, ".*", "", false),
-        MatchCase(.regexNoMatch, "", "", false),
+        MatchCase(.regexNoMatch, "", "", false)
     ])
     func matchesEmptyIsTheMissingLabelAnswer(_ c: MatchCase) throws {
         let matcher = try LabelMatcher(c.type, "l", c.value)
@@ -286,7 +287,7 @@ private let semantics: [MatchCase] = [
             ("fo+", nil),
             (".*a.+", nil),
             ("a[bc]", nil),
-            (#".*a\nb.*"#, nil),
+            (#".*a\nb.*"#, nil)
         ]
         for (pattern, fastPath) in expected {
             #expect(try LabelRegex(pattern).fastPath == fastPath, "\(pattern)")
@@ -298,7 +299,7 @@ private let semantics: [MatchCase] = [
         let patterns = [
             "foo", "", "é", "e\u{301}", #"a\nb"#, "foo|bar|", "é|e\u{301}|x", ".*", ".+", "(?s).*", "(?s).+",
             "foo.*", "(?s)foo.*", #"a\n.*"#, ".*foo", "(?s).*foo", #".*\nb"#, ".*foo.*", "(?s).*foo.*", ".*é.*",
-            #"(?s).*a\nb.*"#, "^foo.*$", #"\Afoo|bar\z"#,
+            #"(?s).*a\nb.*"#, "^foo.*$", #"\Afoo|bar\z"#
         ]
         let pieces = ["foo", "bar", "f", "o", "a", "b", "é", "e\u{301}", "\u{301}", "\n", "\r", "😀", "x", ""]
         var rng = SplitMix64(seed: 0x5EED_F00D)
@@ -319,7 +320,7 @@ private let semantics: [MatchCase] = [
     @Test func literalPrefixesAgreeWithTheEngine() throws {
         let expected = [
             ("foo[0-9]+", "foo"), ("^fo(o|a)", "fo"), (#"\Afoo\d*bar"#, "foo"), ("é+x", ""), ("éx+", "é"),
-            ("(?i)foo.+", ""), ("(fo|fa)o+", ""), (#"f\bo+"#, "f"), ("(foo)+", ""),
+            ("(?i)foo.+", ""), ("(fo|fa)o+", ""), (#"f\bo+"#, "f"), ("(foo)+", "")
         ]
         let pieces = ["foo", "fo", "f", "o", "a", "x", "1", "bar", "é", "e\u{301}", "\n", ""]
         var rng = SplitMix64(seed: 0xF1_0A7)
@@ -370,7 +371,7 @@ private let semantics: [MatchCase] = [
         ("(?P<a-b>x)", .invalidNamedCapture, "(?P<a-b>"),
         (#"a\"#, .trailingBackslash, ""),
         // Prometheus 2.42 compiled `^(?:\Qfoo)$`, where \Q swallowed the `)`.
-        (#"\Qfoo"#, .missingParen, #"\Qfoo"#),
+        (#"\Qfoo"#, .missingParen, #"\Qfoo"#)
     ])
     func rejectedLikePrometheus(_ regex: String, _ kind: MatcherError.Kind, _ fragment: String) {
         #expect(throws: MatcherError(regex: regex, kind: kind, fragment: fragment)) {
@@ -382,10 +383,13 @@ private let semantics: [MatchCase] = [
     @Test func messagesNameTheRegexAndTheMissingFeature() {
         let cases = [
             ("(?=a)", "invalid regular expression \"(?=a)\": invalid or unsupported Perl syntax: `(?=` (RE2 syntax has no lookahead)"),
-            ("(?<=a)", "invalid regular expression \"(?<=a)\": invalid or unsupported Perl syntax: `(?<` (RE2 syntax names groups as (?P<name>...); lookbehind is not supported)"),
+            (
+                "(?<=a)",
+                "invalid regular expression \"(?<=a)\": invalid or unsupported Perl syntax: `(?<` (RE2 syntax names groups as (?P<name>...); lookbehind is not supported)"
+            ),
             (#"(a)\1"#, #"invalid regular expression "(a)\\1": invalid escape sequence: `\1` (RE2 syntax has no backreferences)"#),
             ("a++", "invalid regular expression \"a++\": invalid nested repetition operator: `++` (RE2 syntax has no possessive quantifiers)"),
-            ("[a", "invalid regular expression \"[a\": missing closing ]: `[a`"),
+            ("[a", "invalid regular expression \"[a\": missing closing ]: `[a`")
         ]
         for (regex, message) in cases {
             let error = #expect(throws: MatcherError.self) { try LabelMatcher(.regexMatch, "l", regex) }
@@ -453,7 +457,7 @@ private let hugeRegex = String(repeating: "x{1000}", count: 51)
                 #"http_requests_total{job="api", code!="200", path=~"/v1/.*", method!~"GET|HEAD",}"#,
                 [
                     Self.m(.equal, "job", "api"), Self.m(.notEqual, "code", "200"),
-                    Self.m(.regexMatch, "path", "/v1/.*"), Self.m(.regexNoMatch, "method", "GET|HEAD"), name,
+                    Self.m(.regexMatch, "path", "/v1/.*"), Self.m(.regexNoMatch, "method", "GET|HEAD"), name
                 ]
             ),
             (" \t\nhttp_requests_total \n{ job = \"api\" , } # comment", [Self.m(.equal, "job", "api"), name]),
@@ -471,7 +475,7 @@ private let hugeRegex = String(repeating: "x{1000}", count: 51)
             (":colon", [Self.m(.equal, "__name__", ":colon")]),
             (#"sum{by="x"}"#, [Self.m(.equal, "by", "x"), Self.m(.equal, "__name__", "sum")]),
             (#"{__name__="up"}"#, [Self.m(.equal, "__name__", "up")]),
-            (#"{a="", b=~".+"}"#, [Self.m(.equal, "a", ""), Self.m(.regexMatch, "b", ".+")]),
+            (#"{a="", b=~".+"}"#, [Self.m(.equal, "a", ""), Self.m(.regexMatch, "b", ".+")])
         ]
         for (text, expected) in cases {
             #expect(try SelectorParser.parse(text) == expected, "\(text)")
@@ -514,14 +518,15 @@ private let hugeRegex = String(repeating: "x{1000}", count: 51)
         ("on", 0, #""on" is a PromQL keyword, not a metric name; use {__name__="on"}"#),
         ("Inf{a=\"b\"}", 0, #""Inf" is a PromQL keyword, not a metric name; use {__name__="Inf"}"#),
         (#"{a=~"("}"#, 4, #"invalid regular expression "(": missing closing ): `(`"#),
-        ("{a=~\"" + hugeRegex + "\"}", 4, "invalid regular expression \"\(hugeRegex)\": expression too large: `\(hugeRegex)`"),
+        ("{a=~\"" + hugeRegex + "\"}", 4, "invalid regular expression \"\(hugeRegex)\": expression too large: `\(hugeRegex)`")
     ])
     func rejected(_ text: String, _ position: Int, _ reason: String) {
         #expect(throws: SelectorError(position: position, reason: reason)) { try SelectorParser.parse(text) }
     }
 
     @Test func errorDescriptionCarriesPosition() {
-        #expect(SelectorError(position: 3, reason: "unterminated quoted string").description
-            == "parse error at position 3: unterminated quoted string")
+        #expect(
+            SelectorError(position: 3, reason: "unterminated quoted string").description
+                == "parse error at position 3: unterminated quoted string")
     }
 }

@@ -1,5 +1,6 @@
-@testable import Formats
 import Testing
+
+@testable import Formats
 
 @Suite struct RemoteReadValidationTests {
     static func query(_ matchers: [LabelMatcher], start: Int64 = 0, end: Int64 = 10) -> RemoteReadRequest.Query {
@@ -13,18 +14,19 @@ import Testing
             [],
             [try LabelMatcher(.equal, "job", "")],
             [try LabelMatcher(.regexMatch, "__name__", ".*"), try LabelMatcher(.notEqual, "job", "x")],
-            [try LabelMatcher(.regexNoMatch, "job", ".+")],
+            [try LabelMatcher(.regexNoMatch, "job", ".+")]
         ]
         for matchers in refused {
             let request = RemoteReadRequest(queries: [Self.query([selective]), Self.query(matchers)])
             #expect(throws: RemoteReadError.noSelectiveMatcher(query: 1)) { try request.validate(limits) }
-            #expect("\(RemoteReadError.noSelectiveMatcher(query: 1))".contains(
-                "query must contain at least one matcher that does not match the empty string"))
+            #expect(
+                "\(RemoteReadError.noSelectiveMatcher(query: 1))".contains(
+                    "query must contain at least one matcher that does not match the empty string"))
         }
         let accepted: [[LabelMatcher]] = [
             [selective],
             [try LabelMatcher(.notEqual, "job", "")],
-            [try LabelMatcher(.regexMatch, "__name__", ".+"), try LabelMatcher(.equal, "job", "")],
+            [try LabelMatcher(.regexMatch, "__name__", ".+"), try LabelMatcher(.equal, "job", "")]
         ]
         for matchers in accepted { try RemoteReadRequest(queries: [Self.query(matchers)]).validate(limits) }
     }

@@ -1,5 +1,6 @@
 import TestSupport
 import Testing
+
 @testable import Formats
 
 // MARK: - Helpers: response decoders built on ProtobufReader
@@ -123,8 +124,10 @@ enum RemoteReadWire {
         return frame
     }
 
-    static func frames(_ writer: ChunkedResponseWriter, queryIndex: Int = 0, _ series: [SeriesData],
-                       mint: Int64 = .min, maxt: Int64 = .max) throws -> [WireFrame] {
+    static func frames(
+        _ writer: ChunkedResponseWriter, queryIndex: Int = 0, _ series: [SeriesData],
+        mint: Int64 = .min, maxt: Int64 = .max
+    ) throws -> [WireFrame] {
         var frames = writer.frames(queryIndex: queryIndex, series: series, mint: mint, maxt: maxt)
         var out: [WireFrame] = []
         while let bytes = try frames.next() { out.append(try frame(bytes)) }
@@ -133,17 +136,20 @@ enum RemoteReadWire {
 }
 
 /// A series stored as in-order chunks of `perChunk` samples.
-func storedSeries(_ labels: Labels, _ samples: [Sample], perChunk: Int = 120,
-                  outOfOrderChunks: [[Sample]] = [], outOfOrderSamples: [Sample] = []) throws -> SeriesData {
+func storedSeries(
+    _ labels: Labels, _ samples: [Sample], perChunk: Int = 120,
+    outOfOrderChunks: [[Sample]] = [], outOfOrderSamples: [Sample] = []
+) throws -> SeriesData {
     func meta(_ s: ArraySlice<Sample>) throws -> ChunkMeta {
         ChunkMeta(minTime: s.first!.timestamp, maxTime: s.last!.timestamp, chunk: try XORChunk(encoding: s))
     }
     let chunks = try stride(from: 0, to: samples.count, by: perChunk).map {
         try meta(samples[$0..<min($0 + perChunk, samples.count)])
     }
-    return SeriesData(labels: labels, chunks: chunks,
-                      outOfOrderChunks: try outOfOrderChunks.map { try meta($0[...]) },
-                      outOfOrderSamples: outOfOrderSamples)
+    return SeriesData(
+        labels: labels, chunks: chunks,
+        outOfOrderChunks: try outOfOrderChunks.map { try meta($0[...]) },
+        outOfOrderSamples: outOfOrderSamples)
 }
 
 func regularSamples(count: Int, start: Int64 = 0, step: Int64 = 15_000, seed: UInt64 = 1) -> [Sample] {
@@ -211,17 +217,20 @@ extension RemoteRead {
         w.writeInt64(1, -2)
         w.writeDouble(2, 1.5)
         w.writeDouble(3, -0.0)
-        w.writeDouble(4, 0.0)        // omitted
-        w.writeInt64(5, 0)           // omitted
-        w.writeString(6, "")         // omitted
+        w.writeDouble(4, 0.0)  // omitted
+        w.writeInt64(5, 0)  // omitted
+        w.writeString(6, "")  // omitted
         w.writeBytes(7, [0xAB])
         w.writePackedUInt64(8, [1, 300])
         // -2 as a 10-byte two's complement varint; 1.5 as fixed64 little-endian.
-        #expect(w.bytes == [0x08, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
-                            0x11, 0, 0, 0, 0, 0, 0, 0xF8, 0x3F,
-                            0x19, 0, 0, 0, 0, 0, 0, 0, 0x80,
-                            0x3A, 0x01, 0xAB,
-                            0x42, 0x03, 0x01, 0xAC, 0x02])
+        #expect(
+            w.bytes == [
+                0x08, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+                0x11, 0, 0, 0, 0, 0, 0, 0xF8, 0x3F,
+                0x19, 0, 0, 0, 0, 0, 0, 0, 0x80,
+                0x3A, 0x01, 0xAB,
+                0x42, 0x03, 0x01, 0xAC, 0x02
+            ])
         var r = ProtobufReader(w.bytes)
         #expect(try r.readInt64(try #require(try r.nextField()), "a") == -2)
         #expect(try r.readDouble(try #require(try r.nextField()), "b") == 1.5)
@@ -251,19 +260,24 @@ extension RemoteRead {
 @Suite struct RemoteReadRequestTests {
     /// ReadRequest{queries: [Query{start 1000, end 2000, matchers: [__name__="up", job=~"api.*"]}],
     /// accepted_response_types: [STREAMED_XOR_CHUNKS]}, written by hand from remote.proto.
-    static let golden: [UInt8] = [
-        0x0A, 0x26,                   // ReadRequest.queries (1, LEN), 38 bytes
-        0x08, 0xE8, 0x07,             //   start_timestamp_ms (1) = 1000
-        0x10, 0xD0, 0x0F,             //   end_timestamp_ms (2) = 2000
-        0x1A, 0x0E,                   //   matchers (3, LEN), 14 bytes; type EQ (0) omitted
-        0x12, 0x08] + Array("__name__".utf8) + [   // name (2)
-        0x1A, 0x02] + Array("up".utf8) + [         // value (3)
-        0x1A, 0x0E,                   //   matchers (3, LEN), 14 bytes
-        0x08, 0x02,                   //     type (1) = RE
-        0x12, 0x03] + Array("job".utf8) + [
-        0x1A, 0x05] + Array("api.*".utf8) + [
-        0x12, 0x01, 0x01,             // accepted_response_types (2, packed) = [1]
-    ]
+    static let golden: [UInt8] =
+        [
+            0x0A, 0x26,  // ReadRequest.queries (1, LEN), 38 bytes
+            0x08, 0xE8, 0x07,  //   start_timestamp_ms (1) = 1000
+            0x10, 0xD0, 0x0F,  //   end_timestamp_ms (2) = 2000
+            0x1A, 0x0E,  //   matchers (3, LEN), 14 bytes; type EQ (0) omitted
+            0x12, 0x08
+        ] + Array("__name__".utf8) + [  // name (2)
+            0x1A, 0x02
+        ] + Array("up".utf8) + [  // value (3)
+            0x1A, 0x0E,  //   matchers (3, LEN), 14 bytes
+            0x08, 0x02,  //     type (1) = RE
+            0x12, 0x03
+        ] + Array("job".utf8) + [
+            0x1A, 0x05
+        ] + Array("api.*".utf8) + [
+            0x12, 0x01, 0x01  // accepted_response_types (2, packed) = [1]
+        ]
 
     @Test func goldenRequest() throws {
         let request = try RemoteReadRequest.decode(protobuf: Self.golden)
@@ -284,11 +298,13 @@ extension RemoteRead {
     @Test func hintsNegativeTimesAndRoundTrip() throws {
         let request = RemoteReadRequest(
             queries: [
-                .init(startMs: -5000, endMs: 1_700_000_000_000,
-                      matchers: [try LabelMatcher(.notEqual, "env", ""), try LabelMatcher(.regexNoMatch, "pod", "canary-.+")],
-                      hints: .init(stepMs: 15_000, function: "rate", startMs: -5000, endMs: 1_700_000_000_000,
-                                   grouping: ["job", "instance"], by: true, rangeMs: 300_000)),
-                .init(startMs: 0, endMs: 0, matchers: [try LabelMatcher(.equal, "é", "e\u{301}")]),
+                .init(
+                    startMs: -5000, endMs: 1_700_000_000_000,
+                    matchers: [try LabelMatcher(.notEqual, "env", ""), try LabelMatcher(.regexNoMatch, "pod", "canary-.+")],
+                    hints: .init(
+                        stepMs: 15_000, function: "rate", startMs: -5000, endMs: 1_700_000_000_000,
+                        grouping: ["job", "instance"], by: true, rangeMs: 300_000)),
+                .init(startMs: 0, endMs: 0, matchers: [try LabelMatcher(.equal, "é", "e\u{301}")])
             ],
             acceptedResponseTypes: [.samples, .streamedXORChunks])
         let decoded = try RemoteReadRequest.decode(protobuf: request.encoded())
@@ -301,14 +317,14 @@ extension RemoteRead {
         var w = ProtobufWriter()
         w.writeMessage(1) { q in
             q.writeInt64(1, 7)
-            q.writeUInt64(99, 12345)                              // unknown varint
-            q.writeKey(98, .fixed32); q.writeRaw([1, 2, 3, 4])    // unknown fixed32
-            q.writeDouble(97, 2.5)                                // unknown fixed64
-            q.writeString(96, "ignored")                          // unknown length-delimited
+            q.writeUInt64(99, 12345)  // unknown varint
+            q.writeKey(98, .fixed32); q.writeRaw([1, 2, 3, 4])  // unknown fixed32
+            q.writeDouble(97, 2.5)  // unknown fixed64
+            q.writeString(96, "ignored")  // unknown length-delimited
             q.writeInt64(2, 9)
         }
-        w.writeUInt64(2, 5)   // unpacked, unknown type
-        w.writeKey(2, .varint); w.writeUvarint(0)   // unpacked SAMPLES (explicit zero)
+        w.writeUInt64(2, 5)  // unpacked, unknown type
+        w.writeKey(2, .varint); w.writeUvarint(0)  // unpacked SAMPLES (explicit zero)
         let request = try RemoteReadRequest.decode(protobuf: w.bytes)
         #expect(request.queries == [.init(startMs: 7, endMs: 9, matchers: [])])
         #expect(request.acceptedResponseTypes == [.samples])
@@ -319,8 +335,11 @@ extension RemoteRead {
     @Test func negotiation() throws {
         #expect(RemoteReadRequest(queries: []).negotiatedResponseType == .samples)
         #expect(RemoteReadRequest(queries: [], unsupportedResponseTypes: [7]).negotiatedResponseType == nil)
-        #expect(RemoteReadRequest(queries: [], acceptedResponseTypes: [.streamedXORChunks, .samples],
-                                  unsupportedResponseTypes: [7]).negotiatedResponseType == .streamedXORChunks)
+        #expect(
+            RemoteReadRequest(
+                queries: [], acceptedResponseTypes: [.streamedXORChunks, .samples],
+                unsupportedResponseTypes: [7]
+            ).negotiatedResponseType == .streamedXORChunks)
         #expect(try RemoteReadRequest.decode(protobuf: []) == RemoteReadRequest(queries: []))
     }
 
@@ -441,12 +460,14 @@ extension RemoteRead {
     static func fullRequest() throws -> [UInt8] {
         RemoteReadRequest(
             queries: [
-                .init(startMs: -1, endMs: 1_700_000_000_000,
-                      matchers: [try LabelMatcher(.equal, "__name__", "up"), try LabelMatcher(.notEqual, "a", "")],
-                      hints: .init(stepMs: 15_000, function: "rate", startMs: 1, endMs: 2, grouping: ["job", ""], by: true, rangeMs: 60_000)),
-                .init(startMs: 5, endMs: 6, matchers: [try LabelMatcher(.regexMatch, "b", "x|y"), try LabelMatcher(.regexNoMatch, "c", "z+")]),
+                .init(
+                    startMs: -1, endMs: 1_700_000_000_000,
+                    matchers: [try LabelMatcher(.equal, "__name__", "up"), try LabelMatcher(.notEqual, "a", "")],
+                    hints: .init(stepMs: 15_000, function: "rate", startMs: 1, endMs: 2, grouping: ["job", ""], by: true, rangeMs: 60_000)),
+                .init(startMs: 5, endMs: 6, matchers: [try LabelMatcher(.regexMatch, "b", "x|y"), try LabelMatcher(.regexNoMatch, "c", "z+")])
             ],
-            acceptedResponseTypes: [.streamedXORChunks, .samples]).encoded()
+            acceptedResponseTypes: [.streamedXORChunks, .samples]
+        ).encoded()
     }
 
     @Test func everyByteFlip() throws {
@@ -496,15 +517,18 @@ extension RemoteRead {
 
 @Suite struct RemoteReadSampledTests {
     @Test func roundTrip() throws {
-        let special = [Sample(timestamp: -30_000, value: -0.0), Sample(timestamp: 0, value: 0),
-                       Sample(timestamp: 15_000, valueBits: Sample.staleNaNBits), Sample(timestamp: 30_000, value: .infinity)]
+        let special = [
+            Sample(timestamp: -30_000, value: -0.0), Sample(timestamp: 0, value: 0),
+            Sample(timestamp: 15_000, valueBits: Sample.staleNaNBits), Sample(timestamp: 30_000, value: .infinity)
+        ]
         let a = try storedSeries(Labels(["__name__": "up", "job": "b"]), regularSamples(count: 300))
         let b = try storedSeries(Labels(["__name__": "up", "job": "a"]), special)
         // In-order at 0, 30s, 60s...; out-of-order at 15s and a duplicate of 30s (in-order wins).
         let cInOrder = regularSamples(count: 10, step: 30_000)
-        let c = try storedSeries(Labels(["__name__": "late"]), cInOrder,
-                                 outOfOrderChunks: [[Sample(timestamp: 15_000, value: 99)]],
-                                 outOfOrderSamples: [Sample(timestamp: 30_000, value: -1), Sample(timestamp: 45_000, value: 7)])
+        let c = try storedSeries(
+            Labels(["__name__": "late"]), cInOrder,
+            outOfOrderChunks: [[Sample(timestamp: 15_000, value: 99)]],
+            outOfOrderSamples: [Sample(timestamp: 30_000, value: -1), Sample(timestamp: 45_000, value: 7)])
         let outside = try storedSeries(Labels(["__name__": "old"]), regularSamples(count: 5, start: -1_000_000))
         let ranges: [(mint: Int64, maxt: Int64)] = [(-30_000, 1_000_000), (15_000, 45_000), (0, -1)]
         let body = try RemoteRead.encodeSampledResponse([[a, b, c, outside], [c], [a]], ranges: ranges)
@@ -533,8 +557,9 @@ extension RemoteRead {
 @Suite struct RemoteReadStreamedTests {
     static func fleet() throws -> [SeriesData] {
         try (0..<6).reversed().map { i in
-            try storedSeries(Labels(["__name__": "cpu", "core": "\(i)", "host": "h\(i % 2)"]),
-                             regularSamples(count: 100 + 97 * i, seed: UInt64(i)))
+            try storedSeries(
+                Labels(["__name__": "cpu", "core": "\(i)", "host": "h\(i % 2)"]),
+                regularSamples(count: 100 + 97 * i, seed: UInt64(i)))
         }
     }
 
@@ -547,9 +572,11 @@ extension RemoteRead {
             #expect(frame.queryIndex == 3)
             #expect(frame.series.count == 1)
             #expect(Labels(sorted: frame.series[0].labels) == data.labels)
-            #expect(frame.series[0].chunks == data.chunks.map {
-                WireChunk(minTime: $0.minTime, maxTime: $0.maxTime, type: 1, data: $0.chunk.bytes)
-            })
+            #expect(
+                frame.series[0].chunks
+                    == data.chunks.map {
+                        WireChunk(minTime: $0.minTime, maxTime: $0.maxTime, type: 1, data: $0.chunk.bytes)
+                    })
         }
     }
 
@@ -559,7 +586,7 @@ extension RemoteRead {
         var one = ChunkedResponseWriter().frames(queryIndex: 1, series: series, mint: .min, maxt: .max)
         let a = try #require(try zero.next()), b = try #require(try one.next())
         #expect(try RemoteReadWire.frame(a).queryIndex == 0)
-        #expect(a.count + 2 == b.count)   // query_index (2) = 1 is `10 01`
+        #expect(a.count + 2 == b.count)  // query_index (2) = 1 is `10 01`
         #expect(try zero.next() == nil)
     }
 
@@ -615,8 +642,9 @@ extension RemoteRead {
         // and some before the first in-order sample.
         let lateChunk = (0..<50).map { Sample(timestamp: 5_000 + Int64($0) * 20_000, value: Double($0)) }
         let lateBuffer = [Sample(timestamp: -25_000, value: 1), Sample(timestamp: 100_000, value: -1), Sample(timestamp: 3_333, value: 2)]
-        let data = try storedSeries(Labels(["__name__": "ooo"]), inOrder,
-                                    outOfOrderChunks: [lateChunk], outOfOrderSamples: lateBuffer)
+        let data = try storedSeries(
+            Labels(["__name__": "ooo"]), inOrder,
+            outOfOrderChunks: [lateChunk], outOfOrderSamples: lateBuffer)
         // The merge worked out here, not by the code under test: one sample per
         // timestamp, the in-order one where both have it.
         var byTime: [Int64: Double] = [:]
@@ -645,9 +673,10 @@ extension RemoteRead {
     }
 
     @Test func outOfOrderDataOutsideTheRangeKeepsStoredChunks() throws {
-        let data = try storedSeries(Labels(["__name__": "ooo"]), regularSamples(count: 300),
-                                    outOfOrderChunks: [[Sample(timestamp: -50_000, value: 1)]],
-                                    outOfOrderSamples: [Sample(timestamp: -40_000, value: 2)])
+        let data = try storedSeries(
+            Labels(["__name__": "ooo"]), regularSamples(count: 300),
+            outOfOrderChunks: [[Sample(timestamp: -50_000, value: 1)]],
+            outOfOrderSamples: [Sample(timestamp: -40_000, value: 2)])
         let frames = try RemoteReadWire.frames(ChunkedResponseWriter(), [data], mint: 0, maxt: .max)
         #expect(frames.flatMap { $0.series.flatMap(\.chunks).map(\.data) } == data.chunks.map(\.chunk.bytes))
     }

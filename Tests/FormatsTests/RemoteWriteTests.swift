@@ -1,6 +1,7 @@
-@testable import Formats
 import TestSupport
 import Testing
+
+@testable import Formats
 
 // MARK: - Helpers
 
@@ -32,7 +33,6 @@ private struct PB {
         bytes(field, sub.bytes)
     }
 }
-
 
 private func rwSeries(_ labels: [(String, String)], _ samples: [Sample]) -> RemoteWriteSeries {
     RemoteWriteSeries(labels: Labels(sorted: labels.map { Label($0.0, $0.1) }), samples: samples)
@@ -99,17 +99,19 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
     /// Bytes written from the key table in docs/format/remote-write.md#field-keys; the same bytes come out of the
     /// reference protobuf library for this message.
     static let golden = hex(
-        "0a42" +                                   // WriteRequest.timeseries, 66 bytes
-        "0a0e" + "0a085f5f6e616d655f5f" + "12027570" + // Label{name "__name__", value "up"}
-        "0a08" + "0a036a6f62" + "120161" +           // Label{name "job", value "a"}
-        "1210" + "09000000000000f03f" + "1080d095ffbc31" + // Sample{1.0, 1700000000000}
-        "1214" + "09020000000000f07f" + "10ffffffffffffffffff01") // Sample{stale NaN, -1}
+        "0a42"  // WriteRequest.timeseries, 66 bytes
+            + "0a0e" + "0a085f5f6e616d655f5f" + "12027570"  // Label{name "__name__", value "up"}
+            + "0a08" + "0a036a6f62" + "120161"  // Label{name "job", value "a"}
+            + "1210" + "09000000000000f03f" + "1080d095ffbc31"  // Sample{1.0, 1700000000000}
+            + "1214" + "09020000000000f07f" + "10ffffffffffffffffff01")  // Sample{stale NaN, -1}
 
     static let expected = RemoteWriteRequest(series: [
-        rwSeries([("__name__", "up"), ("job", "a")], [
-            Sample(timestamp: 1_700_000_000_000, value: 1.0),
-            Sample(timestamp: -1, valueBits: Sample.staleNaNBits),
-        ]),
+        rwSeries(
+            [("__name__", "up"), ("job", "a")],
+            [
+                Sample(timestamp: 1_700_000_000_000, value: 1.0),
+                Sample(timestamp: -1, valueBits: Sample.staleNaNBits)
+            ])
     ])
 
     @Test func decodesGoldenBytes() throws {
@@ -129,9 +131,13 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
 
     @Test func zeroValuesAreOmittedAndDecodeAsZero() throws {
         // Sample{} is all defaults: value 0.0, timestamp 0. -0.0 keeps its sign.
-        let request = RemoteWriteRequest(series: [rwSeries([("a", "b")], [
-            Sample(timestamp: 0, value: 0), Sample(timestamp: 0, value: -0.0),
-        ])])
+        let request = RemoteWriteRequest(series: [
+            rwSeries(
+                [("a", "b")],
+                [
+                    Sample(timestamp: 0, value: 0), Sample(timestamp: 0, value: -0.0)
+                ])
+        ])
         let bytes = RemoteWrite.encodeProtobuf(request)
         #expect(bytes == hex("0a15" + "0a060a0161120162" + "1200" + "120909" + "0000000000000080"))
         let back = try RemoteWrite.decode(protobuf: bytes)
@@ -167,7 +173,7 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
         let request = RemoteWriteRequest(series: [
             rwSeries([("__name__", "small")], [Sample(timestamp: 1, value: 1)]),
             RemoteWriteSeries(labels: Labels(sorted: labels), samples: samples),
-            rwSeries([("__name__", "small")], [Sample(timestamp: 2, value: 2)]),
+            rwSeries([("__name__", "small")], [Sample(timestamp: 2, value: 2)])
         ])
         #expect(try RemoteWrite.decode(snappyBody: RemoteWrite.encode(request), maxDecodedBytes: 1 << 24) == request)
     }
@@ -180,29 +186,35 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
     /// known fields come out of order and repeated (last scalar wins).
     static func withUnknownFields() -> [UInt8] {
         var req = PB()
-        req.varint(2, 77)                    // reserved field 2, varint
-        req.message(3) { md in               // metadata
+        req.varint(2, 77)  // reserved field 2, varint
+        req.message(3) { md in  // metadata
             md.varint(1, 1); md.string(2, "up"); md.string(4, "help"); md.string(5, "")
             md.fixed32(9, 1)
         }
         req.message(1) { ts in
             ts.fixed64(9, 1)
-            ts.message(2) { s in             // timestamp before value, unknowns
+            ts.message(2) { s in  // timestamp before value, unknowns
                 s.varint(2, UInt64(bitPattern: -5)); s.fixed32(7, 9); s.fixed64(1, 0x4000_0000_0000_0000)
                 s.bytes(8, [1, 2, 3]); s.varint(15, 1)
             }
-            ts.message(1) { l in             // value before name, name repeated
+            ts.message(1) { l in  // value before name, name repeated
                 l.string(2, "v"); l.varint(3, 1); l.string(1, "old"); l.fixed64(4, 0); l.fixed32(5, 0)
                 l.bytes(6, [9]); l.string(1, "__name__")
             }
-            ts.message(1) { l in l.string(1, "job"); l.string(2, "x") }
-            ts.message(3) { e in             // exemplar
-                e.message(1) { l in l.string(1, "trace_id"); l.string(2, "abc") }
+            ts.message(1) { l in
+                l.string(1, "job"); l.string(2, "x")
+            }
+            ts.message(3) { e in  // exemplar
+                e.message(1) { l in
+                    l.string(1, "trace_id"); l.string(2, "abc")
+                }
                 e.fixed64(2, 0); e.varint(3, 5); e.fixed32(11, 0)
             }
-            ts.message(4) { h in             // histogram: packed and unpacked repeated fields
+            ts.message(4) { h in  // histogram: packed and unpacked repeated fields
                 h.varint(1, 10); h.fixed64(3, 0); h.varint(4, 6)
-                h.message(8) { s in s.varint(1, 3); s.varint(2, 2) }
+                h.message(8) { s in
+                    s.varint(1, 3); s.varint(2, 2)
+                }
                 h.bytes(9, [2, 0x81, 0x01]); h.varint(9, 4)
                 h.bytes(10, [UInt8](repeating: 0, count: 16)); h.fixed64(13, 0)
                 h.message(11) { s in s.varint(2, 1) }
@@ -210,27 +222,34 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
             }
             ts.message(4) { _ in }
             ts.bytes(12, Array("zz".utf8)); ts.fixed32(13, 0); ts.varint(14, 0)
-            ts.message(2) { _ in }           // Sample{} = (0, 0.0)
+            ts.message(2) { _ in }  // Sample{} = (0, 0.0)
         }
         req.fixed64(100_000, 3)
         req.message(3) { _ in }
-        req.fixed32((1 << 29) - 1, 1)        // largest field number
+        req.fixed32((1 << 29) - 1, 1)  // largest field number
         return req.bytes
     }
 
     @Test func unknownFieldsOfEveryWireTypeAreSkipped() throws {
         let request = try RemoteWrite.decode(protobuf: Self.withUnknownFields())
-        #expect(request.series == [RemoteWriteSeries(
-            labels: Labels(sorted: [Label("__name__", "v"), Label("job", "x")]),
-            samples: [Sample(timestamp: -5, value: 2.0), Sample(timestamp: 0, value: 0)],
-            exemplarCount: 1, histogramCount: 2)])
+        #expect(
+            request.series == [
+                RemoteWriteSeries(
+                    labels: Labels(sorted: [Label("__name__", "v"), Label("job", "x")]),
+                    samples: [Sample(timestamp: -5, value: 2.0), Sample(timestamp: 0, value: 0)],
+                    exemplarCount: 1, histogramCount: 2)
+            ])
         #expect(request.exemplarCount == 1 && request.histogramCount == 2 && request.metadataCount == 2)
     }
 
     @Test(arguments: [3, 4, 6, 7] as [UInt64])
     func groupsAndInvalidWireTypesAreRefused(wireType: UInt64) {
         var req = PB()
-        req.message(1) { ts in ts.message(1) { l in l.string(1, "a"); l.string(2, "b") } }
+        req.message(1) { ts in
+            ts.message(1) { l in
+                l.string(1, "a"); l.string(2, "b")
+            }
+        }
         let offset = req.bytes.count
         req.key(9, wireType)
         req.uvarint(0)
@@ -249,7 +268,7 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
             ("sample timestamp as fixed32", hex("0a0712051500000000")),
             ("exemplar value as varint", hex("0a041a021000")),
             ("histogram count as bytes", hex("0a0422020a00")),
-            ("metadata type as bytes", hex("1a020a00")),
+            ("metadata type as bytes", hex("1a020a00"))
         ]
         for (name, body) in cases {
             guard case .failure(let error) = attempt(body) else { Issue.record("accepted \(name)"); continue }
@@ -379,7 +398,11 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
     static func decodeOne(raw labels: [([UInt8], [UInt8])]) throws -> RemoteWriteSeries {
         var req = PB()
         req.message(1) { ts in
-            for (name, value) in labels { ts.message(1) { l in l.bytes(1, name); l.bytes(2, value) } }
+            for (name, value) in labels {
+                ts.message(1) { l in
+                    l.bytes(1, name); l.bytes(2, value)
+                }
+            }
         }
         return try RemoteWrite.decode(protobuf: req.bytes).series[0]
     }
@@ -398,7 +421,7 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
         ([("b", "1"), ("a", "1")], .unsorted, 1),
         ([("a", "1"), ("ab", "1"), ("a", "2")], .unsorted, 2),
         ([("a", "1"), ("a", "2")], .duplicate, 1),
-        ([("a", "1"), ("b", ""), ("a", "2")], .duplicate, 2),
+        ([("a", "1"), ("b", ""), ("a", "2")], .duplicate, 2)
     ]
 
     @Test func eachProblemIsReportedWithItsLabel() throws {
@@ -430,7 +453,7 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
     @Test func messagesNameTheSeriesAndTheLabel() throws {
         let dup = try Self.decodeOne([("__name__", "up"), ("job", "a"), ("job", "b")])
         #expect(dup.labelError?.description == "series 0 {__name__=\"up\", job=\"a\", job=\"b\"}: duplicate label name \"job\" (label 2)")
-        let unsorted = try Self.decodeOne([("__name__", "up"), ("z", "1"), ("a", "")  , ("b", "2")])
+        let unsorted = try Self.decodeOne([("__name__", "up"), ("z", "1"), ("a", ""), ("b", "2")])
         #expect(unsorted.labelError?.description.hasSuffix("labels not sorted by name: \"b\" (label 3) after \"z\"") == true)
     }
 
@@ -439,7 +462,7 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
             rwSeries([("__name__", "ok1")], [Sample(timestamp: 1, value: 1)]),
             rwSeries([("__name__", "bad-1")], [Sample(timestamp: 1, value: 1)]),
             rwSeries([("__name__", "ok2")], [Sample(timestamp: 2, value: 2)]),
-            rwSeries([("a", "1"), ("a", "1")], [Sample(timestamp: 3, value: 3)]),
+            rwSeries([("a", "1"), ("a", "1")], [Sample(timestamp: 3, value: 3)])
         ])
         let back = try RemoteWrite.decode(snappyBody: RemoteWrite.encode(request), maxDecodedBytes: 1 << 20)
         #expect(back.series.map(\.isValid) == [true, false, true, false])
@@ -489,8 +512,12 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
     }
 
     @Test func errorsMatchDecode() {
-        let truncated = Array(RemoteWrite.encodeProtobuf(RemoteWriteRequest(series: [
-            rwSeries([("__name__", "up")], [Sample(timestamp: 1, value: 1)])])).dropLast(3))
+        let truncated = Array(
+            RemoteWrite.encodeProtobuf(
+                RemoteWriteRequest(series: [
+                    rwSeries([("__name__", "up")], [Sample(timestamp: 1, value: 1)])
+                ])
+            ).dropLast(3))
         let body = SnappyBlock.compress(truncated)
         #expect(throws: RemoteWriteError.self) { try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: 1 << 20) }
         #expect(throws: RemoteWriteError.self) { try RemoteWrite.decodeBatch(snappyBody: [0xFF, 0xFF], maxDecodedBytes: 1 << 20) }
@@ -502,7 +529,7 @@ private func randomRequest(_ rng: inout SplitMix64) -> RemoteWriteRequest {
     @Test func seriesWithoutMetricNameAreRefusedOnlyWhenRequired() throws {
         let request = RemoteWriteRequest(series: [
             RemoteWriteSeries(labels: Labels([Label("__name__", "up"), Label("job", "a")]), samples: [Sample(timestamp: 1, value: 1)]),
-            RemoteWriteSeries(labels: Labels([Label("job", "b")]), samples: [Sample(timestamp: 1, value: 2), Sample(timestamp: 2, value: 3)]),
+            RemoteWriteSeries(labels: Labels([Label("job", "b")]), samples: [Sample(timestamp: 1, value: 2), Sample(timestamp: 2, value: 3)])
         ])
         let body = RemoteWrite.encode(request)
         let lenient = try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: 1 << 20)

@@ -1,12 +1,12 @@
+import Formats
 import TestSupport
 import Testing
-import Formats
 
 @Suite struct XORChunkRoundTripTests {
     static let specials: [Double] = [
         .nan, Double(bitPattern: Sample.staleNaNBits), Double(bitPattern: 0x7FF8_0000_0000_0001),
         .infinity, -.infinity, 0.0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
-        -.greatestFiniteMagnitude, .leastNormalMagnitude, 1, -1, 0.1, 1e300, -1e-300,
+        -.greatestFiniteMagnitude, .leastNormalMagnitude, 1, -1, 0.1, 1e300, -1e-300
     ]
 
     func roundTrip(_ samples: [Sample], sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -41,8 +41,10 @@ import Formats
     @Test func everyPairOfSpecialValues() throws {
         for a in Self.specials {
             for b in Self.specials {
-                try roundTrip([Sample(timestamp: 1, value: a), Sample(timestamp: 2, value: b),
-                               Sample(timestamp: 3, value: a), Sample(timestamp: 5, value: b)])
+                try roundTrip([
+                    Sample(timestamp: 1, value: a), Sample(timestamp: 2, value: b),
+                    Sample(timestamp: 3, value: a), Sample(timestamp: 5, value: b)
+                ])
             }
         }
     }
@@ -56,10 +58,14 @@ import Formats
 
     @Test func extremeAndNegativeTimestamps() throws {
         try roundTrip([Sample(timestamp: .min, value: 1), Sample(timestamp: .max, value: 2)])
-        try roundTrip([Sample(timestamp: .min, value: 1), Sample(timestamp: -1, value: 2),
-                       Sample(timestamp: 0, value: 3), Sample(timestamp: .max, value: 4)])
-        try roundTrip([Sample(timestamp: -5_000_000, value: 1), Sample(timestamp: -4_000_000, value: 1),
-                       Sample(timestamp: -3_999_999, value: 1), Sample(timestamp: 9_000_000_000_000, value: 1)])
+        try roundTrip([
+            Sample(timestamp: .min, value: 1), Sample(timestamp: -1, value: 2),
+            Sample(timestamp: 0, value: 3), Sample(timestamp: .max, value: 4)
+        ])
+        try roundTrip([
+            Sample(timestamp: -5_000_000, value: 1), Sample(timestamp: -4_000_000, value: 1),
+            Sample(timestamp: -3_999_999, value: 1), Sample(timestamp: 9_000_000_000_000, value: 1)
+        ])
         try roundTrip((0..<100).map { Sample(timestamp: Int64.max - 100 + Int64($0), value: Double($0)) })
     }
 

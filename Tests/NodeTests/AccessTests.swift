@@ -1,7 +1,7 @@
 import Formats
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Who may call what: admin endpoints (loopback or a bearer token), tenant
 /// authentication from `auth.tenantsFile`, instance limits, TLS.
@@ -10,9 +10,12 @@ import TestSupport
 
     static func body(_ tenantSeries: Int = 1, name: String = "up") -> Data {
         let t = now()
-        return Data(RemoteWrite.encode(RemoteWriteRequest(series: (0..<tenantSeries).map {
-            RemoteWriteSeries(labels: Labels(["__name__": name, "i": String($0)]), samples: [Sample(timestamp: t, value: 1)])
-        })))
+        return Data(
+            RemoteWrite.encode(
+                RemoteWriteRequest(
+                    series: (0..<tenantSeries).map {
+                        RemoteWriteSeries(labels: Labels(["__name__": name, "i": String($0)]), samples: [Sample(timestamp: t, value: 1)])
+                    })))
     }
 
     static func basic(_ user: String, _ password: String) -> String {
@@ -45,19 +48,26 @@ import TestSupport
         _ = try? ip(["netns", "del", ns])
         #expect(try ip(["netns", "add", ns]) == 0)
         defer { _ = try? ip(["link", "del", hostSide]); _ = try? ip(["netns", "del", ns]) }
-        for args in [["link", "add", hostSide, "type", "veth", "peer", "name", nsSide], ["link", "set", nsSide, "netns", ns],
-                     ["addr", "add", "10.231.0.1/30", "dev", hostSide], ["link", "set", hostSide, "up"],
-                     ["netns", "exec", ns, "ip", "addr", "add", "10.231.0.2/30", "dev", nsSide],
-                     ["netns", "exec", ns, "ip", "link", "set", nsSide, "up"]] {
+        for args in [
+            ["link", "add", hostSide, "type", "veth", "peer", "name", nsSide], ["link", "set", nsSide, "netns", ns],
+            ["addr", "add", "10.231.0.1/30", "dev", hostSide], ["link", "set", hostSide, "up"],
+            ["netns", "exec", ns, "ip", "addr", "add", "10.231.0.2/30", "dev", nsSide],
+            ["netns", "exec", ns, "ip", "link", "set", nsSide, "up"]
+        ] {
             #expect(try ip(args) == 0, "ip \(args)")
         }
         let dir = temporaryDirectory("node-admin-remote")
         let (node, port) = try startNode(dir, extra: ["--http-address", "0.0.0.0"])
         defer { node.stop() }
         func fromOtherHost(_ method: String, _ path: String, _ headers: [String] = []) throws -> String {
-            try Subprocess.run("/usr/sbin/ip", ["netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                                                "-X", method, "--max-time", "10"]
-                                   + headers.flatMap { ["-H", $0] } + ["http://10.231.0.1:\(port)\(path)"]).stdout
+            try Subprocess.run(
+                "/usr/sbin/ip",
+                [
+                    "netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                    "-X", method, "--max-time", "10"
+                ]
+                    + headers.flatMap { ["-H", $0] } + ["http://10.231.0.1:\(port)\(path)"]
+            ).stdout
         }
         #expect(try fromOtherHost("GET", "/ready") == "200")
         #expect(try fromOtherHost("POST", "/ingester/flush") == "403")
@@ -70,8 +80,9 @@ import TestSupport
         let dir = temporaryDirectory("node-admin-loopback")
         let (node, port) = try startNode(dir)
         defer { node.stop() }
-        let push = HTTP.request("http://127.0.0.1:\(port)/api/v1/write", method: "POST",
-                                headers: ["X-Scope-OrgID": "t"], body: Self.body())
+        let push = HTTP.request(
+            "http://127.0.0.1:\(port)/api/v1/write", method: "POST",
+            headers: ["X-Scope-OrgID": "t"], body: Self.body())
         #expect(push?.status == 204, "\(push?.text ?? "")")
         let flush = HTTP.request("http://127.0.0.1:\(port)/ingester/flush", method: "POST")
         #expect(flush?.status == 204, "\(flush?.text ?? "")")
@@ -109,8 +120,9 @@ import TestSupport
         #expect(push(["Authorization": Self.basic("team-a", "pa55word"), "X-Scope-OrgID": "team-b"]) == 403)
         #expect(push(["Authorization": "Bearer " + lines[0]]) == 204)
         #expect(push(["Authorization": "Bearer " + lines[0] + "x"]) == 401)
-        let series = HTTP.request("http://127.0.0.1:\(port)/api/v1/series?match[]=up",
-                                  headers: ["Authorization": "Bearer " + lines[0]])
+        let series = HTTP.request(
+            "http://127.0.0.1:\(port)/api/v1/series?match[]=up",
+            headers: ["Authorization": "Bearer " + lines[0]])
         #expect(series?.status == 200 && series?.text.contains("\"i\":\"0\"") == true, "\(series?.text ?? "")")
         let dirs = try FileManager.default.contentsOfDirectory(atPath: dir + "/tsdb").sorted()
         #expect(dirs == ["team-a", "team-b"])
@@ -123,7 +135,7 @@ import TestSupport
             ("tenants:\n  team-a: {passwordHash: plain}\n", "tenants.team-a.passwordHash: not a bcrypt hash"),
             ("tenants:\n  team-a: {tokenSHA256: abc}\n", "tenants.team-a.tokenSHA256: expected 64 hex digits"),
             ("tenants:\n  \"a/b\": {tokenSHA256: abc}\n", "invalid tenant ID"),
-            ("tenants:\n  team-a: {}\n", "tenants.team-a: needs passwordHash or tokenSHA256"),
+            ("tenants:\n  team-a: {}\n", "tenants.team-a: needs passwordHash or tokenSHA256")
         ]
         for (yaml, message) in cases {
             let tenants = dir + "/tenants.yml"
@@ -170,10 +182,12 @@ import TestSupport
         let (node, port) = try startNode(dir)
         defer { node.stop() }
         let t = Self.now()
-        let body = Data(RemoteWrite.encode(RemoteWriteRequest(series: [
-            RemoteWriteSeries(labels: Labels(["job": "x"]), samples: [Sample(timestamp: t, value: 1)]),
-            RemoteWriteSeries(labels: Labels(["__name__": "up"]), samples: [Sample(timestamp: t, value: 1)]),
-        ])))
+        let body = Data(
+            RemoteWrite.encode(
+                RemoteWriteRequest(series: [
+                    RemoteWriteSeries(labels: Labels(["job": "x"]), samples: [Sample(timestamp: t, value: 1)]),
+                    RemoteWriteSeries(labels: Labels(["__name__": "up"]), samples: [Sample(timestamp: t, value: 1)])
+                ])))
         let r = HTTP.request("http://127.0.0.1:\(port)/api/v1/push", method: "POST", headers: ["X-Scope-OrgID": "t"], body: body)
         #expect(r?.status == 400 && r?.text.contains("no metric name") == true, "\(r?.text ?? "")")
         #expect(r?.text.contains("1 samples stored") == true, "\(r?.text ?? "")")
@@ -184,14 +198,22 @@ import TestSupport
         let dir = temporaryDirectory("node-tls")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let cert = dir + "/cert.pem", key = dir + "/key.pem"
-        let openssl = try Subprocess.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                                                     "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        let openssl = try Subprocess.run(
+            "openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"
+            ])
         #expect(openssl.succeeded, "\(openssl.stderr)")
         let config = try ConfigTests.write("server:\n  tls:\n    certFile: \(cert)\n    keyFile: \(key)\n")
         let port = freePort()
-        let node = try Subprocess.start(muninnBinary().path, ["node", "--config", config, "--http-address", "127.0.0.1",
-                                                              "--http-port", String(port), "--data-dir", dir + "/data"],
-                                        output: .file(URL(fileURLWithPath: dir + "-node.log")))
+        let node = try Subprocess.start(
+            muninnBinary().path,
+            [
+                "node", "--config", config, "--http-address", "127.0.0.1",
+                "--http-port", String(port), "--data-dir", dir + "/data"
+            ],
+            output: .file(URL(fileURLWithPath: dir + "-node.log")))
         defer { node.stop() }
         var answer = ""
         let deadline = Date().addingTimeInterval(30)

@@ -1,8 +1,9 @@
-@testable import Formats
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 extension NodeProcessSuites {
     /// `muninn bench head …` and `muninn bench push` on tiny workloads: each runs to
@@ -61,8 +62,10 @@ extension NodeProcessSuites {
             #expect(Self.positive(replay["peak_over_steady"]), "\(replay)")
 
             let flushed = Scratch.path("bench-flush").path
-            let out = try Self.run(["bench", "head", "build", "--labels", labels, "--series", "12", "--samples", "3",
-                                    "--dir", flushed, "--flush"])
+            let out = try Self.run([
+                "bench", "head", "build", "--labels", labels, "--series", "12", "--samples", "3",
+                "--dir", flushed, "--flush"
+            ])
             let ulid = try #require(out["block"], "\(out)")
             let block = try BlockReader(directory: flushed + "/" + ulid)
             try block.verify()
@@ -85,9 +88,11 @@ extension NodeProcessSuites {
             let dir = temporaryDirectory("bench-push")
             let (node, port) = try startNode(dir)
             // 2 connections × 6 series in requests of 5 samples: 2 requests per scrape each.
-            let push = try Self.run(["bench", "push", "--url", "http://127.0.0.1:\(port)/api/v1/push", "--labels", try Self.labelsFile(),
-                                     "--series", "12", "--scrapes", "4", "--samples-per-request", "5", "--connections", "2",
-                                     "--tenant", "bp"])
+            let push = try Self.run([
+                "bench", "push", "--url", "http://127.0.0.1:\(port)/api/v1/push", "--labels", try Self.labelsFile(),
+                "--series", "12", "--scrapes", "4", "--samples-per-request", "5", "--connections", "2",
+                "--tenant", "bp"
+            ])
             #expect(push["samples"] == "48" && push["requests_ok"] == "16" && push["requests_failed"] == "0", "\(push)")
             #expect(Self.positive(push["samples_per_second"]), "\(push)")
             #expect(node.stop() == 0)
@@ -106,8 +111,10 @@ extension NodeProcessSuites {
         /// stamped just before another one's newest sample can land after the
         /// flush moved the minimum valid time past it, and is refused.
         @Test func flushMeasuresANodeBeforeAndDuringAFlush() throws {
-            let r = try muninn(["bench", "flush", "--labels", try Self.labelsFile(), "--series", "12", "--samples-per-request", "5",
-                                "--connections", "1", "--baseline-seconds", "0.5", "--keep"])
+            let r = try muninn([
+                "bench", "flush", "--labels", try Self.labelsFile(), "--series", "12", "--samples-per-request", "5",
+                "--connections", "1", "--baseline-seconds", "0.5", "--keep"
+            ])
             #expect(r.status == 0, "\(r.stderr)")
             let figures = Self.figures(r.stdout)
             #expect(Self.positive(figures["flush_seconds"]), "\(r.stdout)")

@@ -57,11 +57,15 @@ import Testing
         let r = try muninn(["bench", "compression", "--input", path, "--format", "json", "--repeat", "1"])
         #expect(r.status == 0, "\(r.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        #expect(object.keys.sorted() == ["block_size", "codecs", "duplicates_dropped", "input", "input_kind", "repetitions", "samples", "series", "xor"])
+        #expect(
+            object.keys.sorted() == ["block_size", "codecs", "duplicates_dropped", "input", "input_kind", "repetitions", "samples", "series", "xor"])
         let codecs = try #require(object["codecs"] as? [[String: Any]])
         #expect(codecs.map { $0["codec"] as? String } == ["raw", "xor", "xor-lz4", "raw-lz4", "raw-zlib"])
-        #expect(codecs[0].keys.sorted() == ["bytes", "bytes_per_sample", "codec", "decode_mb_per_second", "decode_ns_per_sample",
-                                            "encode_mb_per_second", "encode_ns_per_sample", "ratio_to_raw", "round_trip"])
+        #expect(
+            codecs[0].keys.sorted() == [
+                "bytes", "bytes_per_sample", "codec", "decode_mb_per_second", "decode_ns_per_sample",
+                "encode_mb_per_second", "encode_ns_per_sample", "ratio_to_raw", "round_trip"
+            ])
         let xor = try #require(object["xor"] as? [String: Any])
         #expect(xor["chunk_bytes"] as? Int == 63)
         #expect(object["samples"] as? Int == 15)

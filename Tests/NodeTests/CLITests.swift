@@ -1,7 +1,7 @@
-import Foundation
-import Testing
 import Engine
+import Foundation
 import TestSupport
+import Testing
 
 /// Runs the built `muninn` binary, which sits next to the test bundle.
 /// `input`, when given, is its standard input; `directory` its working directory.

@@ -1,8 +1,8 @@
 import Engine
 import Formats
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `muninn node` configuration: bad files fail at start naming the key,
 /// `--print-config` shows the effective settings, per-tenant overrides apply.
@@ -41,7 +41,7 @@ import TestSupport
             ("instanceLimits:\n  maxTenants: -1\n", "instanceLimits.maxTenants: must not be negative"),
             ("auth:\n  tenantsFile: /nonexistent/tenants.yml\n", "cannot read the tenants file"),
             ("limits:\n  outOfOrderWindowSeconds: 9223372036854775807\n", "limits.outOfOrderWindowSeconds: must be at most"),
-            ("overrides:\n  t:\n    creationGracePeriodSeconds: 9223372036854775807\n", "overrides.t.creationGracePeriodSeconds: must be at most"),
+            ("overrides:\n  t:\n    creationGracePeriodSeconds: 9223372036854775807\n", "overrides.t.creationGracePeriodSeconds: must be at most")
         ]
         for (yaml, message) in cases {
             let r = try muninn(["node", "--config", try Self.write(yaml), "--print-config"])
@@ -89,9 +89,12 @@ import TestSupport
         let (node, port) = try startNode(dir, extra: ["--config", path])
         defer { node.stop() }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let body = Data(RemoteWrite.encode(RemoteWriteRequest(series: (0..<3).map {
-            RemoteWriteSeries(labels: Labels(["__name__": "up", "i": String($0)]), samples: [Sample(timestamp: now, value: 1)])
-        })))
+        let body = Data(
+            RemoteWrite.encode(
+                RemoteWriteRequest(
+                    series: (0..<3).map {
+                        RemoteWriteSeries(labels: Labels(["__name__": "up", "i": String($0)]), samples: [Sample(timestamp: now, value: 1)])
+                    })))
         let url = "http://127.0.0.1:\(port)/api/v1/push"
         let a = HTTP.request(url, method: "POST", headers: ["X-Scope-OrgID": "team-a"], body: body)
         #expect(a?.status == 400 && a?.text.contains("max-series-per-tenant") == true, "\(a?.text ?? "")")

@@ -1,8 +1,8 @@
+import Engine
 import Formats
 import Foundation
 import TestSupport
 import Testing
-import Engine
 
 extension NodeProcessSuites {
     /// SIGKILL a process appending through a tenant database at random moments;
@@ -39,8 +39,10 @@ extension NodeProcessSuites {
                     bucketBlocksSeen += try expectCompleteBucketBlocks(bucket + "/crash", tag)
                 }
 
-                let db = try TenantDB.open(directory: dir, tenant: "crash", options: DatabaseOptions(
-                    wal: WALOptions(fsync: .never), chunkRange: blockRange))
+                let db = try TenantDB.open(
+                    directory: dir, tenant: "crash",
+                    options: DatabaseOptions(
+                        wal: WALOptions(fsync: .never), chunkRange: blockRange))
                 // No half-written block is visible (open removes *.tmp-for-creation).
                 let listing = try FileManager.default.contentsOfDirectory(atPath: dir)
                 #expect(listing.allSatisfy { !$0.contains(".tmp") }, "\(tag): \(listing)")
@@ -61,8 +63,10 @@ extension NodeProcessSuites {
             #expect(acknowledged > 10, "seed \(seed): the writer acknowledged only \(acknowledged) batches")
             if cutting {
                 #expect(bucketBlocksSeen > 0, "seed \(seed): no kill left a shipped block to check")
-                let db = try TenantDB.open(directory: dir, tenant: "crash", options: DatabaseOptions(
-                    wal: WALOptions(fsync: .never), chunkRange: blockRange))
+                let db = try TenantDB.open(
+                    directory: dir, tenant: "crash",
+                    options: DatabaseOptions(
+                        wal: WALOptions(fsync: .never), chunkRange: blockRange))
                 #expect(!db.blockMetas.isEmpty, "the writer cut blocks")
                 // A shipper started after the last kill finishes the job; every block in
                 // the bucket is then complete and readable.

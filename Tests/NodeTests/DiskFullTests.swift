@@ -1,8 +1,8 @@
+import Engine
 import Formats
 import Foundation
-import Testing
 import TestSupport
-import Engine
+import Testing
 
 /// A real `muninn node` whose data directory is a small tmpfs: while the disk
 /// is full pushes get a retryable 503 with `Retry-After` and /metrics shows the
@@ -28,9 +28,10 @@ import Engine
             attempt += 1
             let t = start + Int64(attempt)
             let names = (0..<20).map { "a\(attempt)-\($0)-" + String(repeating: "x", count: 40) } + ["shared"]
-            let request = RemoteWriteRequest(series: names.map {
-                RemoteWriteSeries(labels: Labels(["__name__": "fill", "s": $0]), samples: [Sample(timestamp: t, value: Double(attempt))])
-            })
+            let request = RemoteWriteRequest(
+                series: names.map {
+                    RemoteWriteSeries(labels: Labels(["__name__": "fill", "s": $0]), samples: [Sample(timestamp: t, value: Double(attempt))])
+                })
             let reply = HTTP.request(base + "/api/v1/push", method: "POST", headers: tenant, body: Data(RemoteWrite.encode(request)))
             if reply?.status == 204 { for name in names { acknowledged[name, default: []].append(t) } }
             return reply

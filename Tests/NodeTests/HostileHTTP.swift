@@ -1,5 +1,6 @@
-@testable import Formats
 import Foundation
+
+@testable import Formats
 
 /// HTTP/1.1 written byte by byte on a socket, for the requests URLSession
 /// refuses to send or rewrites: `..` in paths, non-UTF-8 targets and headers,
@@ -13,8 +14,10 @@ enum RawHTTP {
     /// A request with `Connection: close` and a Content-Length (unless the
     /// headers carry their own); `sendBody: false` sends the headers only and
     /// half-closes, so the server sees the body end early.
-    static func build(_ method: String, _ target: [UInt8], headers: [(String, [UInt8])] = [],
-                      body: [UInt8] = [], sendBody: Bool = true) -> [UInt8] {
+    static func build(
+        _ method: String, _ target: [UInt8], headers: [(String, [UInt8])] = [],
+        body: [UInt8] = [], sendBody: Bool = true
+    ) -> [UInt8] {
         var out = Array("\(method) ".utf8) + target + Array(" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n".utf8)
         let names = Set(headers.map { $0.0.lowercased() })
         if !names.contains("content-length"), !names.contains("transfer-encoding") {

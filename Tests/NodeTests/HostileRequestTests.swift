@@ -1,7 +1,7 @@
 import Formats
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// What a hostile request must get back.
 enum HostileExpect: CustomStringConvertible {
@@ -94,14 +94,16 @@ struct HostileCase {
         var cut = 0
         while Date() < deadline, node.process.isRunning {
             let metrics = HTTP.request(base + "/metrics", timeout: 5)?.text ?? ""
-            cut = metrics.split(separator: "\n").first { $0.hasPrefix("muninn_blocks_cut_total ") }
+            cut =
+                metrics.split(separator: "\n").first { $0.hasPrefix("muninn_blocks_cut_total ") }
                 .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
             if cut > 0 { break }
             usleep(200_000)
         }
         #expect(cut > 0, "no maintenance pass cut a block within 120 s:\n\(node.output.suffix(3000))")
-        #expect(node.process.isRunning && HTTP.request(base + "/ready")?.status == 200,
-                "node not up after a maintenance pass:\n\(node.output.suffix(3000))")
+        #expect(
+            node.process.isRunning && HTTP.request(base + "/ready")?.status == 200,
+            "node not up after a maintenance pass:\n\(node.output.suffix(3000))")
         #expect(node.stop(SIGTERM) == 0)
         #expect(!node.output.contains("Fatal error"), "\(node.output.suffix(3000))")
     }
@@ -115,19 +117,30 @@ struct HostileCase {
         defer { node.stop() }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let long = String(repeating: "x", count: 64)
-        let seed = RemoteWrite.encode(RemoteWriteRequest(series: (0..<20).map { i in
-            RemoteWriteSeries(labels: Labels(["__name__": "bomb", "i": "\(i)", "v": long]), samples: [Sample(timestamp: now, value: 1)])
-        }))
+        let seed = RemoteWrite.encode(
+            RemoteWriteRequest(
+                series: (0..<20).map { i in
+                    RemoteWriteSeries(labels: Labels(["__name__": "bomb", "i": "\(i)", "v": long]), samples: [Sample(timestamp: now, value: 1)])
+                }))
         #expect(RawHTTP.exchange(port: port, Self.post("/api/v1/push", seed))?.status == 204)
         var cases: [HostileCase] = []
         for pattern in ["(x|x)*y", "(x+x+)+y", "(x*)*y", "(.*x){30}y", "((x|xx)+)+y"] {
             let selector = "{v=~\"\(pattern)\"}"
-            cases.append(HostileCase("series \(selector)", .raw(Self.get("/api/v1/series?match%5B%5D=" + Self.escaped(selector)), halfClose: false), .success))
-            cases.append(HostileCase("label values \(selector)", .raw(Self.get("/api/v1/label/i/values?match%5B%5D=" + Self.escaped(selector)), halfClose: false), .success))
+            cases.append(
+                HostileCase("series \(selector)", .raw(Self.get("/api/v1/series?match%5B%5D=" + Self.escaped(selector)), halfClose: false), .success))
+            cases.append(
+                HostileCase(
+                    "label values \(selector)", .raw(Self.get("/api/v1/label/i/values?match%5B%5D=" + Self.escaped(selector)), halfClose: false),
+                    .success))
             let matcher = try LabelMatcher(.regexMatch, "v", pattern)
-            let read = RemoteReadRequest(queries: [.init(startMs: now - 60_000, endMs: now + 60_000,
-                                                         matchers: [try LabelMatcher(.equal, "__name__", "bomb"), matcher])])
-            cases.append(HostileCase("remote read \(selector)", .raw(Self.post("/api/v1/read", RawProtobuf.snappy(read.encoded())), halfClose: false), .success))
+            let read = RemoteReadRequest(queries: [
+                .init(
+                    startMs: now - 60_000, endMs: now + 60_000,
+                    matchers: [try LabelMatcher(.equal, "__name__", "bomb"), matcher])
+            ])
+            cases.append(
+                HostileCase(
+                    "remote read \(selector)", .raw(Self.post("/api/v1/read", RawProtobuf.snappy(read.encoded())), halfClose: false), .success))
         }
         Self.run(cases, node: node, port: port)
     }
@@ -137,8 +150,9 @@ struct HostileCase {
     static func run(_ cases: [HostileCase], node: ChildProcess, port: Int) {
         for c in cases {
             let reply = c.send(port: port)
-            #expect(c.expect.admits(reply),
-                    "\(c.name): want \(c.expect), got \(reply.map { "\($0.status) \($0.body.prefix(300))" } ?? "no answer")")
+            #expect(
+                c.expect.admits(reply),
+                "\(c.name): want \(c.expect), got \(reply.map { "\($0.status) \($0.body.prefix(300))" } ?? "no answer")")
             let ready = HTTP.request("http://127.0.0.1:\(port)/ready", timeout: 10)
             guard ready?.status == 200, node.process.isRunning else {
                 Issue.record("node not ready after \(c.name) (\(ready?.status ?? 0)):\n\(node.output.suffix(3000))")
@@ -163,7 +177,8 @@ struct HostileCase {
 
     /// Percent-encodes everything but unreserved characters.
     static func escaped(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? s
+        s.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? s
     }
 
     static func raw(_ bytes: [UInt8], halfClose: Bool = false) -> HostileCase.Request { .raw(bytes, halfClose: halfClose) }

@@ -1,8 +1,8 @@
+import Engine
 import Formats
 import Foundation
-import Testing
 import TestSupport
-import Engine
+import Testing
 
 /// Writes `series` counters and a gauge for tenant `a` straight into a data
 /// directory: one sample every 15 s for the last `minutes` minutes.
@@ -15,8 +15,9 @@ func preload(_ dataDir: String, tenant: String = "a", minutes: Int = 10) throws 
         let t = now - Int64(minutes * 60_000) + Int64(step) * 15_000
         var batch = AppendBatch()
         for i in 0..<5 {
-            batch.add(Labels(["__name__": "e2e_requests_total", "job": "api", "instance": "i\(i)"]), timestamp: t,
-                      value: Double(step * (i + 1) * 3))
+            batch.add(
+                Labels(["__name__": "e2e_requests_total", "job": "api", "instance": "i\(i)"]), timestamp: t,
+                value: Double(step * (i + 1) * 3))
         }
         batch.add(Labels(["__name__": "e2e_up", "job": "api"]), timestamp: t, value: 1)
         count += try db.append(batch).accepted
@@ -34,8 +35,12 @@ extension NodeProcessSuites {
             let base = "http://127.0.0.1:\(port)"
             let a = ["X-Scope-OrgID": "a"]
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let push = HTTP.request(base + "/api/v1/push", method: "POST", headers: a, body: Data(RemoteWrite.encode(RemoteWriteRequest(
-                series: [RemoteWriteSeries(labels: Labels(["__name__": "e2e_pushed"]), samples: [Sample(timestamp: now, value: 1)])]))))
+            let push = HTTP.request(
+                base + "/api/v1/push", method: "POST", headers: a,
+                body: Data(
+                    RemoteWrite.encode(
+                        RemoteWriteRequest(
+                            series: [RemoteWriteSeries(labels: Labels(["__name__": "e2e_pushed"]), samples: [Sample(timestamp: now, value: 1)])]))))
             #expect(push?.status == 204)
 
             let series = HTTP.request(base + "/api/v1/series?match%5B%5D=e2e_requests_total%7Binstance%3D%22i1%22%7D", headers: a)
@@ -43,8 +48,9 @@ extension NodeProcessSuites {
             #expect(series?.text == #"{"data":[{"__name__":"e2e_requests_total","instance":"i1","job":"api"}],"status":"success"}"#)
             #expect(HTTP.request(base + "/api/v1/labels", headers: a)?.text == #"{"data":["__name__","instance","job"],"status":"success"}"#)
             #expect(HTTP.request(base + "/api/v1/label/job/values", headers: a)?.text == #"{"data":["api"],"status":"success"}"#)
-            let form = HTTP.request(base + "/api/v1/series", method: "POST", headers: a.merging(["Content-Type": "application/x-www-form-urlencoded"]) { $1 },
-                                    body: Data("match[]=e2e_up".utf8))
+            let form = HTTP.request(
+                base + "/api/v1/series", method: "POST", headers: a.merging(["Content-Type": "application/x-www-form-urlencoded"]) { $1 },
+                body: Data("match[]=e2e_up".utf8))
             #expect(form?.text == #"{"data":[{"__name__":"e2e_up","job":"api"}],"status":"success"}"#)
             // Another tenant sees nothing.
             #expect(HTTP.request(base + "/api/v1/label/job/values", headers: ["X-Scope-OrgID": "b"])?.text == #"{"data":[],"status":"success"}"#)
@@ -84,17 +90,20 @@ extension NodeProcessSuites {
             let promPort = freePort()
             let promDir = temporaryDirectory("prom-rr")
             let config = """
-            global: {scrape_interval: 1h}
-            remote_read:
-              - url: http://127.0.0.1:\(port)/api/v1/read
-                basic_auth: {username: team-b, password: unused}
-                read_recent: true
+                global: {scrape_interval: 1h}
+                remote_read:
+                  - url: http://127.0.0.1:\(port)/api/v1/read
+                    basic_auth: {username: team-b, password: unused}
+                    read_recent: true
 
-            """
+                """
             try config.write(toFile: promDir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let prom = try Subprocess.start("/usr/bin/prometheus", [
-                "--config.file=\(promDir)/prometheus.yml", "--storage.tsdb.path=\(promDir)/data",
-                "--web.listen-address=127.0.0.1:\(promPort)"], output: .file(URL(fileURLWithPath: promDir + "/prometheus.log")))
+            let prom = try Subprocess.start(
+                "/usr/bin/prometheus",
+                [
+                    "--config.file=\(promDir)/prometheus.yml", "--storage.tsdb.path=\(promDir)/data",
+                    "--web.listen-address=127.0.0.1:\(promPort)"
+                ], output: .file(URL(fileURLWithPath: promDir + "/prometheus.log")))
             defer { prom.stop() }
             #expect(HTTP.waitReady("http://127.0.0.1:\(promPort)/-/ready"))
 

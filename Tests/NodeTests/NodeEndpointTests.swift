@@ -1,7 +1,7 @@
+import Engine
 import Formats
 import Foundation
 import Testing
-import Engine
 
 extension NodeProcessSuites {
     /// The node's endpoints and modes beyond plain pushes and queries: the
@@ -34,8 +34,12 @@ extension NodeProcessSuites {
             // Four samples inside one aligned 2 h range, so the flush writes one block.
             let now = Self.nowMs
             let first = max(now - 3_000, now / 7_200_000 * 7_200_000)
-            let series = (0..<3).map { (Labels(["__name__": "flushed", "i": String($0)]),
-                                        (0..<4).map { Sample(timestamp: first + Int64($0) * 1_000, value: Double($0)) }) }
+            let series = (0..<3).map {
+                (
+                    Labels(["__name__": "flushed", "i": String($0)]),
+                    (0..<4).map { Sample(timestamp: first + Int64($0) * 1_000, value: Double($0)) }
+                )
+            }
             let reply = Self.push(base, path: "/api/v1/write", tenant: "fl", series)
             #expect(reply?.status == 204, "\(reply?.text ?? "no reply")")
             let stored = HTTP.request(base + "/api/v1/series?match%5B%5D=flushed", headers: ["X-Scope-OrgID": "fl"])
@@ -102,9 +106,11 @@ extension NodeProcessSuites {
             #expect(Self.push(base, tenant: "slow", hundred("first"))?.status == 204)
             let refused = Self.push(base, tenant: "slow", hundred("second"))
             #expect(refused?.status == 429, "\(refused?.status ?? 0) \(refused?.text ?? "")")
-            #expect(refused?.text.contains("ingestion rate limit of 1 samples/s (burst 100) exceeded for tenant slow") == true,
-                    "\(refused?.text ?? "")")
-            #expect(HTTP.request(base + "/api/v1/series?match%5B%5D=second", headers: ["X-Scope-OrgID": "slow"])?.text
+            #expect(
+                refused?.text.contains("ingestion rate limit of 1 samples/s (burst 100) exceeded for tenant slow") == true,
+                "\(refused?.text ?? "")")
+            #expect(
+                HTTP.request(base + "/api/v1/series?match%5B%5D=second", headers: ["X-Scope-OrgID": "slow"])?.text
                     == #"{"data":[],"status":"success"}"#)
             #expect(Self.push(base, tenant: "other", hundred("second"))?.status == 204)
             #expect(HTTP.request(base + "/metrics")?.text.contains(#"status="429""#) == true)
@@ -119,7 +125,9 @@ extension NodeProcessSuites {
             let base = "http://127.0.0.1:\(port)"
             let now = Self.nowMs
             #expect(Self.push(base, tenant: nil, [(Labels(["__name__": "anon", "from": "none"]), [Sample(timestamp: now, value: 1)])])?.status == 204)
-            #expect(Self.push(base, tenant: "team-x", [(Labels(["__name__": "anon", "from": "header"]), [Sample(timestamp: now, value: 2)])])?.status == 204)
+            #expect(
+                Self.push(base, tenant: "team-x", [(Labels(["__name__": "anon", "from": "header"]), [Sample(timestamp: now, value: 2)])])?.status
+                    == 204)
             let expected = #"{"data":[{"__name__":"anon","from":"header"},{"__name__":"anon","from":"none"}],"status":"success"}"#
             #expect(HTTP.request(base + "/api/v1/series?match%5B%5D=anon")?.text == expected)
             #expect(HTTP.request(base + "/api/v1/series?match%5B%5D=anon", headers: ["X-Scope-OrgID": "team-y"])?.text == expected)

@@ -1,8 +1,9 @@
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 enum HTTP {
@@ -14,8 +15,10 @@ enum HTTP {
     }
 
     /// A blocking HTTP request on loopback.
-    static func request(_ url: String, method: String = "GET", headers: [String: String] = [:],
-                        body: Data? = nil, timeout: TimeInterval = 10) -> Reply? {
+    static func request(
+        _ url: String, method: String = "GET", headers: [String: String] = [:],
+        body: Data? = nil, timeout: TimeInterval = 10
+    ) -> Reply? {
         var request = URLRequest(url: URL(string: url)!, timeoutInterval: timeout)
         request.httpMethod = method
         request.httpBody = body
@@ -79,9 +82,13 @@ func temporaryDirectory(_ name: String) -> String {
 func startNode(_ dataDir: String, extra: [String] = []) throws -> (ChildProcess, Int) {
     let port = freePort()
     let bucket = extra.contains("--bucket-dir") ? [] : ["--bucket-dir", dataDir + "-bucket"]
-    let node = try Subprocess.start(muninnBinary().path, ["node", "--http-address", "127.0.0.1", "--http-port", String(port),
-                                                          "--data-dir", dataDir] + bucket + extra,
-                                    output: .file(URL(fileURLWithPath: dataDir + "-node.log")))
+    let node = try Subprocess.start(
+        muninnBinary().path,
+        [
+            "node", "--http-address", "127.0.0.1", "--http-port", String(port),
+            "--data-dir", dataDir
+        ] + bucket + extra,
+        output: .file(URL(fileURLWithPath: dataDir + "-node.log")))
     guard HTTP.waitReady("http://127.0.0.1:\(port)/ready") else {
         node.stop(SIGKILL)
         throw NodeTestError(description: "node did not become ready:\n\(node.output)")

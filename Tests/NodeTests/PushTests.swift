@@ -1,8 +1,9 @@
-@testable import Formats
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Engine
+@testable import Formats
 
 extension NodeProcessSuites {
     /// Real Prometheus scrapes itself every second and remote-writes to a node for
@@ -17,7 +18,7 @@ extension NodeProcessSuites {
             "count({__name__=~\".+\"})",
             "count(prometheus_http_requests_total)",
             "sum(rate(prometheus_http_requests_total[30s]))",
-            "sum(rate(prometheus_tsdb_head_samples_appended_total[20s]))",
+            "sum(rate(prometheus_tsdb_head_samples_appended_total[20s]))"
         ]
 
         @Test func everySampleSentByPrometheusIsStored() throws {
@@ -36,16 +37,20 @@ extension NodeProcessSuites {
                 queue_config: {batch_send_deadline: 1s}
 
             """.write(toFile: promDir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let prom = try Subprocess.start("/usr/bin/prometheus", [
-                "--config.file=\(promDir)/prometheus.yml", "--storage.tsdb.path=\(promDir)/data",
-                "--web.listen-address=127.0.0.1:\(promPort)"], output: .file(URL(fileURLWithPath: promDir + "/prometheus.log")))
+            let prom = try Subprocess.start(
+                "/usr/bin/prometheus",
+                [
+                    "--config.file=\(promDir)/prometheus.yml", "--storage.tsdb.path=\(promDir)/data",
+                    "--web.listen-address=127.0.0.1:\(promPort)"
+                ], output: .file(URL(fileURLWithPath: promDir + "/prometheus.log")))
             #expect(HTTP.waitReady("http://127.0.0.1:\(promPort)/-/ready"))
             let began = Date().timeIntervalSince1970
 
             // A minute of remote-write, measured by what Prometheus reports sent
             // (polled: a loaded machine takes longer, never less).
             func highestSent() -> Double {
-                let reply = HTTP.request("http://127.0.0.1:\(promPort)/api/v1/query?query=max(prometheus_remote_storage_queue_highest_sent_timestamp_seconds)")
+                let reply = HTTP.request(
+                    "http://127.0.0.1:\(promPort)/api/v1/query?query=max(prometheus_remote_storage_queue_highest_sent_timestamp_seconds)")
                 let json = try? JSONSerialization.jsonObject(with: reply?.body ?? Data()) as? [String: Any]
                 let value = ((json?["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first?["value"] as? [Any]
                 return Double(value?.last as? String ?? "") ?? 0
@@ -72,9 +77,12 @@ extension NodeProcessSuites {
                 read_recent: true
 
             """.write(toFile: readerDir + "/prometheus.yml", atomically: true, encoding: .utf8)
-            let reader = try Subprocess.start("/usr/bin/prometheus", [
-                "--config.file=\(readerDir)/prometheus.yml", "--storage.tsdb.path=\(readerDir)/data",
-                "--web.listen-address=127.0.0.1:\(readerPort)"], output: .file(URL(fileURLWithPath: readerDir + "/prometheus.log")))
+            let reader = try Subprocess.start(
+                "/usr/bin/prometheus",
+                [
+                    "--config.file=\(readerDir)/prometheus.yml", "--storage.tsdb.path=\(readerDir)/data",
+                    "--web.listen-address=127.0.0.1:\(readerPort)"
+                ], output: .file(URL(fileURLWithPath: readerDir + "/prometheus.log")))
             #expect(HTTP.waitReady("http://127.0.0.1:\(readerPort)/-/ready"))
             // Poll until the queued rest has arrived: the node holds as many samples
             // up to the cutoff as Prometheus does.
@@ -88,7 +96,8 @@ extension NodeProcessSuites {
             #expect(source > 0 && source == viaMuninn, "samples up to the cutoff: Prometheus \(source), Muninn \(viaMuninn)")
             for q in Self.queries {
                 let source = try promQL(promPort, q, at: cutoff), viaMuninn = try promQL(readerPort, q, at: cutoff)
-                #expect(source != nil && source == viaMuninn, "\(q): source \(String(describing: source)), via Muninn \(String(describing: viaMuninn))")
+                #expect(
+                    source != nil && source == viaMuninn, "\(q): source \(String(describing: source)), via Muninn \(String(describing: viaMuninn))")
             }
             #expect(reader.stop() == 0)
             #expect(prom.stop() == 0)
@@ -114,9 +123,11 @@ extension NodeProcessSuites {
             for (labels, samples) in expected {
                 // promtool prints every NaN as NaN; compare those by NaN-ness.
                 let got = stored[labels] ?? []
-                let same = got.count == samples.count && zip(got, samples).allSatisfy {
-                    $0.timestamp == $1.timestamp && ($0.value.isNaN ? $1.value.isNaN : $0.value.bitPattern == $1.value.bitPattern)
-                }
+                let same =
+                    got.count == samples.count
+                    && zip(got, samples).allSatisfy {
+                        $0.timestamp == $1.timestamp && ($0.value.isNaN ? $1.value.isNaN : $0.value.bitPattern == $1.value.bitPattern)
+                    }
                 if !same { missing += 1; if missing <= 3 { Issue.record("\(labels): Prometheus \(samples.count) samples, Muninn \(got.count)") } }
             }
             #expect(missing == 0, "\(missing) of \(expected.count) series differ")
@@ -151,13 +162,32 @@ extension NodeProcessSuites {
                 ("truncated snappy", tenant, good.prefix(good.count / 2), 400, "invalid remote-write request"),
                 ("not snappy", tenant, Data("hello world".utf8), 400, "invalid remote-write request"),
                 ("invalid protobuf", tenant, Data(SnappyBlock.compress([0x0A, 0xFF, 0xFF, 0x01])), 400, "protobuf"),
-                ("unsorted labels", tenant, body([(rawLabels([("job", "a"), ("__name__", "x")]), [Sample(timestamp: now, value: 1)])]), 400, "sorted"),
-                ("duplicate label", tenant, body([(rawLabels([("__name__", "x"), ("job", "a"), ("job", "b")]), [Sample(timestamp: now, value: 1)])]), 400, "duplicate"),
-                ("empty metric name", tenant, body([(rawLabels([("__name__", ""), ("job", "a")]), [Sample(timestamp: now, value: 1)])]), 400, "metric name"),
-                ("huge label value", tenant, body([(Labels(["__name__": "x", "v": String(repeating: "v", count: 5000)]), [Sample(timestamp: now, value: 1)])]), 400, "label-value-too-long"),
-                ("out of order", tenant, body([(Labels(["__name__": "ok", "job": "a"]), [Sample(timestamp: now - 1000, value: 1)])]), 400, "sample-out-of-order"),
-                ("remote-write 2.0", tenant.merging(["Content-Type": "application/x-protobuf;proto=io.prometheus.write.v2.Request"]) { $1 }, good, 415, "2.0"),
-                ("too large", tenant, Data(repeating: 1, count: 17 * 1024 * 1024), 413, "larger"),
+                (
+                    "unsorted labels", tenant, body([(rawLabels([("job", "a"), ("__name__", "x")]), [Sample(timestamp: now, value: 1)])]), 400,
+                    "sorted"
+                ),
+                (
+                    "duplicate label", tenant,
+                    body([(rawLabels([("__name__", "x"), ("job", "a"), ("job", "b")]), [Sample(timestamp: now, value: 1)])]), 400, "duplicate"
+                ),
+                (
+                    "empty metric name", tenant, body([(rawLabels([("__name__", ""), ("job", "a")]), [Sample(timestamp: now, value: 1)])]), 400,
+                    "metric name"
+                ),
+                (
+                    "huge label value", tenant,
+                    body([(Labels(["__name__": "x", "v": String(repeating: "v", count: 5000)]), [Sample(timestamp: now, value: 1)])]), 400,
+                    "label-value-too-long"
+                ),
+                (
+                    "out of order", tenant, body([(Labels(["__name__": "ok", "job": "a"]), [Sample(timestamp: now - 1000, value: 1)])]), 400,
+                    "sample-out-of-order"
+                ),
+                (
+                    "remote-write 2.0", tenant.merging(["Content-Type": "application/x-protobuf;proto=io.prometheus.write.v2.Request"]) { $1 }, good,
+                    415, "2.0"
+                ),
+                ("too large", tenant, Data(repeating: 1, count: 17 * 1024 * 1024), 413, "larger")
             ]
             for (name, headers, data, status, message) in cases {
                 let reply = HTTP.request(url, method: "POST", headers: headers, body: data, timeout: 30)
@@ -165,8 +195,10 @@ extension NodeProcessSuites {
                 if !message.isEmpty { #expect(reply?.text.contains(message) == true, "\(name): \(reply?.text ?? "")") }
             }
             // A request mixing valid and invalid series stores the valid ones.
-            let mixed = body([(Labels(["__name__": "mixed", "i": "1"]), [Sample(timestamp: now, value: 7)]),
-                              (rawLabels([("__name__", "mixed"), ("b", "1"), ("a", "1")]), [Sample(timestamp: now, value: 8)])])
+            let mixed = body([
+                (Labels(["__name__": "mixed", "i": "1"]), [Sample(timestamp: now, value: 7)]),
+                (rawLabels([("__name__", "mixed"), ("b", "1"), ("a", "1")]), [Sample(timestamp: now, value: 8)])
+            ])
             let reply = HTTP.request(url, method: "POST", headers: tenant, body: mixed)
             #expect(reply?.status == 400 && reply?.text.contains("1 samples stored") == true, "\(reply?.text ?? "")")
             let series = HTTP.request("http://127.0.0.1:\(port)/api/v1/series?match%5B%5D=mixed", headers: tenant)
@@ -187,9 +219,10 @@ func promQL(_ port: Int, _ query: String, at ms: Int64) throws -> Double? {
         Issue.record("query \(query): \(reply?.status ?? 0) \(reply?.text ?? "no reply")")
     }
     guard let reply, reply.status == 200,
-          let json = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any],
-          let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
-          let value = result.first?["value"] as? [Any], let text = value.last as? String else { return nil }
+        let json = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any],
+        let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
+        let value = result.first?["value"] as? [Any], let text = value.last as? String
+    else { return nil }
     return Double(text)
 }
 
@@ -200,9 +233,10 @@ func samplesUpTo(_ ms: Int64, _ port: Int) throws -> Int {
     let time = String(format: "%.3f", Double(ms) / 1000)
     let query = #"{__name__=~".+"}[10m]"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
     guard let reply = HTTP.request("http://127.0.0.1:\(port)/api/v1/query?query=\(query)&time=\(time)", timeout: 30),
-          reply.status == 200,
-          let json = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any],
-          let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] else { return 0 }
+        reply.status == 200,
+        let json = try JSONSerialization.jsonObject(with: reply.body) as? [String: Any],
+        let data = json["data"] as? [String: Any], let result = data["result"] as? [[String: Any]]
+    else { return 0 }
     return result.reduce(0) { $0 + (($1["values"] as? [Any])?.count ?? 0) }
 }
 

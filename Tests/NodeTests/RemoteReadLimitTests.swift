@@ -1,35 +1,43 @@
-@testable import Formats
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
+@testable import Formats
 
 /// Remote read and the JSON series APIs over HTTP against a real node with
 /// small `read:` limits: every refusal names its limit, the node stays ready,
 /// and STREAMED_XOR_CHUNKS carries the same samples as SAMPLES.
 @Suite(.serialized) struct RemoteReadLimitTests {
     static let config = """
-    read:
-      maxQueries: 2
-      maxSeries: 5
-      maxSamples: 100
-      maxBytesInFrame: 300
-      maxLabelValues: 4
+        read:
+          maxQueries: 2
+          maxSeries: 5
+          maxSamples: 100
+          maxBytesInFrame: 300
+          maxLabelValues: 4
 
-    """
+        """
 
     /// One series per label set: its samples, from a SAMPLES response or from the chunks of streamed frames.
     typealias Decoded = [[Labels: [Sample]]]
 
     static func request(_ queries: [(matchers: [LabelMatcher], start: Int64, end: Int64)], streamed: Bool) -> Data {
-        let request = RemoteReadRequest(queries: queries.map { RemoteReadRequest.Query(startMs: $0.start, endMs: $0.end, matchers: $0.matchers) },
-                                        acceptedResponseTypes: streamed ? [.streamedXORChunks] : [.samples])
+        let request = RemoteReadRequest(
+            queries: queries.map { RemoteReadRequest.Query(startMs: $0.start, endMs: $0.end, matchers: $0.matchers) },
+            acceptedResponseTypes: streamed ? [.streamedXORChunks] : [.samples])
         return Data(request.snappyBody())
     }
 
     static func labels(_ r: inout ProtobufReader) throws -> Label {
         var name = "", value = ""
         while let f = try r.nextField() {
-            if f.number == 1 { name = try r.readString(f, "name") } else if f.number == 2 { value = try r.readString(f, "value") } else { try r.skip(f) }
+            if f.number == 1 {
+                name = try r.readString(f, "name")
+            } else if f.number == 2 {
+                value = try r.readString(f, "value")
+            } else {
+                try r.skip(f)
+            }
         }
         return Label(name, value)
     }
@@ -147,7 +155,8 @@ import TestSupport
         if reply.headers["transfer-encoding"] == "chunked" {
             var at = 0
             while let lineEnd = (at..<max(at, payload.count - 1)).first(where: { payload[$0] == 13 && payload[$0 + 1] == 10 }),
-                  let size = Int(String(decoding: payload[at..<lineEnd], as: UTF8.self), radix: 16) {
+                let size = Int(String(decoding: payload[at..<lineEnd], as: UTF8.self), radix: 16)
+            {
                 if size == 0 { reply.complete = true; break }
                 guard lineEnd + 2 + size <= payload.count else { break }
                 reply.body += payload[(lineEnd + 2)..<(lineEnd + 2 + size)]
@@ -171,8 +180,9 @@ import TestSupport
         let a = ["X-Scope-OrgID": "a"]
         let start = now - 3_600_000
         func read(_ queries: [[LabelMatcher]], streamed: Bool = false, start: Int64 = start) throws -> RawReply {
-            let reply = try Self.post(port: port, "/api/v1/read", headers: a,
-                                      body: Self.request(queries.map { ($0, start, now) }, streamed: streamed))
+            let reply = try Self.post(
+                port: port, "/api/v1/read", headers: a,
+                body: Self.request(queries.map { ($0, start, now) }, streamed: streamed))
             #expect(HTTP.request(base + "/ready")?.status == 200)
             return reply
         }
@@ -210,8 +220,9 @@ import TestSupport
         let ranges = [(start, now), (now - 300_000, now)]
         let queries: [[LabelMatcher]] = [[requests, try LabelMatcher(.regexMatch, "instance", "i[12]")], [up]]
         let body = { (streamed: Bool) in
-            try Self.post(port: port, "/api/v1/read", headers: a,
-                          body: Self.request(zip(queries, ranges).map { ($0, $1.0, $1.1) }, streamed: streamed))
+            try Self.post(
+                port: port, "/api/v1/read", headers: a,
+                body: Self.request(zip(queries, ranges).map { ($0, $1.0, $1.1) }, streamed: streamed))
         }
         let sampledReply = try body(false)
         #expect(sampledReply.status == 200 && sampledReply.complete, "\(sampledReply.text)")
@@ -237,7 +248,8 @@ import TestSupport
         let values = HTTP.request(base + "/api/v1/label/instance/values", headers: a)
         #expect(values?.status == 400 && values?.text.contains("read.maxLabelValues") == true, "\(values?.text ?? "")")
         #expect(HTTP.request(base + "/metrics")?.text.contains(#"muninn_read_refused_total{route="label_values",reason="values-limit"} 1"#) == true)
-        let matched = HTTP.request(base + "/api/v1/label/instance/values?match%5B%5D=e2e_requests_total%7Binstance%3D~%22i%5B1-3%5D%22%7D", headers: a)
+        let matched = HTTP.request(
+            base + "/api/v1/label/instance/values?match%5B%5D=e2e_requests_total%7Binstance%3D~%22i%5B1-3%5D%22%7D", headers: a)
         #expect(matched?.text == #"{"data":["i1","i2","i3"],"status":"success"}"#, "\(matched?.text ?? "")")
         #expect(HTTP.request(base + "/api/v1/labels", headers: a)?.status == 200)
         #expect(HTTP.request(base + "/ready")?.status == 200)

@@ -20,9 +20,11 @@ import Testing
             var t = start
             while !lock.withLock({ stop }) {
                 t += 1
-                let body = Data(RemoteWrite.encode(RemoteWriteRequest(series: [
-                    RemoteWriteSeries(labels: Labels(["__name__": "load", "w": "0"]), samples: [Sample(timestamp: t, value: Double(t))]),
-                ])))
+                let body = Data(
+                    RemoteWrite.encode(
+                        RemoteWriteRequest(series: [
+                            RemoteWriteSeries(labels: Labels(["__name__": "load", "w": "0"]), samples: [Sample(timestamp: t, value: Double(t))])
+                        ])))
                 let status = HTTP.request(url, method: "POST", headers: ["X-Scope-OrgID": "t"], body: body, timeout: 10)?.status ?? 0
                 lock.withLock { if status == 204 { acked.append(t) } else { others.append(status) } }
             }

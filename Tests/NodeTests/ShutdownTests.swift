@@ -1,8 +1,8 @@
+import Engine
 import Formats
 import Foundation
 import TestSupport
 import Testing
-import Engine
 
 extension NodeProcessSuites {
     /// Pushes from several threads continuously while the node is stopped with
@@ -61,14 +61,17 @@ extension NodeProcessSuites {
                             if done { break }
                             t += 1
                             let names = (0..<20).map { "w\(w)-s\($0)" }
-                            let request = RemoteWriteRequest(series: names.map {
-                                RemoteWriteSeries(labels: Labels(["__name__": "load", "s": $0]), samples: [Sample(timestamp: t, value: Double(t))])
-                            })
-                            let reply = HTTP.request(url, method: "POST", headers: ["X-Scope-OrgID": "load"],
-                                                     body: Data(RemoteWrite.encode(request)), timeout: 10)
+                            let request = RemoteWriteRequest(
+                                series: names.map {
+                                    RemoteWriteSeries(
+                                        labels: Labels(["__name__": "load", "s": $0]), samples: [Sample(timestamp: t, value: Double(t))])
+                                })
+                            let reply = HTTP.request(
+                                url, method: "POST", headers: ["X-Scope-OrgID": "load"],
+                                body: Data(RemoteWrite.encode(request)), timeout: 10)
                             switch reply?.status {
                             case 204: ledger.ack(names, t)
-                            case nil, 503: break   // refused, reset, or draining: the client retries
+                            case nil, 503: break  // refused, reset, or draining: the client retries
                             case let status?: ledger.oddity("\(tag): HTTP \(status) \(reply!.text)")
                             }
                         }

@@ -12,8 +12,12 @@ import Testing
         defer { node.stop() }
 
         // 10 of the 100 announced bytes, then silence (no half-close).
-        let request = RawHTTP.build("POST", Array("/api/v1/push".utf8), headers: [("X-Scope-OrgID", Array("t".utf8)),
-                                    ("Content-Length", Array("100".utf8))], body: [UInt8](repeating: 0, count: 10))
+        let request = RawHTTP.build(
+            "POST", Array("/api/v1/push".utf8),
+            headers: [
+                ("X-Scope-OrgID", Array("t".utf8)),
+                ("Content-Length", Array("100".utf8))
+            ], body: [UInt8](repeating: 0, count: 10))
         let reply = RawHTTP.exchange(port: port, request, timeout: 20)
         #expect(reply?.status == 408, "\(String(describing: reply))")
 

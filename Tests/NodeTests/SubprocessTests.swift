@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The runner every test uses for other programs: it must not hang on a child
 /// that fills both pipes, must kill a hung child, and must survive a child that
@@ -23,8 +23,9 @@ import TestSupport
 
     @Test func inputEnvironmentAndDirectoryReachTheChild() throws {
         let dir = Scratch.directory("subprocess").resolvingSymlinksInPath()
-        let r = try Subprocess.run("sh", ["-c", #"cat; printf ' %s ' "$MUNINN_SUBPROCESS_TEST"; pwd -P"#],
-                                   directory: dir, environment: ["MUNINN_SUBPROCESS_TEST": "set"], input: Data("abc".utf8))
+        let r = try Subprocess.run(
+            "sh", ["-c", #"cat; printf ' %s ' "$MUNINN_SUBPROCESS_TEST"; pwd -P"#],
+            directory: dir, environment: ["MUNINN_SUBPROCESS_TEST": "set"], input: Data("abc".utf8))
         #expect(r.succeeded, "\(r.stderr)")
         #expect(r.stdout == "abc set \(dir.path)\n")
     }

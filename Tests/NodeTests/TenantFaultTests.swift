@@ -1,7 +1,7 @@
+import Engine
 import Formats
 import Foundation
 import Testing
-import Engine
 
 /// Timestamps at the ends of Int64 and tenants that fail to open, against a
 /// running node: it answers with the reason and stays up across restarts and
@@ -10,9 +10,12 @@ import Engine
     static let push = ["Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"]
 
     static func body(_ series: [(Labels, [Int64])]) -> Data {
-        Data(RemoteWrite.encode(RemoteWriteRequest(series: series.map {
-            RemoteWriteSeries(labels: $0.0, samples: $0.1.map { Sample(timestamp: $0, value: 1) })
-        })))
+        Data(
+            RemoteWrite.encode(
+                RemoteWriteRequest(
+                    series: series.map {
+                        RemoteWriteSeries(labels: $0.0, samples: $0.1.map { Sample(timestamp: $0, value: 1) })
+                    })))
     }
 
     /// The WAL a version before the grace periods wrote after accepting one push
@@ -20,8 +23,11 @@ import Engine
     static func writeOldWAL(_ dataDir: String, tenant: String, now: Int64) throws {
         let (wal, _) = try WAL.open(directory: dataDir + "/tsdb/" + tenant + "/wal", options: WALOptions(fsync: .never))
         try wal.log(.series([WALSeries(ref: 1, labels: Labels(["__name__": "old"])), WALSeries(ref: 2, labels: Labels(["__name__": "edge"]))]))
-        try wal.log(.samples([WALSample(ref: 1, timestamp: .min, value: 1), WALSample(ref: 1, timestamp: now, value: 2),
-                              WALSample(ref: 2, timestamp: .max, value: 3)]))
+        try wal.log(
+            .samples([
+                WALSample(ref: 1, timestamp: .min, value: 1), WALSample(ref: 1, timestamp: now, value: 2),
+                WALSample(ref: 2, timestamp: .max, value: 3)
+            ]))
         try wal.close()
     }
 
@@ -53,15 +59,17 @@ import Engine
 
         var (node, port) = try startNode(dir, extra: args)
         let base = "http://127.0.0.1:\(port)"
-        let reply = HTTP.request(base + "/api/v1/push", method: "POST", headers: Self.push.merging(["X-Scope-OrgID": "fresh"]) { $1 },
-                                 body: Self.body([(Labels(["__name__": "x"]), [.min, now]), (Labels(["__name__": "y"]), [.max])]))
+        let reply = HTTP.request(
+            base + "/api/v1/push", method: "POST", headers: Self.push.merging(["X-Scope-OrgID": "fresh"]) { $1 },
+            body: Self.body([(Labels(["__name__": "x"]), [.min, now]), (Labels(["__name__": "y"]), [.max])]))
         #expect(reply?.status == 400, "\(reply?.text ?? "no reply")")
         #expect(reply?.text.contains("sample-too-far-in-past") == true, "\(reply?.text ?? "")")
         #expect(reply?.text.contains("and 1 more rejected samples (1 samples stored)") == true, "\(reply?.text ?? "")")
         let names = HTTP.request(base + "/api/v1/label/__name__/values", headers: ["X-Scope-OrgID": "fresh"])
         #expect(names?.status == 200 && names?.text.contains(#"["x"]"#) == true, "\(names?.text ?? "")")
-        #expect(Self.waitUntil { Self.shipped(bucket, "old") && Self.shipped(bucket, "fresh") },
-                "maintenance flushed and shipped both tenants:\n\(node.output)")
+        #expect(
+            Self.waitUntil { Self.shipped(bucket, "old") && Self.shipped(bucket, "fresh") },
+            "maintenance flushed and shipped both tenants:\n\(node.output)")
         #expect(node.process.isRunning, "\(node.output)")
         #expect(node.stop() == 0, "\(node.output)")
 
@@ -92,8 +100,9 @@ import Engine
         let base = "http://127.0.0.1:\(port)"
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         func push(_ tenant: String) -> HTTP.Reply? {
-            HTTP.request(base + "/api/v1/push", method: "POST", headers: Self.push.merging(["X-Scope-OrgID": tenant]) { $1 },
-                         body: Self.body([(Labels(["__name__": "later"]), [now])]))
+            HTTP.request(
+                base + "/api/v1/push", method: "POST", headers: Self.push.merging(["X-Scope-OrgID": tenant]) { $1 },
+                body: Self.body([(Labels(["__name__": "later"]), [now])]))
         }
         let refused = push("bad")
         #expect(refused?.status == 503, "\(refused?.text ?? "no reply")")

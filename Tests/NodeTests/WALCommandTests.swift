@@ -1,16 +1,19 @@
+import Engine
 import Formats
 import Foundation
 import TestSupport
 import Testing
-import Engine
 
 @Suite struct WALCommandTests {
     func makeLog() throws -> String {
         let dir = Scratch.path("walcli").path
         let (wal, _) = try WAL.open(directory: dir, options: WALOptions(compression: .lz4, fsync: .never))
         try wal.log(.series([WALSeries(ref: 1, labels: Labels(["__name__": "up", "job": "a"]))]))
-        try wal.log(.samples([WALSample(ref: 1, timestamp: 1000, value: 1),
-                              WALSample(ref: 1, timestamp: 2000, value: Double(bitPattern: Sample.staleNaNBits))]))
+        try wal.log(
+            .samples([
+                WALSample(ref: 1, timestamp: 1000, value: 1),
+                WALSample(ref: 1, timestamp: 2000, value: Double(bitPattern: Sample.staleNaNBits))
+            ]))
         try wal.log(.tombstones([WALTombstone(ref: 1, minTime: 0, maxTime: 10)]))
         try wal.close()
         return dir
@@ -28,13 +31,14 @@ import Engine
         let dir = try makeLog()
         let r = try muninn(["wal", "dump", dir])
         #expect(r.status == 0)
-        #expect(r.stdout == """
-        00000000@0 series ref=1 {__name__="up", job="a"}
-        00000000@35 sample ref=1 t=1000 v=1.0
-        00000000@35 sample ref=1 t=2000 v=StaleNaN
-        00000000@73 tombstone ref=1 mint=0 maxt=10
+        #expect(
+            r.stdout == """
+                00000000@0 series ref=1 {__name__="up", job="a"}
+                00000000@35 sample ref=1 t=1000 v=1.0
+                00000000@35 sample ref=1 t=2000 v=StaleNaN
+                00000000@73 tombstone ref=1 mint=0 maxt=10
 
-        """)
+                """)
     }
 
     @Test func verifyAcceptsAGoodLogAndNamesTheBadOffset() throws {

@@ -1,8 +1,9 @@
-@testable import Formats
 import Foundation
 import TestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 
 extension NodeProcessSuites {
     /// Kills a process that is appending acknowledged batches with SIGKILL at random
@@ -59,8 +60,12 @@ extension NodeProcessSuites {
             // last one in a segment, the segment's data end.
             for i in records.indices {
                 let next = records.indices.contains(i + 1) && records[i + 1].segment == records[i].segment ? records[i + 1].offset : nil
-                records[i].end = try next ?? WALReader.readSegment(path: source + "/" + WALSegments.name(records[i].segment),
-                                                                   segment: records[i].segment) { _, _ in }
+                records[i].end =
+                    try next
+                    ?? WALReader.readSegment(
+                        path: source + "/" + WALSegments.name(records[i].segment),
+                        segment: records[i].segment
+                    ) { _, _ in }
             }
             let last = try #require(records.lastIndex { if case .samples = $0.record { true } else { false } })
             guard case .samples(let samples) = records[last].record, case .series(let series) = records[last - 1].record else {
@@ -95,8 +100,10 @@ extension NodeProcessSuites {
 /// Reopens the crash writer's log the way the engine does (replay + repair) and
 /// checks that batches 1...`acknowledged` are there in full (series record and
 /// all 50 samples) and that no batch has only part of its samples.
-func expectEveryBatch(_ dir: String, upTo acknowledged: UInt64, tag: String,
-                      sourceLocation: SourceLocation = #_sourceLocation) {
+func expectEveryBatch(
+    _ dir: String, upTo acknowledged: UInt64, tag: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     var batches: [UInt64: Int] = [:]
     var series = Set<UInt64>()
     do {
@@ -117,13 +124,15 @@ func expectEveryBatch(_ dir: String, upTo acknowledged: UInt64, tag: String,
         return
     }
     for batch in 1...max(acknowledged, 1) where acknowledged > 0 {
-        #expect(batches[batch] == 50,
-                "\(tag): acknowledged batch \(batch) has \(batches[batch] ?? 0) samples", sourceLocation: sourceLocation)
+        #expect(
+            batches[batch] == 50,
+            "\(tag): acknowledged batch \(batch) has \(batches[batch] ?? 0) samples", sourceLocation: sourceLocation)
         #expect(series.contains(batch), "\(tag): acknowledged batch \(batch) has no series record", sourceLocation: sourceLocation)
     }
     for (batch, count) in batches {
-        #expect(count == 50, "\(tag): batch \(batch) is half-present (\(count) samples)",
-                sourceLocation: sourceLocation)
+        #expect(
+            count == 50, "\(tag): batch \(batch) is half-present (\(count) samples)",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -191,8 +200,10 @@ func muninnBinary() -> URL {
 /// acknowledged batches in `batches` (counted, not timed, so a loaded machine
 /// kills at the same points) plus up to `extraMicros` µs of the next one.
 /// Returns the last acknowledged batch.
-func killMidFlight(_ process: ChildProcess, _ reader: AckReader, batches: ClosedRange<Int>, extraMicros: UInt32,
-                   rng: inout SplitMix64, tag: String) -> UInt64 {
+func killMidFlight(
+    _ process: ChildProcess, _ reader: AckReader, batches: ClosedRange<Int>, extraMicros: UInt32,
+    rng: inout SplitMix64, tag: String
+) -> UInt64 {
     let target = Int.random(in: batches, using: &rng)
     #expect(reader.waitForAcks(target), "\(tag): the writer acknowledged \(reader.acks) of \(target) batches")
     usleep(UInt32.random(in: 0..<extraMicros, using: &rng))

@@ -9,7 +9,8 @@ package enum BlockFixtures {
     package static let start: Int64 = 1_700_000_000_000
 
     /// docs/format/index.md#reference-example: the 464-byte reference index (as promtool 2.42 writes it).
-    package static let referenceIndex = hex("""
+    package static let referenceIndex = hex(
+        """
         baaad70002000000260000000900085f5f6e616d655f5f0161016208696e7374
         616e6365036a6f62027570017801790d10744e00000000000000000000000000
         12030106040705020180a0abfef962bce30208988b05b7000000000000000000
@@ -28,19 +29,22 @@ package enum BlockFixtures {
         """)
 
     /// The matching 62-byte `chunks/000001`.
-    package static let referenceChunks = hex("""
+    package static let referenceChunks = hex(
+        """
         85bd40dd010000001901000480a0abfef9623ff000000000000098753115ffc0fa5ff8d7e7991c
         1101000180a0abfef962400c0000000000000008e4f6f9
         """)
 
     /// The two series of the reference vector.
     package static func referenceSeries() throws -> [(labels: Labels, chunks: [ChunkMeta])] {
-        let first = [Sample(timestamp: start, value: 1), Sample(timestamp: start + 15_000, value: 1),
-                     Sample(timestamp: start + 30_000, value: 0), Sample(timestamp: start + 45_500, value: 1)]
+        let first = [
+            Sample(timestamp: start, value: 1), Sample(timestamp: start + 15_000, value: 1),
+            Sample(timestamp: start + 30_000, value: 0), Sample(timestamp: start + 45_500, value: 1)
+        ]
         let second = [Sample(timestamp: start, value: 3.5)]
         return [
             (Labels(["__name__": "up", "instance": "x", "job": "a"]), try chunks(first)),
-            (Labels(["__name__": "up", "instance": "y", "job": "b"]), try chunks(second)),
+            (Labels(["__name__": "up", "instance": "y", "job": "b"]), try chunks(second))
         ]
     }
 
@@ -49,8 +53,10 @@ package enum BlockFixtures {
         var chunks: [ChunkMeta] = []
         for i in stride(from: 0, to: samples.count, by: perChunk) {
             let part = samples[i..<min(i + perChunk, samples.count)]
-            chunks.append(ChunkMeta(minTime: part.first!.timestamp, maxTime: part.last!.timestamp,
-                                    chunk: try XORChunk(encoding: part)))
+            chunks.append(
+                ChunkMeta(
+                    minTime: part.first!.timestamp, maxTime: part.last!.timestamp,
+                    chunk: try XORChunk(encoding: part)))
         }
         return chunks
     }

@@ -1,4 +1,5 @@
 import Formats
+
 @testable import Engine
 
 // Tenant databases for tests: open one, name series, push samples, read all back.
@@ -6,8 +7,10 @@ import Formats
 /// The test clock stands a day after t0, so samples near t0 are never "in the future".
 package func openDB(_ dir: String? = nil, limits: TenantLimits = TenantLimits(), now: Int64 = 1_700_000_000_000 + 86_400_000) throws -> TenantDB {
     let path = try dir ?? TestPaths.temporaryDirectory("db").path
-    let db = try TenantDB.open(directory: path, tenant: "t", options: DatabaseOptions(
-        wal: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .never), limits: limits))
+    let db = try TenantDB.open(
+        directory: path, tenant: "t",
+        options: DatabaseOptions(
+            wal: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .never), limits: limits))
     db.clock = { now }
     return db
 }

@@ -43,7 +43,8 @@ package enum Promtool {
     }
 
     package static func openMetricsQuote(_ v: String) -> String {
-        "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        "\""
+            + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 
@@ -70,9 +71,11 @@ package enum Promtool {
             for (index, file) in files.enumerated() {
                 chunks += try ChunkSegment.read(path: chunkDir.appendingPathComponent(file).path, segmentIndex: index)
             }
-            blocks.append(Block(minTime: (meta["minTime"] as! NSNumber).int64Value,
-                                maxTime: (meta["maxTime"] as! NSNumber).int64Value,
-                                numSamples: (stats["numSamples"] as! NSNumber).intValue, chunks: chunks))
+            blocks.append(
+                Block(
+                    minTime: (meta["minTime"] as! NSNumber).int64Value,
+                    maxTime: (meta["maxTime"] as! NSNumber).int64Value,
+                    numSamples: (stats["numSamples"] as! NSNumber).intValue, chunks: chunks))
         }
         return blocks.sorted { $0.minTime < $1.minTime }
     }

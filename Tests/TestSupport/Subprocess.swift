@@ -16,9 +16,11 @@ public enum Subprocess {
     /// own; `input`, when given, is the child's standard input, which is
     /// otherwise empty. Throws when the program cannot be started or does not
     /// finish within `timeout` (it is then killed with SIGKILL).
-    public static func run(_ executable: String, _ arguments: [String] = [], directory: URL? = nil,
-                           environment: [String: String] = [:], input: Data? = nil,
-                           timeout: TimeInterval = defaultTimeout) throws -> SubprocessResult {
+    public static func run(
+        _ executable: String, _ arguments: [String] = [], directory: URL? = nil,
+        environment: [String: String] = [:], input: Data? = nil,
+        timeout: TimeInterval = defaultTimeout
+    ) throws -> SubprocessResult {
         let command = describe(executable, arguments)
         let process = try prepare(executable, arguments, directory: directory, environment: environment)
         let out = Pipe(), err = Pipe(), stdin = input.map { _ in Pipe() }
@@ -34,8 +36,9 @@ public enum Subprocess {
         if exited.wait(timeout: .now() + timeout) == .timedOut {
             kill(process.processIdentifier, SIGKILL)
             exited.wait()
-            throw SubprocessError(description: "\(command) did not finish within \(Int(timeout)) s and was killed; "
-                                  + "stderr so far: \(String(decoding: stderr.collected, as: UTF8.self))")
+            throw SubprocessError(
+                description: "\(command) did not finish within \(Int(timeout)) s and was killed; "
+                    + "stderr so far: \(String(decoding: stderr.collected, as: UTF8.self))")
         }
         // The pipes end when the child exits unless a grandchild of its own
         // still holds them; the deadline keeps such a child from hanging the test.
@@ -43,18 +46,22 @@ public enum Subprocess {
         guard stdout.finished(by: grace), stderr.finished(by: grace) else {
             throw SubprocessError(description: "\(command) exited but its output stayed open (a child of its own holds it)")
         }
-        return SubprocessResult(status: process.terminationStatus, reason: process.terminationReason,
-                                stdoutData: stdout.collected, stderrData: stderr.collected)
+        return SubprocessResult(
+            status: process.terminationStatus, reason: process.terminationReason,
+            stdoutData: stdout.collected, stderrData: stderr.collected)
     }
 
     /// Runs a command that must succeed and returns its standard output; throws
     /// with its exit status and stderr otherwise.
     @discardableResult
-    public static func output(_ executable: String, _ arguments: [String] = [], directory: URL? = nil,
-                              environment: [String: String] = [:], input: Data? = nil,
-                              timeout: TimeInterval = defaultTimeout) throws -> Data {
-        let result = try run(executable, arguments, directory: directory, environment: environment,
-                             input: input, timeout: timeout)
+    public static func output(
+        _ executable: String, _ arguments: [String] = [], directory: URL? = nil,
+        environment: [String: String] = [:], input: Data? = nil,
+        timeout: TimeInterval = defaultTimeout
+    ) throws -> Data {
+        let result = try run(
+            executable, arguments, directory: directory, environment: environment,
+            input: input, timeout: timeout)
         guard result.succeeded else {
             let how = result.reason == .exit ? "exited \(result.status)" : "was killed by signal \(result.status)"
             throw SubprocessError(description: "\(describe(executable, arguments)) \(how): \(result.stderr)")
@@ -74,8 +81,10 @@ public enum Subprocess {
 
     /// Starts a long-running child (a node, Prometheus, a crash writer) and
     /// returns at once; the handle stops it, and kills it if the test forgets.
-    public static func start(_ executable: String, _ arguments: [String] = [], output: ChildOutput,
-                             directory: URL? = nil, environment: [String: String] = [:]) throws -> ChildProcess {
+    public static func start(
+        _ executable: String, _ arguments: [String] = [], output: ChildOutput,
+        directory: URL? = nil, environment: [String: String] = [:]
+    ) throws -> ChildProcess {
         let process = try prepare(executable, arguments, directory: directory, environment: environment)
         process.standardInput = FileHandle.nullDevice
         switch output {
@@ -109,8 +118,10 @@ public enum Subprocess {
         return nil
     }
 
-    private static func prepare(_ executable: String, _ arguments: [String], directory: URL?,
-                                environment: [String: String]) throws -> Process {
+    private static func prepare(
+        _ executable: String, _ arguments: [String], directory: URL?,
+        environment: [String: String]
+    ) throws -> Process {
         guard let url = find(executable) else {
             throw SubprocessError(description: "\(executable): no such executable (PATH is searched for a bare name)")
         }

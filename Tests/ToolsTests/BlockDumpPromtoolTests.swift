@@ -1,8 +1,8 @@
+import Engine
 import Formats
 import Foundation
 import StorageTestSupport
 import Testing
-import Engine
 import Tools
 
 /// `BlockDump` prints exactly what `promtool tsdb dump` (Prometheus 2.42)
@@ -51,11 +51,16 @@ import Tools
         let lines = all.split(separator: "\n")
         let mint = Int64(lines[lines.count / 3].split(separator: " ").last!)!
         let maxt = mint + 3_600_000
-        let selected = try Self.promtoolDump(db, ["--match", #"{job="node",__name__=~"node_.*"}"#,
-                                                   "--min-time", String(mint), "--max-time", String(maxt)])
+        let selected = try Self.promtoolDump(
+            db,
+            [
+                "--match", #"{job="node",__name__=~"node_.*"}"#,
+                "--min-time", String(mint), "--max-time", String(maxt)
+            ])
         #expect(!selected.isEmpty)
-        let selection = DumpSelection(matchers: try SelectorParser.parse(#"{job="node",__name__=~"node_.*"}"#),
-                                      minTime: mint, maxTime: maxt)
+        let selection = DumpSelection(
+            matchers: try SelectorParser.parse(#"{job="node",__name__=~"node_.*"}"#),
+            minTime: mint, maxTime: maxt)
         Self.expectSame(try Self.ourDump(db, selection), selected, "selection")
 
         // One block on its own: promtool dumps a directory holding just that block.
@@ -69,15 +74,21 @@ import Tools
         let dir = try TestPaths.temporaryDirectory("dump-ours").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var series = BlockFixtures.generatedSeries(count: 60)
-        series.append(.init(labels: Labels(["__name__": "odd", "v": "tab\there\u{1}\u{A0}😀"]),
-                            samples: [Sample(timestamp: BlockFixtures.start, valueBits: Sample.staleNaNBits),
-                                      Sample(timestamp: BlockFixtures.start + 1, value: 1e-7),
-                                      Sample(timestamp: BlockFixtures.start + 2, value: 123456789.125)]))
+        series.append(
+            .init(
+                labels: Labels(["__name__": "odd", "v": "tab\there\u{1}\u{A0}😀"]),
+                samples: [
+                    Sample(timestamp: BlockFixtures.start, valueBits: Sample.staleNaNBits),
+                    Sample(timestamp: BlockFixtures.start + 1, value: 1e-7),
+                    Sample(timestamp: BlockFixtures.start + 2, value: 123456789.125)
+                ]))
         series.append(.init(labels: Labels(["job": "no-name"]), samples: [Sample(timestamp: BlockFixtures.start, value: -0.0)]))
         series.sort { $0.labels < $1.labels }
         let range = BlockFixtures.timeRange(series)
-        _ = try #require(try BlockWriter.write(series: try BlockFixtures.blockInput(series), minTime: range.minTime,
-                                           maxTime: range.maxTime, into: dir))
+        _ = try #require(
+            try BlockWriter.write(
+                series: try BlockFixtures.blockInput(series), minTime: range.minTime,
+                maxTime: range.maxTime, into: dir))
         Self.expectSame(try Self.ourDump(dir), try Self.promtoolDump(dir), "our block")
     }
 
@@ -101,10 +112,12 @@ import Tools
     @Test func tenantDatabaseWithHeadDumpsLikePromtool() throws {
         let dir = try TestPaths.temporaryDirectory("dump-db").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = try TenantDB.open(directory: dir, tenant: "t", options: DatabaseOptions(
-            // Uncompressed: Prometheus 2.42 reads snappy but not LZ4 records.
-            wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
-            limits: TenantLimits(outOfOrderWindow: 6 * hour, creationGracePeriod: 0, pastGracePeriod: 0)))
+        let db = try TenantDB.open(
+            directory: dir, tenant: "t",
+            options: DatabaseOptions(
+                // Uncompressed: Prometheus 2.42 reads snappy but not LZ4 records.
+                wal: WALOptions(segmentSize: 16 * WAL.pageSize, compression: .none, fsync: .never),
+                limits: TenantLimits(outOfOrderWindow: 6 * hour, creationGracePeriod: 0, pastGracePeriod: 0)))
         var t = base
         while t < base + 5 * hour {
             var batch = AppendBatch()

@@ -1,9 +1,9 @@
 import CStorage
+import Engine
 import Formats
 import Foundation
 import StorageTestSupport
 import Testing
-import Engine
 import Tools
 
 /// The offline inspection engine (`Sources/Tools/Inspect`): Go text forms,
@@ -15,12 +15,12 @@ import Tools
     @Test func floatsPrintAsGoPercentG() {
         let cases: [(Double, String)] = [
             (0, "0"), (-0.0, "-0"), (1, "1"), (-42, "-42"), (123456, "123456"), (999999, "999999"),
-            (1e6, "1e+06"), (1234567, "1.234567e+06"), (1795301623, "1.795301623e+09"), (0.1, "0.1"),
+            (1e6, "1e+06"), (1_234_567, "1.234567e+06"), (1_795_301_623, "1.795301623e+09"), (0.1, "0.1"),
             (0.0001, "0.0001"), (0.00001, "1e-05"), (3.3873e-05, "3.3873e-05"), (100.5, "100.5"),
             (123456.7, "123456.7"), (999999.5, "999999.5"), (1e21, "1e+21"), (1e100, "1e+100"),
             (2.5e-300, "2.5e-300"), (5e-324, "5e-324"), (.greatestFiniteMagnitude, "1.7976931348623157e+308"),
             (-1.5e-7, "-1.5e-07"), (0.30000000000000004, "0.30000000000000004"), (1.0 / 3, "0.3333333333333333"),
-            (.nan, "NaN"), (Double(bitPattern: Sample.staleNaNBits), "NaN"), (.infinity, "+Inf"), (-.infinity, "-Inf"),
+            (.nan, "NaN"), (Double(bitPattern: Sample.staleNaNBits), "NaN"), (.infinity, "+Inf"), (-.infinity, "-Inf")
         ]
         for (v, want) in cases {
             var out: [UInt8] = []
@@ -36,7 +36,7 @@ import Tools
             ("\n\t\r\u{7}\u{8}\u{C}\u{B}", #""\n\t\r\a\b\f\v""#),
             ("\u{0}\u{1F}\u{7F}", #""\x00\x1f\x7f""#),
             ("é ü 日本 😀", "\"é ü 日本 😀\""),
-            ("\u{A0}\u{AD}\u{2028}\u{E0001}", #""\u00a0\u00ad\u2028\U000e0001""#),
+            ("\u{A0}\u{AD}\u{2028}\u{E0001}", #""\u00a0\u00ad\u2028\U000e0001""#)
         ]
         for (s, want) in cases {
             var out: [UInt8] = []
@@ -67,8 +67,10 @@ import Tools
         let range = BlockFixtures.timeRange(series)
         var dirs: [String] = []
         for tenant in ["b-tenant", "a-tenant"] {
-            let meta = try #require(try BlockWriter.write(series: input, minTime: range.minTime, maxTime: range.maxTime,
-                                                          into: root + "/data/tsdb/" + tenant))
+            let meta = try #require(
+                try BlockWriter.write(
+                    series: input, minTime: range.minTime, maxTime: range.maxTime,
+                    into: root + "/data/tsdb/" + tenant))
             dirs.append(root + "/data/tsdb/" + tenant + "/" + meta.ulid.description)
         }
         try FileManager.default.createDirectory(atPath: root + "/data/tsdb/a-tenant/wal", withIntermediateDirectories: true)
@@ -114,8 +116,10 @@ import Tools
         let dir = try TestPaths.temporaryDirectory(name).path + "/tsdb/t"
         let series = BlockFixtures.generatedSeries(count: 30)
         let range = BlockFixtures.timeRange(series)
-        let meta = try #require(try BlockWriter.write(series: try BlockFixtures.blockInput(series),
-                                                      minTime: range.minTime, maxTime: range.maxTime, into: dir))
+        let meta = try #require(
+            try BlockWriter.write(
+                series: try BlockFixtures.blockInput(series),
+                minTime: range.minTime, maxTime: range.maxTime, into: dir))
         let block = dir + "/" + meta.ulid.description
         // One tombstone for series 0 (its ID is the first series' offset / 16).
         let first = try BlockReader(directory: block).series()[0]
@@ -173,11 +177,11 @@ import Tools
     }
 
     @Test(arguments: [
-        ("chunks/000001", 8 + 12),      // inside the first chunk's data
-        ("index", 5 + 10),              // inside the symbol table
-        ("index", -60),                 // inside the postings offset table
-        ("tombstones", 2),              // magic
-        ("tombstones", 6),              // a stone (CRC mismatch)
+        ("chunks/000001", 8 + 12),  // inside the first chunk's data
+        ("index", 5 + 10),  // inside the symbol table
+        ("index", -60),  // inside the postings offset table
+        ("tombstones", 2),  // magic
+        ("tombstones", 6)  // a stone (CRC mismatch)
     ])
     func verifyNamesTheCorruptBlockFile(file: String, offset: Int) throws {
         let (dir, block) = try Self.database("verify-flip")
@@ -206,8 +210,10 @@ import Tools
     @Test func everyFlipIsReportedAndNothingTraps() throws {
         let dir = try TestPaths.temporaryDirectory("verify-every").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let meta = try #require(try BlockWriter.write(series: try BlockFixtures.referenceSeries(), minTime: BlockFixtures.start,
-                                                      maxTime: BlockFixtures.start + 60_000, into: dir))
+        let meta = try #require(
+            try BlockWriter.write(
+                series: try BlockFixtures.referenceSeries(), minTime: BlockFixtures.start,
+                maxTime: BlockFixtures.start + 60_000, into: dir))
         let block = dir + "/" + meta.ulid.description
         let discovered = try BlockDiscovery(path: block)
         for file in ["index", "chunks/000001"] {
@@ -280,8 +286,10 @@ import Tools
         let dir = try TestPaths.temporaryDirectory("verify-order").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let series = try BlockFixtures.referenceSeries()
-        let meta = try #require(try BlockWriter.write(series: series, minTime: BlockFixtures.start,
-                                                      maxTime: BlockFixtures.start + 60_000, into: dir))
+        let meta = try #require(
+            try BlockWriter.write(
+                series: series, minTime: BlockFixtures.start,
+                maxTime: BlockFixtures.start + 60_000, into: dir))
         let block = dir + "/" + meta.ulid.description
         var index = [UInt8](try Data(contentsOf: URL(fileURLWithPath: block + "/index")))
         // Series 4 (0x40) and 6 (0x60) of the reference layout: swap their
@@ -298,8 +306,9 @@ import Tools
         }
         try Data(index).write(to: URL(fileURLWithPath: block + "/index"))
         let problems = BlockVerifier.verify(block: block).problems
-        #expect(problems.contains { $0.file == block + "/index" && $0.offset == 0x60 && $0.reason.contains("does not sort after") },
-                "\(problems)")
+        #expect(
+            problems.contains { $0.file == block + "/index" && $0.offset == 0x60 && $0.reason.contains("does not sort after") },
+            "\(problems)")
         #expect(problems.contains { $0.reason.contains("lacks that label") }, "\(problems)")
     }
 

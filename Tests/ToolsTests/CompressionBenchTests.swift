@@ -1,10 +1,11 @@
 import CStorage
-@testable import Formats
 import Foundation
 import StorageTestSupport
 import TestSupport
 import Testing
+
 @testable import Engine
+@testable import Formats
 @testable import Tools
 
 /// `bench compression`'s engine: input readers, the XOR bit breakdown (totals
@@ -59,7 +60,7 @@ import Testing
         #expect(part("value_same") == (10, 10, 10))
         #expect(part("value_reuse") == (1, 12, 2))
         #expect(part("value_new") == (1, 23, 13))
-        #expect(part("padding") == (3, 18, 0)) // 7 + 8 (2.x zero byte) + 3
+        #expect(part("padding") == (3, 18, 0))  // 7 + 8 (2.x zero byte) + 3
         #expect(b.totalBits == 8 * 63)
         #expect(b.timestampBits == 144 + 32 + 9 + 16)
         #expect(b.valueBits == 192 + 10 + 12 + 23)
@@ -90,7 +91,8 @@ import Testing
             var one = cs_xor_bits()
             let c = Array(chunks.chunk(i))
             #expect(cs_xor_bits_add(&one, c, c.count) == CS_OK)
-            let sum = one.header_bits + one.first_ts_bits + one.first_value_bits + one.second_ts_bits + one.padding_bits
+            let sum =
+                one.header_bits + one.first_ts_bits + one.first_value_bits + one.second_ts_bits + one.padding_bits
                 + withUnsafeBytes(of: one.dod_bits) { $0.bindMemory(to: UInt64.self).reduce(0, +) }
                 + withUnsafeBytes(of: one.value_control_bits) { $0.bindMemory(to: UInt64.self).reduce(0, +) }
                 + withUnsafeBytes(of: one.value_payload_bits) { $0.bindMemory(to: UInt64.self).reduce(0, +) }
@@ -158,7 +160,8 @@ import Testing
         let input = try CompressionInput.read(path: path)
         #expect(input.kind == "OpenMetrics")
         #expect(input.samples.names == ["x", #"x{a="}"}"#])
-        #expect(input.samples.samples(ofSeries: 0) == [Sample(timestamp: 1_700_000_000_000, value: 1), Sample(timestamp: 1_700_000_001_123, value: 1)])
+        #expect(
+            input.samples.samples(ofSeries: 0) == [Sample(timestamp: 1_700_000_000_000, value: 1), Sample(timestamp: 1_700_000_001_123, value: 1)])
         #expect(input.samples.samples(ofSeries: 1) == [Sample(timestamp: 1_700_000_000_500, value: 2.5)])
 
         let gz = dir.appendingPathComponent("fixture.txt.gz")
@@ -182,7 +185,7 @@ import Testing
             ("{a=\"b\"} 1 100\n{a=\"b\"} 1 99999999999999999999\n", 2, "bad timestamp"),
             ("{a=\"b\"} 1 100\n{a=b} 1 200\n", 2, "expected '\"'"),
             ("x 1 2.x\n", 1, "bad timestamp"),
-            ("", nil, "no samples"),
+            ("", nil, "no samples")
         ]
         for (text, line, reason) in cases {
             let (dir, path) = try Self.write(text)
@@ -254,7 +257,10 @@ import Testing
         #expect(try db.compact().count >= 1, "the head spans 5 h: at least one block is cut")
         try db.close()
         let input = try CompressionInput.read(path: dir)
-        #expect(input.kind == "tenant database (\(try FileManager.default.contentsOfDirectory(atPath: dir).filter { ULID($0) != nil }.count) blocks, head from WAL)")
+        #expect(
+            input.kind
+                == "tenant database (\(try FileManager.default.contentsOfDirectory(atPath: dir).filter { ULID($0) != nil }.count) blocks, head from WAL)"
+        )
         #expect(input.samples.sampleCount == written)
     }
 }

@@ -1,8 +1,9 @@
 import Formats
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One deleted interval of a series, from a block's `tombstones` file (`docs/format/blocks.md#tombstones`).
 package struct Tombstone: Sendable, Equatable {
@@ -69,14 +70,16 @@ package final class BlockReader: Sendable {
     /// Reads and CRC-checks the chunk record `ref` points at.
     package func chunk(_ ref: BlockChunkRef) throws -> ChunkRecord {
         guard ref.segment < segments.count else {
-            throw FormatError(file: directory + "/chunks", offset: ref.offset,
-                              reason: "chunk ref \(ref) names segment \(ref.segment), the block has \(segments.count)")
+            throw FormatError(
+                file: directory + "/chunks", offset: ref.offset,
+                reason: "chunk ref \(ref) names segment \(ref.segment), the block has \(segments.count)")
         }
         let segment = segments[ref.segment]
         let offset = ref.offset
         guard offset >= ChunkSegment.headerSize, offset < segment.size else {
-            throw FormatError(file: segment.path, offset: offset,
-                              reason: "chunk ref \(ref) is outside the \(segment.size)-byte file")
+            throw FormatError(
+                file: segment.path, offset: offset,
+                reason: "chunk ref \(ref) is outside the \(segment.size)-byte file")
         }
         let head = try Self.read(segment, at: offset, count: min(ChunkSegment.maxLengthBytes, segment.size - offset))
         let layout = try head.withUnsafeBufferPointer { (b) throws(FormatError) in
@@ -127,9 +130,13 @@ package final class BlockReader: Sendable {
                     throw FormatError(file: path, offset: chunk.ref.offset, reason: "chunk has no samples")
                 }
                 guard first.timestamp >= chunk.minTime, last.timestamp <= chunk.maxTime,
-                      chunk.minTime >= meta.minTime, chunk.maxTime < meta.maxTime else {
-                    throw FormatError(file: path, offset: chunk.ref.offset,
-                                      reason: "samples [\(first.timestamp), \(last.timestamp)] outside the chunk's [\(chunk.minTime), \(chunk.maxTime)] or the block's [\(meta.minTime), \(meta.maxTime))")
+                    chunk.minTime >= meta.minTime, chunk.maxTime < meta.maxTime
+                else {
+                    throw FormatError(
+                        file: path, offset: chunk.ref.offset,
+                        reason:
+                            "samples [\(first.timestamp), \(last.timestamp)] outside the chunk's [\(chunk.minTime), \(chunk.maxTime)] or the block's [\(meta.minTime), \(meta.maxTime))"
+                    )
                 }
                 stats.numChunks += 1
                 stats.numSamples += UInt64(samples.count)
@@ -137,8 +144,9 @@ package final class BlockReader: Sendable {
         }
         stats.numTombstones = meta.stats.numTombstones
         guard stats == meta.stats else {
-            throw FormatError(file: directory + "/" + BlockMeta.fileName, offset: 0,
-                              reason: "stats \(meta.stats) disagree with the block's contents \(stats)")
+            throw FormatError(
+                file: directory + "/" + BlockMeta.fileName, offset: 0,
+                reason: "stats \(meta.stats) disagree with the block's contents \(stats)")
         }
     }
 
@@ -211,8 +219,9 @@ package final class BlockReader: Sendable {
                     throw SystemError(operation: "pread", path: segment.path, code: errno)
                 }
                 if n == 0 {
-                    throw FormatError(file: segment.path, offset: offset + done,
-                                      reason: "file ends at \(offset + done), \(count - done) more bytes needed")
+                    throw FormatError(
+                        file: segment.path, offset: offset + done,
+                        reason: "file ends at \(offset + done), \(count - done) more bytes needed")
                 }
                 done += n
             }

@@ -1,8 +1,9 @@
 import Formats
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Writes a persistent block directory Prometheus 2.x opens (`docs/format/blocks.md`):
 ///
@@ -48,12 +49,14 @@ package enum BlockWriter {
     /// - Throws: `BlockWriteError` for invalid input, `SystemError` for I/O.
     ///   Safe to call concurrently for different ULIDs.
     @discardableResult
-    package static func write(series: [(labels: Labels, chunks: [ChunkMeta])],
-                             minTime: Int64, maxTime: Int64,
-                             into parent: String,
-                             ulid: ULID? = nil,
-                             thanos: BlockMeta.Thanos? = nil,
-                             segmentSize: Int = defaultSegmentSize) throws -> BlockMeta? {
+    package static func write(
+        series: [(labels: Labels, chunks: [ChunkMeta])],
+        minTime: Int64, maxTime: Int64,
+        into parent: String,
+        ulid: ULID? = nil,
+        thanos: BlockMeta.Thanos? = nil,
+        segmentSize: Int = defaultSegmentSize
+    ) throws -> BlockMeta? {
         guard minTime < maxTime else { throw BlockWriteError.invalidTimeRange(minTime: minTime, maxTime: maxTime) }
         guard segmentSize > ChunkSegment.headerSize, segmentSize <= Int(UInt32.max) else {
             throw BlockWriteError.limitExceeded("segment size \(segmentSize)")
@@ -84,14 +87,18 @@ package enum BlockWriter {
 
             let indexSize = try IndexWriter.write(indexSeries, to: temporary + "/index")
 
-            var meta = BlockMeta(ulid: ulid, minTime: minTime, maxTime: maxTime, stats: stats,
-                                 compaction: BlockMeta.Compaction(level: 1, sources: [ulid]))
+            var meta = BlockMeta(
+                ulid: ulid, minTime: minTime, maxTime: maxTime, stats: stats,
+                compaction: BlockMeta.Compaction(level: 1, sources: [ulid]))
             if var thanos {
                 thanos.segmentFiles = segments.names
-                thanos.files = zip(segments.names, segments.sizes).map {
-                    BlockMeta.Thanos.File(relPath: "chunks/" + $0, sizeBytes: Int64($1))
-                } + [BlockMeta.Thanos.File(relPath: "index", sizeBytes: Int64(indexSize)),
-                     BlockMeta.Thanos.File(relPath: BlockMeta.fileName)]
+                thanos.files =
+                    zip(segments.names, segments.sizes).map {
+                        BlockMeta.Thanos.File(relPath: "chunks/" + $0, sizeBytes: Int64($1))
+                    } + [
+                        BlockMeta.Thanos.File(relPath: "index", sizeBytes: Int64(indexSize)),
+                        BlockMeta.Thanos.File(relPath: BlockMeta.fileName)
+                    ]
                 meta.thanos = thanos
             }
             try writeFile(temporary + "/" + BlockMeta.fileName, meta.encoded())
@@ -106,8 +113,10 @@ package enum BlockWriter {
     }
 
     /// Drops empty chunks and series, sorts when needed, and checks order and ranges.
-    private static func prepare(_ input: [(labels: Labels, chunks: [ChunkMeta])], minTime: Int64,
-                                maxTime: Int64) throws -> [(labels: Labels, chunks: [ChunkMeta])] {
+    private static func prepare(
+        _ input: [(labels: Labels, chunks: [ChunkMeta])], minTime: Int64,
+        maxTime: Int64
+    ) throws -> [(labels: Labels, chunks: [ChunkMeta])] {
         var series: [(labels: Labels, chunks: [ChunkMeta])] = []
         series.reserveCapacity(input.count)
         var sorted = true
@@ -124,10 +133,12 @@ package enum BlockWriter {
             }
             for (j, c) in s.chunks.enumerated() {
                 guard c.minTime <= c.maxTime, c.minTime >= minTime, c.maxTime < maxTime else {
-                    throw BlockWriteError.invalidChunks(s.labels, reason: "chunk \(j) spans [\(c.minTime), \(c.maxTime)], outside the block's [\(minTime), \(maxTime))")
+                    throw BlockWriteError.invalidChunks(
+                        s.labels, reason: "chunk \(j) spans [\(c.minTime), \(c.maxTime)], outside the block's [\(minTime), \(maxTime))")
                 }
                 if j > 0, c.minTime <= s.chunks[j - 1].maxTime {
-                    throw BlockWriteError.invalidChunks(s.labels, reason: "chunk \(j) starts at \(c.minTime), not after chunk \(j - 1) ends (\(s.chunks[j - 1].maxTime))")
+                    throw BlockWriteError.invalidChunks(
+                        s.labels, reason: "chunk \(j) starts at \(c.minTime), not after chunk \(j - 1) ends (\(s.chunks[j - 1].maxTime))")
                 }
             }
         }

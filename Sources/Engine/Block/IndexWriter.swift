@@ -1,6 +1,7 @@
 import Formats
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why a block or index could not be written; nothing on disk was published.
@@ -151,8 +152,9 @@ package final class IndexWriter {
 
     /// The whole index for `series` (ascending label order) as bytes.
     package static func encode(_ series: [(labels: Labels, chunks: [BlockChunkMeta])]) throws -> [UInt8] {
-        let writer = try IndexWriter(output: BlockFileOutput(inMemory: "index"),
-                                     symbols: series.lazy.flatMap { $0.labels.labels.lazy.flatMap { [$0.name, $0.value] } })
+        let writer = try IndexWriter(
+            output: BlockFileOutput(inMemory: "index"),
+            symbols: series.lazy.flatMap { $0.labels.labels.lazy.flatMap { [$0.name, $0.value] } })
         for s in series { try writer.addSeries(s.labels, chunks: s.chunks) }
         return try writer.finishReturningBytes()
     }
@@ -161,8 +163,9 @@ package final class IndexWriter {
     /// Returns the file size.
     @discardableResult
     package static func write(_ series: [(labels: Labels, chunks: [BlockChunkMeta])], to path: String) throws -> Int {
-        let writer = try IndexWriter(path: path,
-                                     symbols: series.lazy.flatMap { $0.labels.labels.lazy.flatMap { [$0.name, $0.value] } })
+        let writer = try IndexWriter(
+            path: path,
+            symbols: series.lazy.flatMap { $0.labels.labels.lazy.flatMap { [$0.name, $0.value] } })
         for s in series { try writer.addSeries(s.labels, chunks: s.chunks) }
         return try writer.finish()
     }

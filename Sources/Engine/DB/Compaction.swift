@@ -87,8 +87,11 @@ extension TenantDB {
             for (range, part) in byRange { ranges[range, default: []].append(part) }
         }
         if dropped > 0 {
-            logger.error("dropped samples whose block range does not fit in Int64", metadata: [
-                "tenant": "\(tenant)", "samples": "\(dropped)"])
+            logger.error(
+                "dropped samples whose block range does not fit in Int64",
+                metadata: [
+                    "tenant": "\(tenant)", "samples": "\(dropped)"
+                ])
         }
         return ranges.keys.sorted().map { range in
             let series = ranges[range]!
@@ -145,8 +148,10 @@ extension TenantDB {
         var out: [ChunkMeta] = []
         for start in stride(from: 0, to: samples.count, by: 120) {
             let part = samples[start..<min(start + 120, samples.count)]
-            out.append(ChunkMeta(minTime: part.first!.timestamp, maxTime: part.last!.timestamp,
-                                 chunk: try XORChunk(encoding: part)))
+            out.append(
+                ChunkMeta(
+                    minTime: part.first!.timestamp, maxTime: part.last!.timestamp,
+                    chunk: try XORChunk(encoding: part)))
         }
         return out
     }
@@ -157,8 +162,9 @@ extension TenantDB {
     private func truncateLogs() throws {
         let last = try wal.cutSegment()
         let minTime = head.minValidTime
-        try WALCheckpoint.create(directory: directory + "/wal", upTo: last, options: options.wal,
-                                 keep: { [head] in head.isAlive($0) }, minTime: minTime)
+        try WALCheckpoint.create(
+            directory: directory + "/wal", upTo: last, options: options.wal,
+            keep: { [head] in head.isAlive($0) }, minTime: minTime)
         let lastWBL = try wbl.cutSegment()
         let remaining = head.outOfOrderSnapshot()
         if !remaining.isEmpty { try wbl.log([WALRecord.samples(remaining).encoded()]) }

@@ -24,9 +24,11 @@ public final class Databases: @unchecked Sendable {
     /// Opens every tenant found under `<dataDirectory>/tsdb`. A tenant that fails
     /// to open is logged and counted, and the others still open; requests for it
     /// get `TenantUnavailableError` until a retry succeeds.
-    public init(dataDirectory: String, options: DatabaseOptions = DatabaseOptions(),
-                limitOverrides: [String: TenantLimits] = [:], openRetryInterval: TimeInterval = 10,
-                logger: Logger = Logger(label: "muninn.db")) throws {
+    public init(
+        dataDirectory: String, options: DatabaseOptions = DatabaseOptions(),
+        limitOverrides: [String: TenantLimits] = [:], openRetryInterval: TimeInterval = 10,
+        logger: Logger = Logger(label: "muninn.db")
+    ) throws {
         root = dataDirectory + "/tsdb"
         self.options = options
         self.limitOverrides = limitOverrides
@@ -66,8 +68,11 @@ public final class Databases: @unchecked Sendable {
     private func recordFailure(_ tenant: String, _ error: any Error) {
         failed[tenant] = Date().addingTimeInterval(openRetryInterval)
         failures += 1
-        logger.error("tenant database failed to open; its requests get 503 until a retry succeeds", metadata: [
-            "tenant": "\(tenant)", "error": "\(error)", "retry_after": "\(openRetryInterval)s"])
+        logger.error(
+            "tenant database failed to open; its requests get 503 until a retry succeeds",
+            metadata: [
+                "tenant": "\(tenant)", "error": "\(error)", "retry_after": "\(openRetryInterval)s"
+            ])
     }
 
     /// The options a tenant's database opens with: the shared ones, with the
@@ -128,7 +133,9 @@ public final class Databases: @unchecked Sendable {
         switch result {
         case .success(let db):
             open[tenant] = db
-            if failed.removeValue(forKey: tenant) != nil { logger.info("tenant database opened after earlier failures", metadata: ["tenant": "\(tenant)"]) }
+            if failed.removeValue(forKey: tenant) != nil {
+                logger.info("tenant database opened after earlier failures", metadata: ["tenant": "\(tenant)"])
+            }
         case .failure(let error):
             recordFailure(tenant, error)
         }

@@ -27,8 +27,10 @@ extension Databases {
                     report.blocksShipped += try shipper.sync().uploaded.count
                     shipped = shipper.shipped
                 }
-                report.blocksDeleted += try db.applyRetention(options.retention, shipped: shipped,
-                                                              now: Int64(now.timeIntervalSince1970 * 1000)).count
+                report.blocksDeleted += try db.applyRetention(
+                    options.retention, shipped: shipped,
+                    now: Int64(now.timeIntervalSince1970 * 1000)
+                ).count
             } catch {
                 logger.error("maintenance failed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
                 report.failures.append("\(tenant): \(error)")

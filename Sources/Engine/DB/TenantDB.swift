@@ -12,8 +12,10 @@ public struct DatabaseOptions: Sendable {
     /// Local blocks are deleted this long after their end, once shipped.
     public var retention: Retention
 
-    public init(wal: WALOptions = WALOptions(), chunkRange: Int64 = 2 * 3_600_000, limits: TenantLimits = TenantLimits(),
-                idleFlushTimeout: TimeInterval = 3600, retention: Retention = Retention()) {
+    public init(
+        wal: WALOptions = WALOptions(), chunkRange: Int64 = 2 * 3_600_000, limits: TenantLimits = TenantLimits(),
+        idleFlushTimeout: TimeInterval = 3600, retention: Retention = Retention()
+    ) {
         self.wal = wal
         self.chunkRange = chunkRange
         self.limits = limits
@@ -56,8 +58,10 @@ public final class TenantDB: @unchecked Sendable {
     var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Opens the database, replaying checkpoint, WAL and WBL into a new head.
-    public static func open(directory: String, tenant: String, options: DatabaseOptions,
-                            logger: Logger = Logger(label: "muninn.db")) throws -> TenantDB {
+    public static func open(
+        directory: String, tenant: String, options: DatabaseOptions,
+        logger: Logger = Logger(label: "muninn.db")
+    ) throws -> TenantDB {
         try Files.makeDirectory(directory)
         let blocks = try loadBlocks(directory, logger: logger)
         let head = Head(chunkRange: options.chunkRange)
@@ -153,8 +157,9 @@ public final class TenantDB: @unchecked Sendable {
         let limits = options.limits
         if limits.ingestionRate > 0 {
             rateLock.lock()
-            let ok = bucket.take(batch.sampleCount, rate: limits.ingestionRate, burst: limits.ingestionBurst,
-                                 now: Date().timeIntervalSince1970)
+            let ok = bucket.take(
+                batch.sampleCount, rate: limits.ingestionRate, burst: limits.ingestionBurst,
+                now: Date().timeIntervalSince1970)
             rateLock.unlock()
             if !ok { throw RateLimitedError(tenant: tenant, limit: limits.ingestionRate, burst: limits.ingestionBurst) }
         }
@@ -171,8 +176,11 @@ public final class TenantDB: @unchecked Sendable {
         if starts { failingSince = Date() }
         faultLock.unlock()
         if starts {
-            logger.error("storage writes failing; appends are refused until one succeeds", metadata: [
-                "tenant": "\(tenant)", "error": "\(fault)"])
+            logger.error(
+                "storage writes failing; appends are refused until one succeeds",
+                metadata: [
+                    "tenant": "\(tenant)", "error": "\(fault)"
+                ])
         }
     }
 
@@ -182,8 +190,11 @@ public final class TenantDB: @unchecked Sendable {
         failingSince = nil
         faultLock.unlock()
         if let since {
-            logger.notice("storage writes resumed", metadata: [
-                "tenant": "\(tenant)", "failed_for": "\(String(format: "%.1f", Date().timeIntervalSince(since)))s"])
+            logger.notice(
+                "storage writes resumed",
+                metadata: [
+                    "tenant": "\(tenant)", "failed_for": "\(String(format: "%.1f", Date().timeIntervalSince(since)))s"
+                ])
         }
     }
 

@@ -6,33 +6,48 @@ import Logging
 extension TenantDB {
     /// Replays checkpoint, WAL and WBL into `head` and returns the opened logs,
     /// repaired of any corrupt tail, ready for appends.
-    static func replayLogs(into head: Head, directory: String, tenant: String, options: DatabaseOptions,
-                           logger: Logger) throws -> (wal: WAL, wbl: WAL) {
+    static func replayLogs(
+        into head: Head, directory: String, tenant: String, options: DatabaseOptions,
+        logger: Logger
+    ) throws -> (wal: WAL, wbl: WAL) {
         let started = Date()
         let progress = ReplayProgress(directory: directory + "/wal", tenant: tenant, logger: logger)
         var decoder = WALSamplesDecoder()
         var unstorable = 0
-        let (wal, report) = try WAL.open(directory: directory + "/wal", options: options.wal, rawReplay: { record in
-            progress.advance(record.count)
-            unstorable += try head.replay(record, decoder: &decoder, outOfOrder: false)
-        })
-        let (wbl, wblReport) = try WAL.open(directory: directory + "/wbl", options: options.wal, rawReplay: { record in
-            unstorable += try head.replay(record, decoder: &decoder, outOfOrder: true)
-        })
+        let (wal, report) = try WAL.open(
+            directory: directory + "/wal", options: options.wal,
+            rawReplay: { record in
+                progress.advance(record.count)
+                unstorable += try head.replay(record, decoder: &decoder, outOfOrder: false)
+            })
+        let (wbl, wblReport) = try WAL.open(
+            directory: directory + "/wbl", options: options.wal,
+            rawReplay: { record in
+                unstorable += try head.replay(record, decoder: &decoder, outOfOrder: true)
+            })
         if unstorable > 0 {
-            logger.error("dropped replayed samples whose block range does not fit in Int64", metadata: [
-                "tenant": "\(tenant)", "samples": "\(unstorable)"])
+            logger.error(
+                "dropped replayed samples whose block range does not fit in Int64",
+                metadata: [
+                    "tenant": "\(tenant)", "samples": "\(unstorable)"
+                ])
         }
         for (name, r) in [("WAL", report), ("WBL", wblReport)] {
             if let corruption = r.corruption {
-                logger.warning("repaired corrupt \(name) tail; data after it is lost", metadata: [
-                    "tenant": "\(tenant)", "at": "\(corruption)", "dropped_segments": "\(r.segmentsDropped.count)"])
+                logger.warning(
+                    "repaired corrupt \(name) tail; data after it is lost",
+                    metadata: [
+                        "tenant": "\(tenant)", "at": "\(corruption)", "dropped_segments": "\(r.segmentsDropped.count)"
+                    ])
             }
         }
         if report.records > 0 {
-            logger.info("replayed WAL", metadata: [
-                "tenant": "\(tenant)", "records": "\(report.records)", "series": "\(head.seriesCount)",
-                "duration": "\(String(format: "%.3f", Date().timeIntervalSince(started)))s"])
+            logger.info(
+                "replayed WAL",
+                metadata: [
+                    "tenant": "\(tenant)", "records": "\(report.records)", "series": "\(head.seriesCount)",
+                    "duration": "\(String(format: "%.3f", Date().timeIntervalSince(started)))s"
+                ])
         }
         return (wal, wbl)
     }
@@ -128,8 +143,11 @@ final class ReplayProgress {
         guard now >= nextLog, total > 0 else { return }
         nextLog = now.addingTimeInterval(3)
         let rate = Double(done) / now.timeIntervalSince(started) / 1e6
-        logger.info("replaying WAL", metadata: [
-            "tenant": "\(tenant)", "progress": "\(min(100, done * 100 / total))%",
-            "rate": "\(String(format: "%.1f", rate)) MB/s"])
+        logger.info(
+            "replaying WAL",
+            metadata: [
+                "tenant": "\(tenant)", "progress": "\(min(100, done * 100 / total))%",
+                "rate": "\(String(format: "%.1f", rate)) MB/s"
+            ])
     }
 }

@@ -9,8 +9,11 @@ struct BatchSlots {
     mutating func reset(entries: Int) {
         var size = 16
         while size < entries * 2 { size <<= 1 }
-        if table.count < size { table = [UInt64](repeating: 0, count: size) }
-        else { table.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        if table.count < size {
+            table = [UInt64](repeating: 0, count: size)
+        } else {
+            table.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
         mask = size - 1
     }
 

@@ -138,13 +138,15 @@ package final class Head: @unchecked Sendable {
     /// The id of the live series whose labels are these byte ranges of `bytes`
     /// (sorted, unique names, as `AppendBatch.addRaw` requires): no `String`
     /// is made. `symbols` is a reader over this head's symbol table.
-    func lookup(bytes: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<AppendBatch.LabelSpan>,
-                symbols reader: SymbolTable.Reader) -> Int? {
+    func lookup(
+        bytes: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<AppendBatch.LabelSpan>,
+        symbols reader: SymbolTable.Reader
+    ) -> Int? {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: spans.count * 2) { ids in
             let resolved = { () -> Bool in
                 for (i, s) in spans.enumerated() {
                     guard let n = reader.id(UnsafeBufferPointer(rebasing: bytes[Int(s.nameStart)..<Int(s.nameStart + s.nameCount)])),
-                          let v = reader.id(UnsafeBufferPointer(rebasing: bytes[Int(s.valueStart)..<Int(s.valueStart + s.valueCount)]))
+                        let v = reader.id(UnsafeBufferPointer(rebasing: bytes[Int(s.valueStart)..<Int(s.valueStart + s.valueCount)]))
                     else { return false }
                     ids[2 * i] = n
                     ids[2 * i + 1] = v
@@ -202,9 +204,10 @@ package final class Head: @unchecked Sendable {
     /// The caller has checked `indexProblem` for it.
     @discardableResult
     func createSeries(ref: UInt64, ids: UnsafeBufferPointer<UInt32>) -> Int {
-        precondition(ref <= capacity.maxSeriesRef && refs.count < capacity.maxSeriesIDs
-                     && ids.count <= capacity.maxLabelRefs - labelSyms.count,
-                     "series index full: callers check indexProblem first")
+        precondition(
+            ref <= capacity.maxSeriesRef && refs.count < capacity.maxSeriesIDs
+                && ids.count <= capacity.maxLabelRefs - labelSyms.count,
+            "series index full: callers check indexProblem first")
         // Ids follow refs, which keeps `refs` ascending.
         precondition(ref > lastRef, "series refs must be created in increasing order")
         let id = refs.count
@@ -342,7 +345,8 @@ package final class Head: @unchecked Sendable {
             outOfOrder = o.chunks.filter { $0.maxTime >= mint && $0.minTime <= maxt }
             buffered = o.buffer.filter { $0.timestamp >= mint && $0.timestamp <= maxt }
         }
-        return SeriesData(labels: labels(of: id), chunks: metas, outOfOrderChunks: outOfOrder,
-                          outOfOrderSamples: buffered)
+        return SeriesData(
+            labels: labels(of: id), chunks: metas, outOfOrderChunks: outOfOrder,
+            outOfOrderSamples: buffered)
     }
 }

@@ -13,8 +13,10 @@ extension Head {
     /// nothing: a series none of whose samples is accepted is not created. When
     /// the WAL write fails nothing is applied; when only the WBL write fails the
     /// in-order part is applied and the WBL's error is thrown.
-    func commit(_ batch: AppendBatch, limits: TenantLimits, now: Int64,
-                wal: WAL?, wbl: WAL?) throws -> (AppendOutcome, Logged) {
+    func commit(
+        _ batch: AppendBatch, limits: TenantLimits, now: Int64,
+        wal: WAL?, wbl: WAL?
+    ) throws -> (AppendOutcome, Logged) {
         lock.lock()
         defer { lock.unlock() }
         var appender = HeadAppender(head: self, batch: batch, limits: limits, now: now, scratch: appendScratch)
@@ -151,9 +153,11 @@ struct HeadAppender {
         }
     }
 
-    private static func target(of entry: AppendBatch.Entry, _ head: Head, _ batch: AppendBatch,
-                               _ bytes: UnsafeBufferPointer<UInt8>, _ spans: UnsafeBufferPointer<AppendBatch.LabelSpan>,
-                               _ symbols: SymbolTable.Reader, _ near: inout (ref: UInt64, id: Int)) throws -> Target {
+    private static func target(
+        of entry: AppendBatch.Entry, _ head: Head, _ batch: AppendBatch,
+        _ bytes: UnsafeBufferPointer<UInt8>, _ spans: UnsafeBufferPointer<AppendBatch.LabelSpan>,
+        _ symbols: SymbolTable.Reader, _ near: inout (ref: UInt64, id: Int)
+    ) throws -> Target {
         if !entry.spans.isEmpty {
             if let id = head.lookup(bytes: bytes, spans: UnsafeBufferPointer(rebasing: spans[entry.spans]), symbols: symbols) {
                 return .series(id)
@@ -235,8 +239,9 @@ struct HeadAppender {
         }
         if let current {
             if let id {
-                if let slot = found.slot { scratch.newest[slot] = current }
-                else {
+                if let slot = found.slot {
+                    scratch.newest[slot] = current
+                } else {
                     scratch.slots.set(bucket: found.bucket, id: id, slot: scratch.newest.count)
                     scratch.newest.append(current)
                 }
@@ -253,16 +258,20 @@ struct HeadAppender {
         let storable = self.storable
         if t > future {
             let grace = limits.creationGracePeriod
-            reject(.tooFarInFuture, index, t, t > storable.upperBound
-                   ? "timestamp is past the last block range that fits in Int64"
-                   : "timestamp is more than \(grace / 1000)s ahead of the wall clock")
+            reject(
+                .tooFarInFuture, index, t,
+                t > storable.upperBound
+                    ? "timestamp is past the last block range that fits in Int64"
+                    : "timestamp is more than \(grace / 1000)s ahead of the wall clock")
             return false
         }
         if t < past {
             let grace = limits.pastGracePeriod
-            reject(.tooFarInPast, index, t, t < storable.lowerBound
-                   ? "timestamp is before the first block range that fits in Int64"
-                   : "timestamp is more than \(grace / 1000)s behind the wall clock")
+            reject(
+                .tooFarInPast, index, t,
+                t < storable.lowerBound
+                    ? "timestamp is before the first block range that fits in Int64"
+                    : "timestamp is more than \(grace / 1000)s behind the wall clock")
             return false
         }
         return true
@@ -274,15 +283,21 @@ struct HeadAppender {
     private mutating func notNewer(_ s: Sample, than cur: (t: Int64, v: UInt64), _ id: Int?, _ ref: UInt64?, _ index: Int) {
         let t = s.timestamp, v = s.value.bitPattern
         if t == cur.t {
-            if v == cur.v { outcome.duplicatesIgnored += 1 }
-            else { reject(.duplicateTimestamp, index, t, "a different value is already stored at this timestamp") }
+            if v == cur.v {
+                outcome.duplicatesIgnored += 1
+            } else {
+                reject(.duplicateTimestamp, index, t, "a different value is already stored at this timestamp")
+            }
             return
         }
         let windowStart = headMax.saturatingSub(limits.outOfOrderWindow)
         if limits.outOfOrderWindow > 0, let id, let ref, t >= windowStart {
             if let stored = late.first(where: { $0.id == id && $0.sample.timestamp == t })?.sample ?? head.storedSample(id, at: t) {
-                if stored.value.bitPattern == v { outcome.duplicatesIgnored += 1 }
-                else { reject(.duplicateTimestamp, index, t, "a different value is already stored at this timestamp") }
+                if stored.value.bitPattern == v {
+                    outcome.duplicatesIgnored += 1
+                } else {
+                    reject(.duplicateTimestamp, index, t, "a different value is already stored at this timestamp")
+                }
                 return
             }
             late.append((id, ref, s))
@@ -310,7 +325,8 @@ struct HeadAppender {
         }
         let metric = labels["__name__"] ?? ""
         if limits.maxSeriesPerMetric > 0,
-           head.seriesCount(metric: metric) + createdPerMetric[metric, default: 0] >= limits.maxSeriesPerMetric {
+            head.seriesCount(metric: metric) + createdPerMetric[metric, default: 0] >= limits.maxSeriesPerMetric
+        {
             reject(.maxSeriesPerMetric, index, t, "metric \(metric) has reached its limit of \(limits.maxSeriesPerMetric) series")
             return nil
         }

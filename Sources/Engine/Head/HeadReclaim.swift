@@ -49,8 +49,9 @@ extension Head {
     package var indexStats: HeadIndexStats {
         lock.lock()
         defer { lock.unlock() }
-        return HeadIndexStats(symbols: symbols.count, symbolBytes: symbols.byteCount, deadSymbols: symbols.deadCount,
-                              labelRefs: labelSyms.count, liveLabelRefs: liveLabelRefs, seriesIDs: refs.count)
+        return HeadIndexStats(
+            symbols: symbols.count, symbolBytes: symbols.byteCount, deadSymbols: symbols.deadCount,
+            labelRefs: labelSyms.count, liveLabelRefs: liveLabelRefs, seriesIDs: refs.count)
     }
 
     /// Why `newSeries` series up to ref `newestRef` with `labelPairs` labels

@@ -119,10 +119,12 @@ extension Head {
     /// when it does not decode (it then stays whole in the head).
     private func split(_ chunk: XORChunk, below: (Int64) -> Bool) -> (ChunkMeta, ChunkMeta)? {
         guard let samples = try? chunk.samples(), let at = samples.firstIndex(where: { !below($0.timestamp) }), at > 0,
-              let old = try? XORChunk(encoding: samples[..<at]), let new = try? XORChunk(encoding: samples[at...])
+            let old = try? XORChunk(encoding: samples[..<at]), let new = try? XORChunk(encoding: samples[at...])
         else { return nil }
-        return (ChunkMeta(minTime: samples[0].timestamp, maxTime: samples[at - 1].timestamp, chunk: old),
-                ChunkMeta(minTime: samples[at].timestamp, maxTime: samples.last!.timestamp, chunk: new))
+        return (
+            ChunkMeta(minTime: samples[0].timestamp, maxTime: samples[at - 1].timestamp, chunk: old),
+            ChunkMeta(minTime: samples[at].timestamp, maxTime: samples.last!.timestamp, chunk: new)
+        )
     }
 
     /// One series' out-of-order samples `below` the bound, sorted (lock held).
@@ -134,7 +136,9 @@ extension Head {
         late.sort { $0.timestamp < $1.timestamp }
         let keep = late.filter { !below($0.timestamp) }
         late.removeAll { !below($0.timestamp) }
-        if keep.isEmpty { ooo[id] = nil } else {
+        if keep.isEmpty {
+            ooo[id] = nil
+        } else {
             let fresh = OutOfOrderSamples()
             for s in keep { _ = fresh.insert(s) }
             ooo[id] = fresh
@@ -145,7 +149,7 @@ extension Head {
     /// Drops series from every index (lock held). Their refs are never reused.
     private func removeSeries(_ ids: [Int]) {
         guard !ids.isEmpty else { return }
-        let gone = ids.map(UInt32.init)   // ascending: allSeries is
+        let gone = ids.map(UInt32.init)  // ascending: allSeries is
         var touched = Set<UInt64>()
         for id in ids {
             alive[id] = false

@@ -19,11 +19,13 @@ public struct TenantLimits: Sendable, Equatable {
     /// bounds what a fresh tenant accepts.
     public var pastGracePeriod: Int64
 
-    public init(maxSeries: Int = 2_000_000, maxSeriesPerMetric: Int = 500_000,
-                maxLabelNamesPerSeries: Int = 30, maxLabelNameLength: Int = 1024,
-                maxLabelValueLength: Int = 2048, ingestionRate: Double = 10_000_000,
-                ingestionBurst: Int = 20_000_000, outOfOrderWindow: Int64 = 0,
-                creationGracePeriod: Int64 = 10 * 60 * 1000, pastGracePeriod: Int64 = TenantLimits.defaultPastGracePeriod) {
+    public init(
+        maxSeries: Int = 2_000_000, maxSeriesPerMetric: Int = 500_000,
+        maxLabelNamesPerSeries: Int = 30, maxLabelNameLength: Int = 1024,
+        maxLabelValueLength: Int = 2048, ingestionRate: Double = 10_000_000,
+        ingestionBurst: Int = 20_000_000, outOfOrderWindow: Int64 = 0,
+        creationGracePeriod: Int64 = 10 * 60 * 1000, pastGracePeriod: Int64 = TenantLimits.defaultPastGracePeriod
+    ) {
         self.maxSeries = maxSeries
         self.maxSeriesPerMetric = maxSeriesPerMetric
         self.maxLabelNamesPerSeries = maxLabelNamesPerSeries

@@ -133,7 +133,8 @@ struct SymbolTable {
                 if hashes[id] == h {
                     let start = Int(starts[id]), length = Int(starts[id + 1]) - start
                     if length == bytes.count,
-                       length == 0 || memcmp(arena! + start, bytes.baseAddress!, length) == 0 {
+                        length == 0 || memcmp(arena! + start, bytes.baseAddress!, length) == 0
+                    {
                         return UInt32(id)
                     }
                 }
@@ -149,7 +150,8 @@ struct SymbolTable {
             try starts.withUnsafeBufferPointer { st in
                 try hashes.withUnsafeBufferPointer { h in
                     try slots.withUnsafeBufferPointer { sl in
-                        try body(Reader(arena: a.baseAddress, starts: st.baseAddress!, hashes: h.baseAddress ?? st.baseAddress!, slots: sl, seed: seed))
+                        try body(
+                            Reader(arena: a.baseAddress, starts: st.baseAddress!, hashes: h.baseAddress ?? st.baseAddress!, slots: sl, seed: seed))
                     }
                 }
             }
@@ -174,7 +176,8 @@ struct SymbolTable {
                 if hashes[id] == h {
                     let start = Int(starts[id]), length = Int(starts[id + 1]) - start
                     if length == bytes.count,
-                       length == 0 || memcmp(a.baseAddress! + start, bytes.baseAddress!, length) == 0 {
+                        length == 0 || memcmp(a.baseAddress! + start, bytes.baseAddress!, length) == 0
+                    {
                         return (slot, UInt32(id))
                     }
                 }

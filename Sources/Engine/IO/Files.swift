@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A failed system call, naming the call and the path.
 public struct SystemError: Error, CustomStringConvertible, Sendable {
@@ -48,9 +49,9 @@ package enum Files {
 
     static func sync(_ fd: Int32, path: String) throws {
         #if os(Linux)
-        try check(fdatasync(fd), "fdatasync", path)
+            try check(fdatasync(fd), "fdatasync", path)
         #else
-        try check(fsync(fd), "fsync", path)
+            try check(fsync(fd), "fsync", path)
         #endif
     }
 
@@ -156,8 +157,10 @@ package enum Files {
     /// closed in every case; on failure the temporary file is removed and `path`
     /// is untouched.
     /// - Throws: `SystemError`, or whatever `fill` throws.
-    static func commitAtomically(_ fd: Int32, temporary: String, to path: String,
-                                 fill: (Int32) throws -> Void) throws {
+    static func commitAtomically(
+        _ fd: Int32, temporary: String, to path: String,
+        fill: (Int32) throws -> Void
+    ) throws {
         var open = true
         do {
             try fill(fd)

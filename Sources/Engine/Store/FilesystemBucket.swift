@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An object store in a local directory: key `a/b/c` is the file `<root>/a/b/c`.
@@ -131,8 +131,10 @@ public struct FilesystemBucket: ObjectStore {
     /// Creates a uniquely named temporary file beside the key and lets `body`
     /// fill it inside `Files.commitAtomically`, which fsyncs, renames it onto
     /// the key and fsyncs the directory, removing it on any failure.
-    private func writeObject(_ key: String,
-                             _ body: (_ fd: Int32, _ path: String) throws(ObjectStoreError) -> Void) throws(ObjectStoreError) {
+    private func writeObject(
+        _ key: String,
+        _ body: (_ fd: Int32, _ path: String) throws(ObjectStoreError) -> Void
+    ) throws(ObjectStoreError) {
         let path = try self.path(key)
         let directory = Files.parent(of: path)
         let tmp = path + Self.temporaryMarker + String(UInt64.random(in: .min ... .max), radix: 16)
@@ -171,8 +173,10 @@ public struct FilesystemBucket: ObjectStore {
 
     /// Adds the keys below `<root>/<keyPrefix>` whose next segment starts with
     /// `namePrefix`. `keyPrefix` is empty or ends in `/`.
-    private func collect(keyPrefix: String, namePrefix: Substring, recursive: Bool,
-                         into keys: inout [String]) throws(ObjectStoreError) {
+    private func collect(
+        keyPrefix: String, namePrefix: Substring, recursive: Bool,
+        into keys: inout [String]
+    ) throws(ObjectStoreError) {
         let directory = keyPrefix.isEmpty ? root : root + "/" + keyPrefix.dropLast()
         for name in try entries(directory, key: keyPrefix) where name.utf8.starts(with: namePrefix.utf8) {
             let key = keyPrefix + name
@@ -243,8 +247,10 @@ public struct FilesystemBucket: ObjectStore {
     private func path(_ key: String) throws(ObjectStoreError) -> String {
         try ObjectKey.validate(key)
         for segment in key.split(separator: "/") where segment.contains(Self.temporaryMarker) {
-            throw ObjectKey.invalid(key, "segment \"\(segment)\" contains \"\(Self.temporaryMarker)\", "
-                                    + "which marks temporary files")
+            throw ObjectKey.invalid(
+                key,
+                "segment \"\(segment)\" contains \"\(Self.temporaryMarker)\", "
+                    + "which marks temporary files")
         }
         return root + "/" + key
     }

@@ -1,11 +1,12 @@
 import Formats
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Deletes a tenant's local blocks once they are old enough and safely in the
 /// bucket.
@@ -37,8 +38,10 @@ public struct Retention: Sendable, Equatable {
 
     /// The blocks of `tenantDirectory` past retention, oldest first (`delete`
     /// removes them); reads meta.json files and changes nothing.
-    public func expired(tenantDirectory: String, now: Int64, shipped: Set<ULID>,
-                        logger: Logger = Logger(label: "muninn.retention")) throws -> [BlockMeta] {
+    public func expired(
+        tenantDirectory: String, now: Int64, shipped: Set<ULID>,
+        logger: Logger = Logger(label: "muninn.retention")
+    ) throws -> [BlockMeta] {
         let cutoff = now.saturatingSub(ShipperOptions.milliseconds(period))
         var expired: [BlockMeta] = []
         for name in try Files.list(tenantDirectory) {
@@ -65,12 +68,17 @@ public struct Retention: Sendable, Equatable {
 
     /// Deletes the blocks `expired` returned, in order.
     /// - Throws: the first deletion's I/O error; blocks before it stay deleted.
-    public static func delete(_ expired: [BlockMeta], tenantDirectory: String,
-                              logger: Logger = Logger(label: "muninn.retention")) throws {
+    public static func delete(
+        _ expired: [BlockMeta], tenantDirectory: String,
+        logger: Logger = Logger(label: "muninn.retention")
+    ) throws {
         for meta in expired {
             try deleteBlock(tenantDirectory + "/" + meta.ulid.description)
-            logger.info("deleted block past retention", metadata: [
-                "block": "\(meta.ulid)", "minTime": "\(meta.minTime)", "maxTime": "\(meta.maxTime)"])
+            logger.info(
+                "deleted block past retention",
+                metadata: [
+                    "block": "\(meta.ulid)", "minTime": "\(meta.minTime)", "maxTime": "\(meta.maxTime)"
+                ])
         }
     }
 
@@ -82,8 +90,10 @@ public struct Retention: Sendable, Equatable {
     /// ID cannot end in these suffixes, so nothing else matches.
     /// - Throws: the I/O error of listing or removing.
     @discardableResult
-    public static func sweepLeftovers(tenantDirectory: String,
-                                      logger: Logger = Logger(label: "muninn.retention")) throws -> [String] {
+    public static func sweepLeftovers(
+        tenantDirectory: String,
+        logger: Logger = Logger(label: "muninn.retention")
+    ) throws -> [String] {
         var removed: [String] = []
         for name in try Files.list(tenantDirectory).sorted()
         where [BlockWriter.temporarySuffix, deletionSuffix, legacySuffix].contains(where: { name.hasSuffix($0) }) {

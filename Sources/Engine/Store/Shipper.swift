@@ -1,12 +1,13 @@
-import Formats
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
+import Formats
 import Foundation
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Uploads one tenant's local blocks to `<tenant>/<ULID>/…` in a bucket, the way
 /// a Mimir ingester's shipper does (`docs/format/object-store.md#upload`):
@@ -69,9 +70,11 @@ public final class Shipper: @unchecked Sendable {
     ///   - tenantDirectory: the tenant's data directory (`<data>/tsdb/<tenant>`).
     ///   - now: the wall clock in Unix ms; tests replace it.
     /// - Throws: `TenantID.Invalid`.
-    public init(tenant: String, tenantDirectory: String, bucket: any ObjectStore,
-                options: ShipperOptions = ShipperOptions(), logger: Logger = Logger(label: "muninn.shipper"),
-                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) throws {
+    public init(
+        tenant: String, tenantDirectory: String, bucket: any ObjectStore,
+        options: ShipperOptions = ShipperOptions(), logger: Logger = Logger(label: "muninn.shipper"),
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+    ) throws {
         try TenantID.validate(tenant)
         self.tenant = tenant
         self.tenantDirectory = tenantDirectory
@@ -89,8 +92,9 @@ public final class Shipper: @unchecked Sendable {
             stateDirty = saved == nil
             stateFileError = nil
         } catch {
-            logger.error("ignoring unreadable shipper state file; every block will be checked against the bucket",
-                         metadata: ["error": "\(error)"])
+            logger.error(
+                "ignoring unreadable shipper state file; every block will be checked against the bucket",
+                metadata: ["error": "\(error)"])
             state = ShipperState()
             stateDirty = true
             stateFileError = error
@@ -145,13 +149,15 @@ public final class Shipper: @unchecked Sendable {
             let directory = tenantDirectory + "/" + name
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
-                  isDirectory.boolValue else { continue }
+                isDirectory.boolValue
+            else { continue }
             localIDs.insert(ulid)
             do {
                 let meta = try BlockMeta.read(directory: directory)
                 guard meta.ulid == ulid else {
-                    throw FormatError(file: directory + "/" + BlockMeta.fileName, offset: 0,
-                                      reason: "ulid \(meta.ulid) does not match the directory name")
+                    throw FormatError(
+                        file: directory + "/" + BlockMeta.fileName, offset: 0,
+                        reason: "ulid \(meta.ulid) does not match the directory name")
                 }
                 local.append((meta, directory))
             } catch {
@@ -187,8 +193,11 @@ public final class Shipper: @unchecked Sendable {
                 result.uploaded.append(ulid)
             } catch {
                 let delay = recordFailure(ulid)
-                logger.error("shipping block failed; will retry", metadata: [
-                    "block": "\(ulid)", "error": "\(error)", "retry_in": "\(Double(delay) / 1000)s"])
+                logger.error(
+                    "shipping block failed; will retry",
+                    metadata: [
+                        "block": "\(ulid)", "error": "\(error)", "retry_in": "\(Double(delay) / 1000)s"
+                    ])
                 result.failed.append(ShipFailure(ulid: ulid, reason: "\(error)"))
             }
         }
@@ -203,8 +212,10 @@ public final class Shipper: @unchecked Sendable {
     ///
     /// - Parameter sleep: waits between passes; throwing (e.g. on cancellation)
     ///   ends the loop. Tests inject one that advances a fake clock.
-    public func run(interval: Duration = .seconds(60),
-                    sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) async {
+    public func run(
+        interval: Duration = .seconds(60),
+        sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) async {
         while !Task.isCancelled {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 queue.async {
@@ -268,13 +279,16 @@ public final class Shipper: @unchecked Sendable {
     /// thanos fields, written as Mimir's `json.Encoder` does (trailing newline).
     /// A local meta without a thanos section gets one with external labels `{}`,
     /// raw resolution and no `version` key, exactly as Mimir's shipper produces.
-    static func uploadedMeta(_ local: BlockMeta, chunkNames: [String],
-                             files: [(relPath: String, size: Int64)]) -> [UInt8] {
+    static func uploadedMeta(
+        _ local: BlockMeta, chunkNames: [String],
+        files: [(relPath: String, size: Int64)]
+    ) -> [UInt8] {
         var meta = local
         var thanos = local.thanos ?? BlockMeta.Thanos(version: 0)
         thanos.source = BlockMeta.Thanos.receiveSource
         thanos.segmentFiles = chunkNames
-        thanos.files = (files.map { BlockMeta.Thanos.File(relPath: $0.relPath, sizeBytes: $0.size) }
+        thanos.files =
+            (files.map { BlockMeta.Thanos.File(relPath: $0.relPath, sizeBytes: $0.size) }
             + [BlockMeta.Thanos.File(relPath: BlockMeta.fileName)])
             .sorted { ObjectKey.precedes($0.relPath, $1.relPath) }
         meta.thanos = thanos
@@ -288,8 +302,9 @@ public final class Shipper: @unchecked Sendable {
             do {
                 try bucket.delete(key)
             } catch {
-                logger.warning("cleaning up a failed upload failed; partial block left in the bucket",
-                               metadata: ["block": "\(ulid)", "error": "\(error)"])
+                logger.warning(
+                    "cleaning up a failed upload failed; partial block left in the bucket",
+                    metadata: ["block": "\(ulid)", "error": "\(error)"])
             }
         }
     }

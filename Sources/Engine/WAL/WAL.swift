@@ -1,10 +1,11 @@
-import Formats
-#if canImport(Glibc)
-import Glibc
-#endif
 import CStorage
+import Formats
 import Foundation
 import Metrics
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A write-ahead log directory: numbered segments of 32 KiB pages holding
 /// CRC-checked record fragments (Prometheus's framing, `docs/format/wal.md`).
@@ -78,16 +79,22 @@ public final class WAL: @unchecked Sendable {
     /// Opens (creating if needed) the WAL in `directory`, replays the newest
     /// checkpoint and every later segment through `replay`, repairs a corrupt or
     /// torn tail by truncating there, and starts writing a new segment.
-    public static func open(directory: String, options: WALOptions = WALOptions(),
-                            replay: ((WALRecord) throws -> Void)? = nil) throws -> (WAL, WALReplayReport) {
-        try open(directory: directory, options: options, rawReplay: { bytes in
-            if let replay { try replay(try WALRecord.decode(bytes)) }
-        })
+    public static func open(
+        directory: String, options: WALOptions = WALOptions(),
+        replay: ((WALRecord) throws -> Void)? = nil
+    ) throws -> (WAL, WALReplayReport) {
+        try open(
+            directory: directory, options: options,
+            rawReplay: { bytes in
+                if let replay { try replay(try WALRecord.decode(bytes)) }
+            })
     }
 
     /// As `open(directory:options:replay:)`, handing replay the raw record bytes.
-    public static func open(directory: String, options: WALOptions,
-                            rawReplay: (UnsafeRawBufferPointer) throws -> Void) throws -> (WAL, WALReplayReport) {
+    public static func open(
+        directory: String, options: WALOptions,
+        rawReplay: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> (WAL, WALReplayReport) {
         try Files.makeDirectory(directory)
         let report = try WALReplay.run(directory: directory, repair: true, rawReplay)
         let next = (try WALSegments.list(directory).last).map { $0 + 1 } ?? (report.checkpoint.map { $0 + 1 } ?? 0)
@@ -115,8 +122,9 @@ public final class WAL: @unchecked Sendable {
     /// writes are failing.
     public var stats: WALStats {
         condition.lock(); defer { condition.unlock() }
-        return WALStats(bytesWritten: written, fsyncs: fsyncs, fsyncSeconds: fsyncSeconds,
-                        failing: failing || fatal != nil, failures: failures)
+        return WALStats(
+            bytesWritten: written, fsyncs: fsyncs, fsyncSeconds: fsyncSeconds,
+            failing: failing || fatal != nil, failures: failures)
     }
 
     /// Index of the segment being written.
@@ -277,9 +285,10 @@ public final class WAL: @unchecked Sendable {
 
     private func fault(_ error: Error, needsRestart: Bool) -> Error {
         guard let system = error as? SystemError else { return error }
-        return StorageFaultError(log: name, operation: system.operation,
-                                 file: URL(fileURLWithPath: system.path).lastPathComponent,
-                                 code: system.code, needsRestart: needsRestart)
+        return StorageFaultError(
+            log: name, operation: system.operation,
+            file: URL(fileURLWithPath: system.path).lastPathComponent,
+            code: system.code, needsRestart: needsRestart)
     }
 
     /// Frames and writes one commit. A commit that does not fit in the rest of
@@ -338,7 +347,7 @@ public final class WAL: @unchecked Sendable {
             if rc >= 0 { return used + Int(rc) }
             guard rc == Int64(CS_E_FULL) else { try CodecError.check(rc); return used }
             guard fresh else { return nil }
-            pagesLeft = UInt64.max // CS_WAL_PAGES_UNLIMITED
+            pagesLeft = UInt64.max  // CS_WAL_PAGES_UNLIMITED
         }
     }
 
@@ -420,7 +429,8 @@ public final class WAL: @unchecked Sendable {
             Self.fsyncDuration.record(duration: took)
             syncing = false
             if let error {
-                let fault = fault(error, needsRestart: true) as? StorageFaultError
+                let fault =
+                    fault(error, needsRestart: true) as? StorageFaultError
                     ?? StorageFaultError(log: name, operation: "fsync", file: WALSegments.name(segment), code: EIO, needsRestart: true)
                 fatal = fault
                 failures += 1
@@ -465,9 +475,13 @@ public final class WAL: @unchecked Sendable {
             // segments included); after a failure every waiter gets it.
             var still: [(position: UInt64, continuation: CheckedContinuation<Void, Error>)] = []
             for waiter in waiters {
-                if let fatal { waiter.continuation.resume(throwing: fatal) }
-                else if waiter.position <= synced && retired.isEmpty { waiter.continuation.resume() }
-                else { still.append(waiter) }
+                if let fatal {
+                    waiter.continuation.resume(throwing: fatal)
+                } else if waiter.position <= synced && retired.isEmpty {
+                    waiter.continuation.resume()
+                } else {
+                    still.append(waiter)
+                }
             }
             waiters = still
         }

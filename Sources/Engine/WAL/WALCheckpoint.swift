@@ -14,15 +14,19 @@ package enum WALCheckpoint {
     /// Crash-safe: the checkpoint is built in `checkpoint.<last>.tmp` and renamed
     /// into place only when complete and synced.
     @discardableResult
-    package static func create(directory: String, upTo last: Int, options: WALOptions,
-                              keep: (UInt64) -> Bool, minTime: Int64) throws -> Stats {
+    package static func create(
+        directory: String, upTo last: Int, options: WALOptions,
+        keep: (UInt64) -> Bool, minTime: Int64
+    ) throws -> Stats {
         let previous = try WALSegments.checkpoints(directory).last
         let segments = try WALSegments.list(directory).filter { $0 > (previous?.index ?? -1) && $0 <= last }
         let finalPath = directory + "/" + WALSegments.checkpointName(last)
         let tmpPath = finalPath + ".tmp"
         try Files.remove(tmpPath)
-        let (out, _) = try WAL.open(directory: tmpPath, options: WALOptions(
-            segmentSize: options.segmentSize, compression: options.compression, fsync: .never))
+        let (out, _) = try WAL.open(
+            directory: tmpPath,
+            options: WALOptions(
+                segmentSize: options.segmentSize, compression: options.compression, fsync: .never))
 
         var stats = Stats()
         var pending: [[UInt8]] = []
@@ -55,7 +59,7 @@ package enum WALCheckpoint {
                 stats.tombstonesDropped += stones.count - kept.count
                 if !kept.isEmpty { try emit(.tombstones(kept)) }
             case .other:
-                break // Record types this version does not know are not carried forward.
+                break  // Record types this version does not know are not carried forward.
             }
         }
         if let previous {

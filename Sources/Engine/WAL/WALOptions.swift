@@ -29,10 +29,13 @@ public struct WALOptions: Sendable, Equatable {
     public var compression: WALCompression
     public var fsync: FsyncPolicy
 
-    public init(segmentSize: Int = 128 * 1024 * 1024, compression: WALCompression = .lz4,
-                fsync: FsyncPolicy = .interval(milliseconds: 1000)) {
-        precondition(segmentSize >= WAL.pageSize && segmentSize % WAL.pageSize == 0,
-                     "segment size must be a positive multiple of \(WAL.pageSize)")
+    public init(
+        segmentSize: Int = 128 * 1024 * 1024, compression: WALCompression = .lz4,
+        fsync: FsyncPolicy = .interval(milliseconds: 1000)
+    ) {
+        precondition(
+            segmentSize >= WAL.pageSize && segmentSize % WAL.pageSize == 0,
+            "segment size must be a positive multiple of \(WAL.pageSize)")
         self.segmentSize = segmentSize
         self.compression = compression
         self.fsync = fsync

@@ -9,15 +9,19 @@ public enum WALReader {
     /// `WALCorruption` naming the start of the first bad record; `body`'s own
     /// `CodecError`s are reported as corruption of that record.
     @discardableResult
-    public static func readSegment(path: String, segment: Int,
-                                   _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws -> Int {
+    public static func readSegment(
+        path: String, segment: Int,
+        _ body: (UnsafeRawBufferPointer, Int) throws -> Void
+    ) throws -> Int {
         let bytes = try Files.read(path)
         return try readSegment(bytes: bytes, path: path, segment: segment, body)
     }
 
     @discardableResult
-    public static func readSegment(bytes: [UInt8], path: String, segment: Int,
-                                   _ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws -> Int {
+    public static func readSegment(
+        bytes: [UInt8], path: String, segment: Int,
+        _ body: (UnsafeRawBufferPointer, Int) throws -> Void
+    ) throws -> Int {
         var record = [UInt8](repeating: 0, count: 64 * 1024)
         var plain = [UInt8](repeating: 0, count: 64 * 1024)
         return try bytes.withUnsafeBufferPointer { seg -> Int in
@@ -28,16 +32,20 @@ public enum WALReader {
                 let rc: Int32
                 do {
                     // A record's fragments all lie in this segment.
-                    rc = try growOnNoSpace(limit: seg.count, needed: { read.length }, grow: {
-                        record = [UInt8](repeating: 0, count: $0)
-                    }) { record.withUnsafeMutableBufferPointer { cs_wal_reader_next(&reader, $0.baseAddress, $0.count, &read) } }
+                    rc = try growOnNoSpace(
+                        limit: seg.count, needed: { read.length },
+                        grow: {
+                            record = [UInt8](repeating: 0, count: $0)
+                        }
+                    ) { record.withUnsafeMutableBufferPointer { cs_wal_reader_next(&reader, $0.baseAddress, $0.count, &read) } }
                 } catch {
                     throw WALCorruption(file: path, segment: segment, offset: read.offset, reason: "\(error)")
                 }
                 if rc == 0 { return read.offset }
                 if rc < 0 {
-                    throw WALCorruption(file: path, segment: segment, offset: read.offset,
-                                        reason: "\(CodecError(code: rc))")
+                    throw WALCorruption(
+                        file: path, segment: segment, offset: read.offset,
+                        reason: "\(CodecError(code: rc))")
                 }
                 let offset = read.offset
                 do {
@@ -62,9 +70,12 @@ public enum WALReader {
         // The C side already refuses sizes beyond its largest compression ratio
         // (255 for LZ4, more than snappy's); this is the same bound.
         let (limit, overflow) = n.multipliedReportingOverflow(by: maxExpansion)
-        let rc = try growOnNoSpace(limit: overflow ? Int.max : limit, needed: { need }, grow: {
-            dst = [UInt8](repeating: 0, count: $0)
-        }) {
+        let rc = try growOnNoSpace(
+            limit: overflow ? Int.max : limit, needed: { need },
+            grow: {
+                dst = [UInt8](repeating: 0, count: $0)
+            }
+        ) {
             dst.withUnsafeMutableBufferPointer { d in cs_wal_decompress(UInt32(flags), src, n, d.baseAddress, d.count, &need) }
         }
         return Int(try CodecError.check(rc))

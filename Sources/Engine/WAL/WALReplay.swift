@@ -5,8 +5,10 @@ public enum WALReplay {
     /// later segments are deleted (as Prometheus does), and the report says where.
     /// Without `repair` the corruption is thrown. A corrupt checkpoint always throws.
     @discardableResult
-    public static func run(directory: String, repair: Bool,
-                           _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> WALReplayReport {
+    public static func run(
+        directory: String, repair: Bool,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> WALReplayReport {
         var report = WALReplayReport()
         // A checkpoint left half-written by a crash is incomplete: drop it.
         for name in try Files.list(directory) where repair && name.hasPrefix("checkpoint.") && name.hasSuffix(".tmp") {
@@ -26,8 +28,9 @@ public enum WALReplay {
         for (position, index) in segments.enumerated() {
             let path = directory + "/" + WALSegments.name(index)
             if position > 0, segments[position - 1] != index - 1 {
-                let gap = WALCorruption(file: path, segment: index, offset: 0,
-                                        reason: "segment \(WALSegments.name(index - 1)) is missing")
+                let gap = WALCorruption(
+                    file: path, segment: index, offset: 0,
+                    reason: "segment \(WALSegments.name(index - 1)) is missing")
                 guard repair else { throw gap }
                 report.corruption = gap
                 report.segmentsDropped = Array(segments[position...])

@@ -15,7 +15,8 @@ public enum WALSegments {
     public static func checkpoints(_ directory: String) throws -> [(index: Int, path: String)] {
         try Files.list(directory).compactMap { name -> (Int, String)? in
             guard name.hasPrefix("checkpoint."), !name.hasSuffix(".tmp"),
-                  let n = Int(name.dropFirst("checkpoint.".count)) else { return nil }
+                let n = Int(name.dropFirst("checkpoint.".count))
+            else { return nil }
             return (n, directory + "/" + name)
         }.sorted { $0.0 < $1.0 }
     }

@@ -59,8 +59,10 @@ public struct BlockMeta: Sendable, Equatable, Codable {
         /// E.g. `"from-out-of-order"`.
         public var hints: [String]
 
-        public init(level: Int = 1, sources: [ULID] = [], parents: [BlockDescriptor] = [],
-                    deletable: Bool = false, failed: Bool = false, hints: [String] = []) {
+        public init(
+            level: Int = 1, sources: [ULID] = [], parents: [BlockDescriptor] = [],
+            deletable: Bool = false, failed: Bool = false, hints: [String] = []
+        ) {
             self.level = level
             self.sources = sources
             self.parents = parents
@@ -129,8 +131,10 @@ public struct BlockMeta: Sendable, Equatable, Codable {
         /// Every file of the block sorted by path; `BlockWriter` fills this in.
         public var files: [File]
 
-        public init(version: Int = 1, labels: [String: String] = [:], downsample: Downsample = Downsample(),
-                    source: String = Thanos.receiveSource, segmentFiles: [String] = [], files: [File] = []) {
+        public init(
+            version: Int = 1, labels: [String: String] = [:], downsample: Downsample = Downsample(),
+            source: String = Thanos.receiveSource, segmentFiles: [String] = [], files: [File] = []
+        ) {
             self.version = version
             self.labels = labels
             self.downsample = downsample
@@ -164,8 +168,10 @@ public struct BlockMeta: Sendable, Equatable, Codable {
     public var version: Int
     public var thanos: Thanos?
 
-    public init(ulid: ULID, minTime: Int64, maxTime: Int64, stats: Stats, compaction: Compaction,
-                version: Int = BlockMeta.currentVersion, thanos: Thanos? = nil) {
+    public init(
+        ulid: ULID, minTime: Int64, maxTime: Int64, stats: Stats, compaction: Compaction,
+        version: Int = BlockMeta.currentVersion, thanos: Thanos? = nil
+    ) {
         self.ulid = ulid
         self.minTime = minTime
         self.maxTime = maxTime
@@ -232,8 +238,10 @@ public struct BlockMeta: Sendable, Equatable, Codable {
 
     private var json: GoJSON {
         var statsFields: [(String, GoJSON)] = []
-        for (key, value) in [("numSamples", stats.numSamples), ("numSeries", stats.numSeries),
-                             ("numChunks", stats.numChunks), ("numTombstones", stats.numTombstones)] where value != 0 {
+        for (key, value) in [
+            ("numSamples", stats.numSamples), ("numSeries", stats.numSeries),
+            ("numChunks", stats.numChunks), ("numTombstones", stats.numTombstones)
+        ] where value != 0 {
             statsFields.append((key, .unsigned(value)))
         }
         var compactionFields: [(String, GoJSON)] = [("level", .integer(Int64(compaction.level)))]
@@ -242,10 +250,17 @@ public struct BlockMeta: Sendable, Equatable, Codable {
         }
         if compaction.deletable { compactionFields.append(("deletable", .bool(true))) }
         if !compaction.parents.isEmpty {
-            compactionFields.append(("parents", .array(compaction.parents.map {
-                .object([("ulid", .string($0.ulid.description)), ("minTime", .integer($0.minTime)),
-                         ("maxTime", .integer($0.maxTime))])
-            })))
+            compactionFields.append(
+                (
+                    "parents",
+                    .array(
+                        compaction.parents.map {
+                            .object([
+                                ("ulid", .string($0.ulid.description)), ("minTime", .integer($0.minTime)),
+                                ("maxTime", .integer($0.maxTime))
+                            ])
+                        })
+                ))
         }
         if compaction.failed { compactionFields.append(("failed", .bool(true))) }
         if !compaction.hints.isEmpty { compactionFields.append(("hints", .array(compaction.hints.map { .string($0) }))) }
@@ -256,7 +271,7 @@ public struct BlockMeta: Sendable, Equatable, Codable {
             ("maxTime", .integer(maxTime)),
             ("stats", .object(statsFields)),
             ("compaction", .object(compactionFields)),
-            ("version", .integer(Int64(version))),
+            ("version", .integer(Int64(version)))
         ]
         if let thanos { fields.append(("thanos", thanos.json)) }
         return .object(fields)
@@ -274,14 +289,19 @@ extension BlockMeta.Thanos {
         fields.append(("source", .string(source)))
         if !segmentFiles.isEmpty { fields.append(("segment_files", .array(segmentFiles.map { .string($0) }))) }
         if !files.isEmpty {
-            fields.append(("files", .array(files.map { file in
-                var f: [(String, GoJSON)] = [("rel_path", .string(file.relPath))]
-                if let size = file.sizeBytes, size != 0 { f.append(("size_bytes", .integer(size))) }
-                if let hash = file.hash {
-                    f.append(("hash", .object([("hashFunc", .string(hash.hashFunc)), ("value", .string(hash.value))])))
-                }
-                return .object(f)
-            })))
+            fields.append(
+                (
+                    "files",
+                    .array(
+                        files.map { file in
+                            var f: [(String, GoJSON)] = [("rel_path", .string(file.relPath))]
+                            if let size = file.sizeBytes, size != 0 { f.append(("size_bytes", .integer(size))) }
+                            if let hash = file.hash {
+                                f.append(("hash", .object([("hashFunc", .string(hash.hashFunc)), ("value", .string(hash.value))])))
+                            }
+                            return .object(f)
+                        })
+                ))
         }
         return .object(fields)
     }

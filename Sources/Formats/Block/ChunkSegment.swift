@@ -37,12 +37,15 @@ package enum ChunkSegment {
             var records: [ChunkRecord] = []
             var offset = headerSize
             while offset < buf.count {
-                let layout = try self.layout(prefix: UnsafeBufferPointer(rebasing: buf[offset...]), offset: offset,
-                                             fileSize: buf.count, file: file)
+                let layout = try self.layout(
+                    prefix: UnsafeBufferPointer(rebasing: buf[offset...]), offset: offset,
+                    fileSize: buf.count, file: file)
                 let record = UnsafeBufferPointer(rebasing: buf[offset..<layout.end])
                 let encoding = try validate(record, layout, file: file)
-                records.append(ChunkRecord(ref: UInt64(segmentIndex) << 32 | UInt64(offset), encoding: encoding,
-                                           data: Array(record[layout.dataRange])))
+                records.append(
+                    ChunkRecord(
+                        ref: UInt64(segmentIndex) << 32 | UInt64(offset), encoding: encoding,
+                        data: Array(record[layout.dataRange])))
                 offset = layout.end
             }
             return records
@@ -53,13 +56,15 @@ package enum ChunkSegment {
     /// them when the file is shorter than the header.
     package static func checkHeader(_ start: UnsafeBufferPointer<UInt8>, file: String) throws(FormatError) {
         guard start.count >= headerSize else {
-            throw FormatError(file: file, offset: 0,
-                              reason: "file is \(start.count) bytes, shorter than the \(headerSize)-byte header")
+            throw FormatError(
+                file: file, offset: 0,
+                reason: "file is \(start.count) bytes, shorter than the \(headerSize)-byte header")
         }
         let found = UInt32(start[0]) << 24 | UInt32(start[1]) << 16 | UInt32(start[2]) << 8 | UInt32(start[3])
         guard found == magic else {
-            throw FormatError(file: file, offset: 0,
-                              reason: "bad magic 0x\(String(found, radix: 16)), want 0x\(String(magic, radix: 16))")
+            throw FormatError(
+                file: file, offset: 0,
+                reason: "bad magic 0x\(String(found, radix: 16)), want 0x\(String(magic, radix: 16))")
         }
         guard start[4] == version else {
             throw FormatError(file: file, offset: 4, reason: "unsupported chunk segment version \(start[4])")
@@ -70,40 +75,52 @@ package enum ChunkSegment {
     /// `fileSize` bytes and checks that the whole record lies inside the file.
     /// `prefix` holds the file's bytes from `offset`: at least
     /// `min(maxLengthBytes, fileSize - offset)` of them (more are ignored).
-    package static func layout(prefix: UnsafeBufferPointer<UInt8>, offset: Int, fileSize: Int,
-                               file: String) throws(FormatError) -> ChunkRecordLayout {
+    package static func layout(
+        prefix: UnsafeBufferPointer<UInt8>, offset: Int, fileSize: Int,
+        file: String
+    ) throws(FormatError) -> ChunkRecordLayout {
         guard offset >= headerSize, offset < fileSize else {
             throw FormatError(file: file, offset: offset, reason: "chunk offset \(offset) is outside the \(fileSize)-byte file")
         }
         var length: UInt64 = 0
         let available = min(prefix.count, maxLengthBytes)
-        let n = available == 0 ? Int(CS_E_SHORT)
+        let n =
+            available == 0
+            ? Int(CS_E_SHORT)
             : Int(cs_get_uvarint(prefix.baseAddress!, prefix.baseAddress! + available, &length))
         guard n > 0 else {
-            throw FormatError(file: file, offset: offset,
-                              reason: "chunk length prefix is not a uvarint of at most \(maxLengthBytes) bytes")
+            throw FormatError(
+                file: file, offset: offset,
+                reason: "chunk length prefix is not a uvarint of at most \(maxLengthBytes) bytes")
         }
         // length < 2^35 (five uvarint bytes), so the sum cannot overflow.
         guard length <= UInt64(fileSize), offset + n + 1 + Int(length) + 4 <= fileSize else {
-            throw FormatError(file: file, offset: offset,
-                              reason: "chunk of \(length) bytes runs past the end of the file (\(fileSize) bytes)")
+            throw FormatError(
+                file: file, offset: offset,
+                reason: "chunk of \(length) bytes runs past the end of the file (\(fileSize) bytes)")
         }
         return ChunkRecordLayout(offset: offset, prefixSize: n, length: Int(length))
     }
 
     /// The encoding byte and the stored and computed CRC32C of a record;
     /// `record` holds its `layout.size` bytes, length prefix first.
-    package static func inspect(_ record: UnsafeBufferPointer<UInt8>,
-                                _ layout: ChunkRecordLayout) -> (encoding: UInt8, storedCRC: UInt32, computedCRC: UInt32) {
+    package static func inspect(
+        _ record: UnsafeBufferPointer<UInt8>,
+        _ layout: ChunkRecordLayout
+    ) -> (encoding: UInt8, storedCRC: UInt32, computedCRC: UInt32) {
         precondition(record.count >= layout.size, "record buffer shorter than its layout")
         let base = record.baseAddress!
-        return (record[layout.prefixSize], cs_load_be32(base + layout.dataRange.upperBound),
-                cs_crc32c(0, base + layout.prefixSize, 1 + layout.length))
+        return (
+            record[layout.prefixSize], cs_load_be32(base + layout.dataRange.upperBound),
+            cs_crc32c(0, base + layout.prefixSize, 1 + layout.length)
+        )
     }
 
     /// Checks a record's encoding and CRC (as `inspect`) and returns the encoding.
-    package static func validate(_ record: UnsafeBufferPointer<UInt8>, _ layout: ChunkRecordLayout,
-                                 file: String) throws(FormatError) -> UInt8 {
+    package static func validate(
+        _ record: UnsafeBufferPointer<UInt8>, _ layout: ChunkRecordLayout,
+        file: String
+    ) throws(FormatError) -> UInt8 {
         let (encoding, stored, computed) = inspect(record, layout)
         guard ChunkEncoding(rawValue: encoding) != nil else {
             throw FormatError(file: file, offset: layout.offset, reason: "unknown chunk encoding \(encoding)")
@@ -158,8 +175,10 @@ package struct ChunkSegmentBuilder: Sendable {
         bytes.append(encoding.rawValue)
         bytes.append(contentsOf: data)
         let crc = bytes.withUnsafeBufferPointer { cs_crc32c(0, $0.baseAddress! + crcStart, $0.count - crcStart) }
-        bytes.append(contentsOf: [UInt8(crc >> 24), UInt8(truncatingIfNeeded: crc >> 16),
-                                  UInt8(truncatingIfNeeded: crc >> 8), UInt8(truncatingIfNeeded: crc)])
+        bytes.append(contentsOf: [
+            UInt8(crc >> 24), UInt8(truncatingIfNeeded: crc >> 16),
+            UInt8(truncatingIfNeeded: crc >> 8), UInt8(truncatingIfNeeded: crc)
+        ])
         return ref
     }
 }

@@ -35,7 +35,6 @@ package struct BlockChunkMeta: Sendable, Hashable {
     }
 }
 
-
 /// A string that hashes and compares by its UTF-8 bytes. Swift's `String`
 /// equality is Unicode canonical equivalence, which would merge label values
 /// that Prometheus (byte strings) keeps apart.
@@ -61,8 +60,10 @@ package struct EncodeBuffer {
     @inlinable package init() {}
 
     @inlinable package mutating func be32(_ v: UInt32) {
-        bytes.append(contentsOf: [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16),
-                                  UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)])
+        bytes.append(contentsOf: [
+            UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16),
+            UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)
+        ])
     }
 
     @inlinable package mutating func be64(_ v: UInt64) {

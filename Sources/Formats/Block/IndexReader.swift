@@ -58,12 +58,14 @@ package struct IndexReader: Sendable {
         self.bytes = bytes
         let headerSize = 5
         guard bytes.count >= headerSize + IndexLayout.tocSize else {
-            throw FormatError(file: file, offset: 0, reason: "file is \(bytes.count) bytes, shorter than header and TOC (\(headerSize + IndexLayout.tocSize))")
+            throw FormatError(
+                file: file, offset: 0, reason: "file is \(bytes.count) bytes, shorter than header and TOC (\(headerSize + IndexLayout.tocSize))")
         }
         var header = IndexDecoder(bytes: bytes, file: file, position: 0, end: headerSize)
         let magic = try header.be32()
         guard magic == IndexLayout.magic else {
-            throw FormatError(file: file, offset: 0, reason: "bad magic 0x\(String(magic, radix: 16)), want 0x\(String(IndexLayout.magic, radix: 16))")
+            throw FormatError(
+                file: file, offset: 0, reason: "bad magic 0x\(String(magic, radix: 16)), want 0x\(String(IndexLayout.magic, radix: 16))")
         }
         let version = try header.byte()
         guard version == IndexLayout.version else {
@@ -88,11 +90,14 @@ package struct IndexReader: Sendable {
             }
             offsets.append(Int(v))
         }
-        let toc = IndexTOC(symbols: offsets[0], series: offsets[1], labelIndices: offsets[2],
-                           labelOffsetTable: offsets[3], postings: offsets[4], postingsOffsetTable: offsets[5])
+        let toc = IndexTOC(
+            symbols: offsets[0], series: offsets[1], labelIndices: offsets[2],
+            labelOffsetTable: offsets[3], postings: offsets[4], postingsOffsetTable: offsets[5])
         self.toc = toc
-        let layout = [toc.symbols, toc.series, toc.labelIndices, toc.postings, toc.labelOffsetTable,
-                      toc.postingsOffsetTable, tocStart]
+        let layout = [
+            toc.symbols, toc.series, toc.labelIndices, toc.postings, toc.labelOffsetTable,
+            toc.postingsOffsetTable, tocStart
+        ]
         self.layout = layout
         var previous = headerSize
         for offset in layout where offset != 0 {
@@ -129,7 +134,8 @@ package struct IndexReader: Sendable {
                 guard keys == 2 else { throw FormatError(file: file, offset: at, reason: "postings entry with \(keys) keys, want 2") }
                 let entry = PostingsEntry(name: try d.string(), value: try d.string(), offset: try d.offset(limit: tocStart))
                 if let last = table.last, Self.compare(last.name, last.value, entry.name, entry.value) >= 0 {
-                    throw FormatError(file: file, offset: at, reason: "postings entry \(entry.name)=\(entry.value) does not sort after \(last.name)=\(last.value)")
+                    throw FormatError(
+                        file: file, offset: at, reason: "postings entry \(entry.name)=\(entry.value) does not sort after \(last.name)=\(last.value)")
                 }
                 table.append(entry)
             }
@@ -424,8 +430,10 @@ package struct IndexReader: Sendable {
 
     /// Checks `len BE32 | body | CRC32C(body)` at `offset` ending by `limit` and
     /// returns a decoder over the body.
-    static func section(_ bytes: [UInt8], _ file: String, at offset: Int, limit: Int,
-                        what: String) throws(FormatError) -> IndexDecoder {
+    static func section(
+        _ bytes: [UInt8], _ file: String, at offset: Int, limit: Int,
+        what: String
+    ) throws(FormatError) -> IndexDecoder {
         guard offset >= 0, offset <= limit - 8 else {
             throw FormatError(file: file, offset: offset, reason: "\(what) at \(offset) does not fit before \(limit)")
         }
@@ -440,11 +448,15 @@ package struct IndexReader: Sendable {
     }
 
     /// The BE32 CRC32C stored right after `body` must match the body's.
-    package static func checkCRC(_ bytes: [UInt8], _ file: String, body: Range<Int>, entryOffset: Int,
-                         what: String) throws(FormatError) {
+    package static func checkCRC(
+        _ bytes: [UInt8], _ file: String, body: Range<Int>, entryOffset: Int,
+        what: String
+    ) throws(FormatError) {
         let (stored, computed) = bytes.withUnsafeBufferPointer { b in
-            (cs_load_be32(b.baseAddress! + body.upperBound),
-             cs_crc32c(0, b.baseAddress! + body.lowerBound, body.count))
+            (
+                cs_load_be32(b.baseAddress! + body.upperBound),
+                cs_crc32c(0, b.baseAddress! + body.lowerBound, body.count)
+            )
         }
         guard stored == computed else {
             throw FormatError(file: file, offset: entryOffset, reason: crcMismatch(what, stored, computed))

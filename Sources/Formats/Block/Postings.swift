@@ -9,9 +9,7 @@ package enum Postings {
         out.reserveCapacity(min(a.count, b.count))
         var i = 0, j = 0
         while i < a.count, j < b.count {
-            if a[i] == b[j] { out.append(a[i]); i += 1; j += 1 }
-            else if a[i] < b[j] { i += 1 }
-            else { j += 1 }
+            if a[i] == b[j] { out.append(a[i]); i += 1; j += 1 } else if a[i] < b[j] { i += 1 } else { j += 1 }
         }
         return out
     }

@@ -86,8 +86,10 @@ public struct ULID: Sendable, Hashable, Comparable, CustomStringConvertible, Cod
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let ulid = ULID(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "invalid ULID \"\(text)\""))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "invalid ULID \"\(text)\""))
         }
         self = ulid
     }

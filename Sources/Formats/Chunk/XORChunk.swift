@@ -27,9 +27,12 @@ public struct XORChunkBuilder: Sendable {
     }
 
     @inlinable public mutating func append(timestamp: Int64, valueBits: UInt64) throws(CodecError) {
-        let rc = try growOnNoSpace(limit: Self.maxBufferSize, needed: { buffer.count * 2 }, grow: {
-            buffer.append(contentsOf: repeatElement(0, count: $0 - buffer.count))
-        }) {
+        let rc = try growOnNoSpace(
+            limit: Self.maxBufferSize, needed: { buffer.count * 2 },
+            grow: {
+                buffer.append(contentsOf: repeatElement(0, count: $0 - buffer.count))
+            }
+        ) {
             buffer.withUnsafeMutableBufferPointer { cs_xor_append(&state, $0.baseAddress, $0.count, timestamp, valueBits) }
         }
         try CodecError.check(rc)
@@ -91,11 +94,14 @@ public struct XORChunk: Sendable, Hashable {
 
     /// Decodes into caller-provided buffers without allocating; returns the
     /// sample count. Throws `.noSpace` when the buffers hold fewer than `count`.
-    public func decode(timestamps: UnsafeMutableBufferPointer<Int64>,
-                       values: UnsafeMutableBufferPointer<UInt64>) throws(CodecError) -> Int {
+    public func decode(
+        timestamps: UnsafeMutableBufferPointer<Int64>,
+        values: UnsafeMutableBufferPointer<UInt64>
+    ) throws(CodecError) -> Int {
         let rc = bytes.withUnsafeBufferPointer { b in
-            cs_xor_decode(b.baseAddress, b.count, timestamps.baseAddress, values.baseAddress,
-                          min(timestamps.count, values.count))
+            cs_xor_decode(
+                b.baseAddress, b.count, timestamps.baseAddress, values.baseAddress,
+                min(timestamps.count, values.count))
         }
         return Int(try CodecError.check(rc))
     }

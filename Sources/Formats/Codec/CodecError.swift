@@ -17,7 +17,7 @@ public struct CodecError: Error, Equatable, Sendable, CustomStringConvertible {
         (CS_E_SHORT, .truncated), (CS_E_CORRUPT, .corrupt), (CS_E_NOSPACE, .noSpace),
         (CS_E_ORDER, .outOfOrder), (CS_E_FULL, .full), (CS_E_CRC, .checksum),
         (CS_E_COMPRESS, .compression), (CS_E_ARG, .invalidArgument), (CS_E_TORN, .torn),
-        (CS_E_OVERFLOW, .overflow), (CS_E_DUPLICATE, .duplicate),
+        (CS_E_OVERFLOW, .overflow), (CS_E_DUPLICATE, .duplicate)
     ]
 
     @usableFromInline package init(code: Int32) {

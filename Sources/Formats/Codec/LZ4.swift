@@ -12,8 +12,9 @@ public enum LZ4 {
         var result = [UInt8]()
         var rc: Int64 = 0
         result = [UInt8](unsafeUninitializedCapacity: max(cap, 1)) { out, initialized in
-            rc = cs_lz4_compress(input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
-                                 out.baseAddress, out.count)
+            rc = cs_lz4_compress(
+                input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
+                out.baseAddress, out.count)
             initialized = rc > 0 ? Int(rc) : 0
         }
         try CodecError.check(rc)
@@ -29,8 +30,9 @@ public enum LZ4 {
     public static func decompress(_ input: UnsafeRawBufferPointer, decompressedSize: Int) throws(CodecError) -> [UInt8] {
         var rc: Int64 = 0
         let result = [UInt8](unsafeUninitializedCapacity: max(decompressedSize, 1)) { out, initialized in
-            rc = cs_lz4_decompress(input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
-                                   out.baseAddress, decompressedSize)
+            rc = cs_lz4_decompress(
+                input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
+                out.baseAddress, decompressedSize)
             initialized = rc > 0 ? Int(rc) : 0
         }
         try CodecError.check(rc)

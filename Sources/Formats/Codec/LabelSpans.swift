@@ -23,8 +23,10 @@ struct LabelSpans {
         return try bytes.withUnsafeBufferPointer { b in
             spans.removeAll(keepingCapacity: true)
             for r in ranges {
-                spans.append(cs_wal_label(name: cs_wal_str(ptr: b.baseAddress.map { $0 + r.name.lowerBound }, len: r.name.count),
-                                          value: cs_wal_str(ptr: b.baseAddress.map { $0 + r.value.lowerBound }, len: r.value.count)))
+                spans.append(
+                    cs_wal_label(
+                        name: cs_wal_str(ptr: b.baseAddress.map { $0 + r.name.lowerBound }, len: r.name.count),
+                        value: cs_wal_str(ptr: b.baseAddress.map { $0 + r.value.lowerBound }, len: r.value.count)))
             }
             return try spans.withUnsafeBufferPointer { try body($0, b.count) }
         }

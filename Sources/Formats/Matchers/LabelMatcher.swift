@@ -225,8 +225,9 @@ enum FastPath: Equatable, Sendable {
         } else if isStar(head), !isStar(tail), let literal = RegexNode.concatenation(Array(items.dropFirst())).literalString {
             self = .suffix(literal, newlines: head!.newlines)
         } else if items.count >= 3, isStar(head), isStar(tail), head!.newlines == tail!.newlines,
-                  let literal = RegexNode.concatenation(Array(items.dropFirst().dropLast())).literalString,
-                  head!.newlines || !literal.utf8.contains(newline) {
+            let literal = RegexNode.concatenation(Array(items.dropFirst().dropLast())).literalString,
+            head!.newlines || !literal.utf8.contains(newline)
+        {
             self = .contains(literal, newlines: head!.newlines)
         } else {
             return nil

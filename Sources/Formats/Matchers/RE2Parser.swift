@@ -179,7 +179,7 @@ struct RE2Parser {
             case "i": new.foldCase = !negated
             case "m": new.oneLine = negated
             case "s": new.dotNewline = !negated
-            case "U": break // non-greedy by default: no effect on a whole-string match
+            case "U": break  // non-greedy by default: no effect on a whole-string match
             case "-":
                 if negated { throw error(.invalidPerlOp, text(start, pos)) }
                 negated = true
@@ -252,7 +252,7 @@ struct RE2Parser {
         pos += 1
         switch c {
         case "1"..."7", "0":
-            if c != "0", !(peek().map(isOctal) ?? false) { break } // \1 alone: a backreference
+            if c != "0", !(peek().map(isOctal) ?? false) { break }  // \1 alone: a backreference
             var value = c.value - 48
             for _ in 1..<3 {
                 guard let d = peek(), isOctal(d) else { break }
@@ -352,7 +352,8 @@ struct RE2Parser {
         while peek() != "]" || first {
             first = false
             if src.count - pos > 2, src[pos] == "[", src[pos + 1] == ":",
-               let ranges = try parsePOSIXClass(flags) {
+                let ranges = try parsePOSIXClass(flags)
+            {
                 set.ranges += ranges
                 continue
             }

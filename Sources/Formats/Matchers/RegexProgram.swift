@@ -300,7 +300,7 @@ final class ScriptClass: @unchecked Sendable {
     init?(_ name: String) {
         guard let regex = try? Regex(#"\p{Script="# + name + "}", as: Substring.self) else { return nil }
         self.regex = regex.matchingSemantics(.unicodeScalar)
-        _ = contains("a") // lower it now, not on the first lookup
+        _ = contains("a")  // lower it now, not on the first lookup
     }
 
     func contains(_ c: Unicode.Scalar) -> Bool {

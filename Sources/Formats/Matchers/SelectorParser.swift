@@ -35,7 +35,7 @@ private struct Parser {
     /// Words the PromQL lexer turns into tokens that the grammar does not accept
     /// as a metric name (compared lowercased, as the lexer does).
     private static let reservedNames: Set<String> = [
-        "atan2", "on", "ignoring", "group_left", "group_right", "bool", "inf", "nan",
+        "atan2", "on", "ignoring", "group_left", "group_right", "bool", "inf", "nan"
     ]
 
     private let src: [Unicode.Scalar]

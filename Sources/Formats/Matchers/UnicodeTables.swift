@@ -59,7 +59,7 @@ enum UnicodeTables {
         "space": [0x09...0x0D, 0x20...0x20],
         "upper": [0x41...0x5A],
         "word": [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A],
-        "xdigit": [0x30...0x39, 0x41...0x46, 0x61...0x66],
+        "xdigit": [0x30...0x39, 0x41...0x46, 0x61...0x66]
     ]
 
     /// `Any` or a general category Go knows: the two-letter ones and their
@@ -69,7 +69,8 @@ enum UnicodeTables {
         return categories[name]
     }
 
-    static let scripts: Set<String> = Set("""
+    static let scripts: Set<String> = Set(
+        """
         Adlam Ahom Anatolian_Hieroglyphs Arabic Armenian Avestan Balinese Bamum Bassa_Vah Batak Bengali \
         Bhaiksuki Bopomofo Brahmi Braille Buginese Buhid Canadian_Aboriginal Carian Caucasian_Albanian \
         Chakma Cham Cherokee Chorasmian Common Coptic Cuneiform Cypriot Cyrillic Deseret Devanagari \

@@ -64,12 +64,16 @@ public struct AppendBatch: Sendable {
     /// Adds a series named by decoded remote-write labels (spans into the
     /// label bytes, which start at `base`; empty values are left out) with
     /// samples in `ts`/`vals` (time, value bits).
-    mutating func addRaw(_ labels: UnsafeBufferPointer<cs_prompb_label>, base: UnsafePointer<UInt8>,
-                         ts: UnsafeBufferPointer<Int64>, vals: UnsafeBufferPointer<UInt64>) {
+    mutating func addRaw(
+        _ labels: UnsafeBufferPointer<cs_prompb_label>, base: UnsafePointer<UInt8>,
+        ts: UnsafeBufferPointer<Int64>, vals: UnsafeBufferPointer<UInt64>
+    ) {
         let spanStart = spans.count
         for l in labels where l.value.len > 0 {
-            spans.append(LabelSpan(nameStart: l.name.len > 0 ? UInt32(l.name.ptr! - base) : 0, nameCount: UInt32(l.name.len),
-                                   valueStart: UInt32(l.value.ptr! - base), valueCount: UInt32(l.value.len)))
+            spans.append(
+                LabelSpan(
+                    nameStart: l.name.len > 0 ? UInt32(l.name.ptr! - base) : 0, nameCount: UInt32(l.name.len),
+                    valueStart: UInt32(l.value.ptr! - base), valueCount: UInt32(l.value.len)))
         }
         let start = samples.count
         for i in 0..<ts.count { samples.append(Sample(timestamp: ts[i], valueBits: vals[i])) }
@@ -85,10 +89,12 @@ public struct AppendBatch: Sendable {
     /// The labels of a raw entry, as values (for new series and messages).
     package func labels(ofSpans range: Range<Int>) -> Labels {
         labelBytes.withUnsafeBufferPointer { b in
-            Labels(sorted: spans[range].map { s in
-                Label(String(decoding: UnsafeBufferPointer(rebasing: b[Int(s.nameStart)..<Int(s.nameStart + s.nameCount)]), as: UTF8.self),
-                      String(decoding: UnsafeBufferPointer(rebasing: b[Int(s.valueStart)..<Int(s.valueStart + s.valueCount)]), as: UTF8.self))
-            })
+            Labels(
+                sorted: spans[range].map { s in
+                    Label(
+                        String(decoding: UnsafeBufferPointer(rebasing: b[Int(s.nameStart)..<Int(s.nameStart + s.nameCount)]), as: UTF8.self),
+                        String(decoding: UnsafeBufferPointer(rebasing: b[Int(s.valueStart)..<Int(s.valueStart + s.valueCount)]), as: UTF8.self))
+                })
         }
     }
 

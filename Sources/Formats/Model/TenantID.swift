@@ -23,7 +23,8 @@ public enum TenantID {
             throw Invalid(reason: "tenant ID \"\(id)\" contains \".tmp-\" or ends in \".tmp\", reserved for temporary files")
         }
         for u in id.unicodeScalars {
-            let ok = (u >= "a" && u <= "z") || (u >= "A" && u <= "Z") || (u >= "0" && u <= "9")
+            let ok =
+                (u >= "a" && u <= "z") || (u >= "A" && u <= "Z") || (u >= "0" && u <= "9")
                 || "!-_.*'()".unicodeScalars.contains(u)
             if !ok {
                 let shown = u.value < 0x20 || u.value == 0x7F ? String(format: "0x%02X", u.value) : "'\(u)'"

@@ -166,11 +166,12 @@ struct ProtobufReader: Sendable {
         }
         guard rc > 0 else {
             let error = CodecError(code: rc)
-            let reason = switch error.kind {
-            case .truncated: "varint runs past the end of its message at \(end)"
-            case .overflow: "varint exceeds 64 bits"
-            default: "varint: \(error)"
-            }
+            let reason =
+                switch error.kind {
+                case .truncated: "varint runs past the end of its message at \(end)"
+                case .overflow: "varint exceeds 64 bits"
+                default: "varint: \(error)"
+                }
             throw ProtobufError(offset: offset, reason: reason)
         }
         offset += Int(rc)
@@ -198,8 +199,9 @@ struct ProtobufReader: Sendable {
 
     private func expect(_ field: ProtobufField, _ wireType: ProtobufWireType, _ name: String) throws(ProtobufError) {
         guard field.wireType == wireType else {
-            throw ProtobufError(offset: field.offset,
-                                reason: "\(name) (field \(field.number)) has wire type \(field.wireType.rawValue), want \(wireType.rawValue)")
+            throw ProtobufError(
+                offset: field.offset,
+                reason: "\(name) (field \(field.number)) has wire type \(field.wireType.rawValue), want \(wireType.rawValue)")
         }
     }
 }

@@ -1,4 +1,3 @@
-
 // Prometheus remote read (prompb/remote.proto; docs/format/remote-read.md): the request
 // decoder and the two response encoders. HTTP handling lives in Node.
 
@@ -56,8 +55,10 @@ package struct RemoteReadRequest: Sendable, Equatable {
         package var by: Bool
         package var rangeMs: Int64
 
-        package init(stepMs: Int64 = 0, function: String = "", startMs: Int64 = 0, endMs: Int64 = 0,
-                    grouping: [String] = [], by: Bool = false, rangeMs: Int64 = 0) {
+        package init(
+            stepMs: Int64 = 0, function: String = "", startMs: Int64 = 0, endMs: Int64 = 0,
+            grouping: [String] = [], by: Bool = false, rangeMs: Int64 = 0
+        ) {
             self.stepMs = stepMs
             self.function = function
             self.startMs = startMs
@@ -315,8 +316,9 @@ package struct ChunkedResponseWriter: Sendable {
     /// [mint, maxt] (`SeriesData.samples`) in fresh XOR chunks of at most
     /// `samplesPerChunk` samples.
     package func frames(queryIndex: Int, series: [SeriesData], mint: Int64, maxt: Int64) -> ChunkedFrames {
-        ChunkedFrames(maxFrameBytes: maxFrameBytes, queryIndex: Int64(queryIndex),
-                      series: series.sorted { $0.labels < $1.labels }, mint: mint, maxt: maxt)
+        ChunkedFrames(
+            maxFrameBytes: maxFrameBytes, queryIndex: Int64(queryIndex),
+            series: series.sorted { $0.labels < $1.labels }, mint: mint, maxt: maxt)
     }
 }
 
@@ -387,7 +389,8 @@ package struct ChunkedFrames: Sendable {
     private func chunksToSend(_ data: SeriesData) throws -> [ChunkMeta] {
         let inRange = data.chunks.filter { overlaps($0) && $0.chunk.count > 0 }
         let overlapping = zip(inRange, inRange.dropFirst()).contains { $1.minTime <= $0.maxTime }
-        let late = data.outOfOrderChunks.contains(where: overlaps)
+        let late =
+            data.outOfOrderChunks.contains(where: overlaps)
             || data.outOfOrderSamples.contains { $0.timestamp >= mint && $0.timestamp <= maxt }
         guard overlapping || late else { return inRange }
         let samples = try data.samples(mint: mint, maxt: maxt)
@@ -407,8 +410,9 @@ package struct ChunkedFrames: Sendable {
         var start = 0, i = 0
         while i < samples.count {
             try builder.append(timestamp: samples[i].timestamp, value: samples[i].value)
-            let size = Self.chunkFieldSize(minTime: samples[start].timestamp, maxTime: samples[i].timestamp,
-                                           dataCount: builder.byteCount)
+            let size = Self.chunkFieldSize(
+                minTime: samples[start].timestamp, maxTime: samples[i].timestamp,
+                dataCount: builder.byteCount)
             if builder.count > 1 && frameSize(seriesSize: labelFields.count + size) > maxFrameBytes {
                 // Close the piece before sample i; i starts the next one.
                 pieces.append(try Self.chunk(samples[start..<i]))
@@ -419,15 +423,18 @@ package struct ChunkedFrames: Sendable {
             }
         }
         if start < samples.count {
-            pieces.append(ChunkMeta(minTime: samples[start].timestamp, maxTime: samples[samples.count - 1].timestamp,
-                                    chunk: builder.chunk))
+            pieces.append(
+                ChunkMeta(
+                    minTime: samples[start].timestamp, maxTime: samples[samples.count - 1].timestamp,
+                    chunk: builder.chunk))
         }
         return pieces
     }
 
     private static func chunk(_ samples: ArraySlice<Sample>) throws(CodecError) -> ChunkMeta {
-        ChunkMeta(minTime: samples.first!.timestamp, maxTime: samples.last!.timestamp,
-                  chunk: try XORChunk(encoding: samples))
+        ChunkMeta(
+            minTime: samples.first!.timestamp, maxTime: samples.last!.timestamp,
+            chunk: try XORChunk(encoding: samples))
     }
 
     // MARK: Sizes and encoding

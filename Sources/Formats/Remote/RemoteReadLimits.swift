@@ -15,9 +15,11 @@ package struct RemoteReadLimits: Sendable, Equatable {
     /// Wall time one request may take.
     package var timeout: Duration
 
-    package init(maxQueries: Int = 16, maxSeries: Int = 100_000, maxSamples: Int = 50_000_000,
-                maxResponseBytes: Int = 1 << 30, maxBytesInFrame: Int = ChunkedResponseWriter.defaultMaxFrameBytes,
-                timeout: Duration = .seconds(120)) {
+    package init(
+        maxQueries: Int = 16, maxSeries: Int = 100_000, maxSamples: Int = 50_000_000,
+        maxResponseBytes: Int = 1 << 30, maxBytesInFrame: Int = ChunkedResponseWriter.defaultMaxFrameBytes,
+        timeout: Duration = .seconds(120)
+    ) {
         self.maxQueries = maxQueries
         self.maxSeries = maxSeries
         self.maxSamples = maxSamples

@@ -1,6 +1,7 @@
 import CStorage
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Prometheus remote write 1.0 (prometheus.WriteRequest, docs/format/remote-write.md): the
@@ -55,8 +56,9 @@ public enum RemoteWrite {
                 let start = out.count
                 out.append(contentsOf: repeatElement(0, count: size))
                 let written = out.withUnsafeMutableBufferPointer { o in
-                    cs_prompb_encode_series(o.baseAddress! + start, size, spans.baseAddress, spans.count,
-                                            timestamps, values, values.count)
+                    cs_prompb_encode_series(
+                        o.baseAddress! + start, size, spans.baseAddress, spans.count,
+                        timestamps, values, values.count)
                 }
                 precondition(written == size, "remote write series size")
             }
@@ -85,10 +87,12 @@ public enum RemoteWrite {
             let index = request.series.count
             let samples = (0..<ts.count).map { Sample(timestamp: ts[$0], valueBits: vals[$0]) }
             let (labels, labelError) = makeLabels(spans, series: index)
-            request.series.append(RemoteWriteSeries(labels: labels, samples: samples,
-                                                    exemplarCount: s.n_exemplars,
-                                                    histogramCount: s.n_histograms,
-                                                    labelError: labelError))
+            request.series.append(
+                RemoteWriteSeries(
+                    labels: labels, samples: samples,
+                    exemplarCount: s.n_exemplars,
+                    histogramCount: s.n_histograms,
+                    labelError: labelError))
             request.exemplarCount += s.n_exemplars
             request.histogramCount += s.n_histograms
         }
@@ -105,8 +109,10 @@ public enum RemoteWrite {
     /// With `requireMetricName`, a series without a non-empty `__name__` is
     /// refused as well (Mimir's "sample missing metric name"); Prometheus's own
     /// receiver accepts such series.
-    public static func decodeBatch(snappyBody: [UInt8], maxDecodedBytes: Int,
-                                   requireMetricName: Bool = false) throws(RemoteWriteError) -> RemoteWriteBatch {
+    public static func decodeBatch(
+        snappyBody: [UInt8], maxDecodedBytes: Int,
+        requireMetricName: Bool = false
+    ) throws(RemoteWriteError) -> RemoteWriteBatch {
         // Label offsets are 32-bit.
         let plain = try decompress(snappyBody, maxDecodedBytes: min(maxDecodedBytes, Int(UInt32.max)))
         var result = RemoteWriteBatch()
@@ -160,15 +166,18 @@ public enum RemoteWrite {
             let rc: Int32
             do {
                 // A series cannot hold more labels or samples than the body has bytes.
-                rc = try growOnNoSpace(limit: buf.count, needed: { max(s.n_labels, s.n_samples) }, grow: { _ in
-                    if s.n_labels > spans.count {
-                        spans = [cs_prompb_label](repeating: cs_prompb_label(), count: s.n_labels)
+                rc = try growOnNoSpace(
+                    limit: buf.count, needed: { max(s.n_labels, s.n_samples) },
+                    grow: { _ in
+                        if s.n_labels > spans.count {
+                            spans = [cs_prompb_label](repeating: cs_prompb_label(), count: s.n_labels)
+                        }
+                        if s.n_samples > values.count {
+                            timestamps = [Int64](repeating: 0, count: s.n_samples)
+                            values = [UInt64](repeating: 0, count: s.n_samples)
+                        }
                     }
-                    if s.n_samples > values.count {
-                        timestamps = [Int64](repeating: 0, count: s.n_samples)
-                        values = [UInt64](repeating: 0, count: s.n_samples)
-                    }
-                }) { next(&it, &s, &spans, &timestamps, &values) }
+                ) { next(&it, &s, &spans, &timestamps, &values) }
             } catch {
                 throw protobufError(it, code: error.code, size: buf.count)
             }
@@ -177,9 +186,10 @@ public enum RemoteWrite {
             spans.withUnsafeBufferPointer { l in
                 timestamps.withUnsafeBufferPointer { t in
                     values.withUnsafeBufferPointer { v in
-                        body(s, UnsafeBufferPointer(rebasing: l[0..<s.n_labels]),
-                             UnsafeBufferPointer(rebasing: t[0..<s.n_samples]),
-                             UnsafeBufferPointer(rebasing: v[0..<s.n_samples]))
+                        body(
+                            s, UnsafeBufferPointer(rebasing: l[0..<s.n_labels]),
+                            UnsafeBufferPointer(rebasing: t[0..<s.n_samples]),
+                            UnsafeBufferPointer(rebasing: v[0..<s.n_samples]))
                     }
                 }
             }
@@ -187,8 +197,10 @@ public enum RemoteWrite {
         return it.n_metadata
     }
 
-    private static func next(_ it: inout cs_prompb_iter, _ s: inout cs_prompb_series, _ spans: inout [cs_prompb_label],
-                             _ timestamps: inout [Int64], _ values: inout [UInt64]) -> Int32 {
+    private static func next(
+        _ it: inout cs_prompb_iter, _ s: inout cs_prompb_series, _ spans: inout [cs_prompb_label],
+        _ timestamps: inout [Int64], _ values: inout [UInt64]
+    ) -> Int32 {
         let labelCap = spans.count, sampleCap = values.count
         return cs_prompb_next(&it, &s, &spans, labelCap, &timestamps, &values, sampleCap)
     }
@@ -196,8 +208,9 @@ public enum RemoteWrite {
     private static func protobufError(_ it: cs_prompb_iter, code: Int32, size: Int) -> RemoteWriteError {
         let what = it.err_what.map { String(cString: $0) } ?? "message"
         let error = CodecError(code: code)
-        return RemoteWriteError(.protobuf(error.kind, offset: it.err_offset),
-                                "protobuf \(error) at byte \(it.err_offset) of \(size) (decompressed body): \(what)")
+        return RemoteWriteError(
+            .protobuf(error.kind, offset: it.err_offset),
+            "protobuf \(error) at byte \(it.err_offset) of \(size) (decompressed body): \(what)")
     }
 
     /// Labels of one series and, when they are refused, why. Valid series
@@ -209,8 +222,10 @@ public enum RemoteWrite {
         }
     }
 
-    private static func makeLabels(_ spans: UnsafeBufferPointer<cs_prompb_label>,
-                                   series: Int) -> (Labels, RemoteWriteError?) {
+    private static func makeLabels(
+        _ spans: UnsafeBufferPointer<cs_prompb_label>,
+        series: Int
+    ) -> (Labels, RemoteWriteError?) {
         var index = 0
         let code = cs_prompb_check_labels(spans.baseAddress, spans.count, &index)
         switch code {
@@ -225,8 +240,12 @@ public enum RemoteWrite {
             let labels = Labels(sorted: spans.map { Label(string($0.name), string($0.value)) })
             let problem = LabelProblem(code: code)
             let label = index < labels.labels.count ? labels.labels[index] : nil
-            return (labels, RemoteWriteError(.invalidLabels(series: series, label: index, problem: problem),
-                                             labelMessage(problem, series: series, index: index, label: label, labels: labels)))
+            return (
+                labels,
+                RemoteWriteError(
+                    .invalidLabels(series: series, label: index, problem: problem),
+                    labelMessage(problem, series: series, index: index, label: label, labels: labels))
+            )
         }
     }
 
@@ -310,8 +329,10 @@ public struct RemoteWriteSeries: Sendable, Equatable {
     /// Why this series must not be stored (an `.invalidLabels` error), or nil.
     public var labelError: RemoteWriteError?
 
-    public init(labels: Labels, samples: [Sample], exemplarCount: Int = 0, histogramCount: Int = 0,
-                labelError: RemoteWriteError? = nil) {
+    public init(
+        labels: Labels, samples: [Sample], exemplarCount: Int = 0, histogramCount: Int = 0,
+        labelError: RemoteWriteError? = nil
+    ) {
         self.labels = labels
         self.samples = samples
         self.exemplarCount = exemplarCount
@@ -375,4 +396,3 @@ public struct RemoteWriteError: Error, Sendable, Equatable, CustomStringConverti
 
     public var description: String { message }
 }
-

@@ -24,7 +24,9 @@ package enum GoText {
         var inExponent = false, exponentNegative = false
         for c in v.magnitude.description.utf8 {
             if inExponent {
-                if c == UInt8(ascii: "-") { exponentNegative = true } else if c != UInt8(ascii: "+") {
+                if c == UInt8(ascii: "-") {
+                    exponentNegative = true
+                } else if c != UInt8(ascii: "+") {
                     exponent = exponent * 10 + Int(c - UInt8(ascii: "0"))
                 }
             } else if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
@@ -149,11 +151,11 @@ package enum GoText {
     private static func isPrintable(_ u: Unicode.Scalar) -> Bool {
         switch u.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-             .nonspacingMark, .spacingMark, .enclosingMark,
-             .decimalNumber, .letterNumber, .otherNumber,
-             .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation,
-             .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
+            .nonspacingMark, .spacingMark, .enclosingMark,
+            .decimalNumber, .letterNumber, .otherNumber,
+            .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+            .initialPunctuation, .finalPunctuation, .otherPunctuation,
+            .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
             return true
         default:
             return false

@@ -123,9 +123,13 @@ public enum WALRecord: Sendable, Equatable {
             var entries: [WALSeries] = []
             try forEachSeries(bytes) { ref, spans in
                 // Writers store labels sorted by name; keep them as stored.
-                entries.append(WALSeries(ref: ref, labels: Labels(sorted: spans.map {
-                    Label(string($0.name), string($0.value))
-                })))
+                entries.append(
+                    WALSeries(
+                        ref: ref,
+                        labels: Labels(
+                            sorted: spans.map {
+                                Label(string($0.name), string($0.value))
+                            })))
             }
             return .series(entries)
         case .samples:
@@ -151,8 +155,10 @@ public enum WALRecord: Sendable, Equatable {
 
     /// Calls `body` with each entry of a series record: its ref and its label
     /// spans, which point into `record` and are valid only during the call.
-    package static func forEachSeries(_ record: UnsafeRawBufferPointer,
-                              _ body: (UInt64, UnsafeBufferPointer<cs_wal_label>) -> Void) throws(CodecError) {
+    package static func forEachSeries(
+        _ record: UnsafeRawBufferPointer,
+        _ body: (UInt64, UnsafeBufferPointer<cs_wal_label>) -> Void
+    ) throws(CodecError) {
         let rec = record.bindMemory(to: UInt8.self)
         var it = cs_wal_series_iter()
         try CodecError.check(cs_wal_series_iter_init(&it, rec.baseAddress, rec.count))
@@ -160,9 +166,12 @@ public enum WALRecord: Sendable, Equatable {
         while true {
             var ref: UInt64 = 0, n = 0
             // An entry cannot have more labels than its record has bytes.
-            let rc = try growOnNoSpace(limit: rec.count, needed: { n }, grow: {
-                spans = [cs_wal_label](repeating: cs_wal_label(), count: $0)
-            }) { cs_wal_series_next(&it, &ref, &spans, spans.count, &n) }
+            let rc = try growOnNoSpace(
+                limit: rec.count, needed: { n },
+                grow: {
+                    spans = [cs_wal_label](repeating: cs_wal_label(), count: $0)
+                }
+            ) { cs_wal_series_next(&it, &ref, &spans, spans.count, &n) }
             if rc == 0 { return }
             try CodecError.check(rc)
             spans.withUnsafeBufferPointer { body(ref, UnsafeBufferPointer(rebasing: $0[0..<n])) }

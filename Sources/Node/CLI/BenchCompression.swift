@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import Tools
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `muninn bench compression`: bytes per sample and encode/decode speed of the
@@ -17,9 +18,14 @@ struct BenchCompression: ParsableCommand {
 
     /// Optional to the parser so that leaving it out gets `missingInput`, which
     /// says what to pass, instead of the parser's bare "missing argument".
-    @Option(help: "Required. promtool tsdb dump text or OpenMetrics text (plain or .gz), a block directory or a database directory (the repository's testdata/real-1s.txt.gz is one).")
+    @Option(
+        help:
+            "Required. promtool tsdb dump text or OpenMetrics text (plain or .gz), a block directory or a database directory (the repository's testdata/real-1s.txt.gz is one)."
+    )
     var input: String?
-    @Option(parsing: .singleValue, help: "Codecs to run, repeatable or comma separated: \(CompressionCodec.allCases.map(\.rawValue).joined(separator: ", ")). Default: all.")
+    @Option(
+        parsing: .singleValue,
+        help: "Codecs to run, repeatable or comma separated: \(CompressionCodec.allCases.map(\.rawValue).joined(separator: ", ")). Default: all.")
     var codec: [String] = []
     @Option(help: "Output format: table, csv or json.")
     var format: Format = .table

@@ -18,7 +18,7 @@ struct BenchCut: ParsableCommand {
         let path = workload.directory()
         let db = try workload.open(path)
         let start: Int64 = 1_700_000_000_000 / 7_200_000 * 7_200_000
-        let scrapes = 13 * 60   // 3 h 15 min: the head then spans more than 1.5 ranges
+        let scrapes = 13 * 60  // 3 h 15 min: the head then spans more than 1.5 ranges
         _ = try BenchHead.ingest(db, sets, scrapes: scrapes, start: start)
         let samplesInBlock = sets.count * 480
 
@@ -82,7 +82,7 @@ final class LatencyWriter: @unchecked Sendable {
     private func once() {
         var batch = AppendBatch()
         for s in series { batch.add(s, timestamp: next, value: 1) }
-        next += 1   // 1 ms per batch: the probe must not stretch the head's time span
+        next += 1  // 1 ms per batch: the probe must not stretch the head's time span
         let t0 = DispatchTime.now().uptimeNanoseconds
         _ = try? db.append(batch)
         let us = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000

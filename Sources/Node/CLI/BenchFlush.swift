@@ -60,11 +60,15 @@ struct BenchFlush: ParsableCommand {
                 Array(slice[$0..<min($0 + samplesPerRequest, slice.count)])
             }
             group.enter()
-            Thread { Self.push(batches, port: port, into: pushes, clock: t0, until: stop); group.leave() }.start()
+            Thread {
+                Self.push(batches, port: port, into: pushes, clock: t0, until: stop); group.leave()
+            }.start()
         }
         let interval = Double(readyIntervalMs) / 1000
         group.enter()
-        Thread { Self.pollReady(port: port, every: interval, into: readies, clock: t0, until: stop); group.leave() }.start()
+        Thread {
+            Self.pollReady(port: port, every: interval, into: readies, clock: t0, until: stop); group.leave()
+        }.start()
 
         Thread.sleep(forTimeInterval: baselineSeconds)
         let flushStart = t0.seconds
@@ -81,16 +85,19 @@ struct BenchFlush: ParsableCommand {
         for (name, lo, hi) in [("baseline", 0.0, flushStart), ("flush", flushStart, flushEnd)] {
             let p = pushes.window(lo, hi, baseline: name == "baseline")
             let r = readies.window(lo, hi, baseline: name == "baseline")
-            print("\(name): \(fmt(hi - lo)) s; push \(p.summary), \(Int(p.okSamplesCompleted(lo, hi) / max(hi - lo, 1e-9))) samples/s; "
-                  + "/ready \(r.summary)")
+            print(
+                "\(name): \(fmt(hi - lo)) s; push \(p.summary), \(Int(p.okSamplesCompleted(lo, hi) / max(hi - lo, 1e-9))) samples/s; "
+                    + "/ready \(r.summary)")
         }
     }
 
     private func startNode(port: UInt16, dir: URL) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: node ?? "/proc/self/exe")
-        process.arguments = ["node", "--http-address", "127.0.0.1", "--http-port", String(port),
-                             "--data-dir", dir.appendingPathComponent("data").path, "--wal-fsync", "1000", "--log-level", "warning"]
+        process.arguments = [
+            "node", "--http-address", "127.0.0.1", "--http-port", String(port),
+            "--data-dir", dir.appendingPathComponent("data").path, "--wal-fsync", "1000", "--log-level", "warning"
+        ]
         let logPath = dir.appendingPathComponent("node.log").path
         guard FileManager.default.createFile(atPath: logPath, contents: nil) else { throw CLIFailure("\(logPath): cannot create") }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -136,13 +143,17 @@ struct BenchFlush: ParsableCommand {
         return failures.count
     }
 
-    static let pushHeaders = [("Content-Type", "application/x-protobuf"), ("Content-Encoding", "snappy"),
-                              ("X-Prometheus-Remote-Write-Version", "0.1.0"), ("X-Scope-OrgID", "bench")]
+    static let pushHeaders = [
+        ("Content-Type", "application/x-protobuf"), ("Content-Encoding", "snappy"),
+        ("X-Prometheus-Remote-Write-Version", "0.1.0"), ("X-Scope-OrgID", "bench")
+    ]
 
     static func encode(_ sets: ArraySlice<Labels>, timestamp: Int64, value: Double) -> [UInt8] {
-        RemoteWrite.encode(RemoteWriteRequest(series: sets.map {
-            RemoteWriteSeries(labels: $0, samples: [Sample(timestamp: timestamp, value: value)])
-        }))
+        RemoteWrite.encode(
+            RemoteWriteRequest(
+                series: sets.map {
+                    RemoteWriteSeries(labels: $0, samples: [Sample(timestamp: timestamp, value: value)])
+                }))
     }
 
     /// Cycles through its batches with wall-clock timestamps, strictly

@@ -2,8 +2,9 @@ import ArgumentParser
 import Engine
 import Formats
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `muninn bench head …`: measures the head on `promtool tsdb bench write`'s
@@ -44,9 +45,11 @@ struct BenchHead: ParsableCommand {
 
         func open(_ path: String) throws -> TenantDB {
             let compression = WALCompression(rawValue: walCompression) ?? .lz4
-            return try TenantDB.open(directory: path, tenant: "bench", options: DatabaseOptions(
-                wal: WALOptions(compression: compression, fsync: .never),
-                limits: TenantLimits(maxSeries: 0, maxSeriesPerMetric: 0, ingestionRate: 0, creationGracePeriod: 0, pastGracePeriod: 0)))
+            return try TenantDB.open(
+                directory: path, tenant: "bench",
+                options: DatabaseOptions(
+                    wal: WALOptions(compression: compression, fsync: .never),
+                    limits: TenantLimits(maxSeries: 0, maxSeriesPerMetric: 0, ingestionRate: 0, creationGracePeriod: 0, pastGracePeriod: 0)))
         }
 
         func directory() -> String {
@@ -66,8 +69,7 @@ struct BenchHead: ParsableCommand {
                 batch.reserveCapacity(series: 1000, samples: 1000)
                 for i in lo..<min(lo + 1000, sets.count) {
                     let value = Double(scrape * 1000 + i % 1000)
-                    if refs[i] == 0 { batch.add(sets[i], timestamp: t, value: value) }
-                    else { batch.add(ref: refs[i], timestamp: t, value: value) }
+                    if refs[i] == 0 { batch.add(sets[i], timestamp: t, value: value) } else { batch.add(ref: refs[i], timestamp: t, value: value) }
                 }
                 let outcome = try db.append(batch)
                 if refs[lo] == 0 { for (k, ref) in outcome.refs.enumerated() { refs[lo + k] = ref } }
@@ -190,7 +192,8 @@ struct BenchHead: ParsableCommand {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchHead.self, BenchPush.self, BenchFlush.self, BenchCompression.self, BenchChaos.self])
+        commandName: "bench", abstract: "Benchmarks that print figures.",
+        subcommands: [BenchHead.self, BenchPush.self, BenchFlush.self, BenchCompression.self, BenchChaos.self])
 }
 
 func fmt(_ v: Double) -> String { String(format: "%.3f", v) }

@@ -2,8 +2,9 @@ import ArgumentParser
 import Engine
 import Formats
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `muninn bench push`: a remote-write load generator. Requests are encoded up
@@ -38,9 +39,12 @@ struct BenchPush: ParsableCommand {
                 let t = start + Int64(scrape) * 15_000
                 for lo in Swift.stride(from: 0, to: mine.count, by: perRequest) {
                     let part = mine[lo..<min(lo + perRequest, mine.count)]
-                    plans[c].append(RemoteWrite.encode(RemoteWriteRequest(series: part.map {
-                        RemoteWriteSeries(labels: $0, samples: [Sample(timestamp: t, value: Double(scrape))])
-                    })))
+                    plans[c].append(
+                        RemoteWrite.encode(
+                            RemoteWriteRequest(
+                                series: part.map {
+                                    RemoteWriteSeries(labels: $0, samples: [Sample(timestamp: t, value: Double(scrape))])
+                                })))
                 }
             }
         }
@@ -74,9 +78,11 @@ struct BenchPush: ParsableCommand {
         var request = URLRequest(url: URL(string: url)!, timeoutInterval: 60)
         request.httpMethod = "POST"
         request.httpBody = Data(body)
-        for (k, v) in ["Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
-                       "X-Prometheus-Remote-Write-Version": "0.1.0", "X-Scope-OrgID": tenant,
-                       "User-Agent": "muninn-bench/\(Muninn.version)"] {
+        for (k, v) in [
+            "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
+            "X-Prometheus-Remote-Write-Version": "0.1.0", "X-Scope-OrgID": tenant,
+            "User-Agent": "muninn-bench/\(Muninn.version)"
+        ] {
             request.setValue(v, forHTTPHeaderField: k)
         }
         let done = DispatchSemaphore(value: 0)

@@ -11,9 +11,9 @@ struct BlocksCommand: ParsableCommand {
         commandName: "blocks",
         abstract: "Inspect TSDB blocks offline (list, analyze, dump, verify); never modifies them.",
         discussion: """
-        PATH may be a block directory, a tenant database (<data>/tsdb/<tenant>), a data \
-        directory (<data>: every tenant under tsdb/) or a bucket directory (<bucket>/<tenant>/<ULID>).
-        """,
+            PATH may be a block directory, a tenant database (<data>/tsdb/<tenant>), a data \
+            directory (<data>: every tenant under tsdb/) or a bucket directory (<bucket>/<tenant>/<ULID>).
+            """,
         subcommands: [List.self, Analyze.self, Dump.self, Verify.self]
     )
 
@@ -115,7 +115,8 @@ struct BlocksCommand: ParsableCommand {
                 for v in results {
                     checked += 1
                     if v.ok {
-                        let what = v.isLog
+                        let what =
+                            v.isLog
                             ? "\(v.records) records, \(v.series) series, \(v.samples) samples"
                             : "\(v.series) series, \(v.chunks) chunks, \(v.samples) samples"
                         print("ok: \(v.path): \(what)", to: &out)
@@ -138,10 +139,10 @@ struct BlocksCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print every sample as `promtool tsdb dump` does: {labels} value timestamp_ms.",
             discussion: """
-            A tenant database includes its head (wal/ checkpoint and segments, wbl/), merged \
-            with the blocks per series; duplicates print once. A data directory or bucket \
-            dumps tenant after tenant.
-            """)
+                A tenant database includes its head (wal/ checkpoint and segments, wbl/), merged \
+                with the blocks per series; duplicates print once. A data directory or bucket \
+                dumps tenant after tenant.
+                """)
 
         @Argument(help: "Block, tenant database, data directory or bucket directory.")
         var path: String

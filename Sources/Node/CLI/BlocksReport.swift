@@ -8,8 +8,10 @@ enum BlocksReport {
     static func table(_ rows: [BlockSummary]) -> String {
         let header = ["TENANT", "ULID", "MIN TIME", "MAX TIME", "DURATION", "SERIES", "SAMPLES", "CHUNKS", "SIZE", "BYTES/SAMPLE"]
         let cells = rows.map { r in
-            [r.tenant, r.ulid, TimeText.utc(r.minTime), TimeText.utc(r.maxTime), TimeText.duration(r.maxTime - r.minTime),
-             "\(r.series)", "\(r.samples)", "\(r.chunks)", TimeText.bytes(r.sizeBytes), String(format: "%.3f", r.bytesPerSample)]
+            [
+                r.tenant, r.ulid, TimeText.utc(r.minTime), TimeText.utc(r.maxTime), TimeText.duration(r.maxTime - r.minTime),
+                "\(r.series)", "\(r.samples)", "\(r.chunks)", TimeText.bytes(r.sizeBytes), String(format: "%.3f", r.bytesPerSample)
+            ]
         }
         return aligned([header] + cells, rightAligned: Set(5...9))
     }
@@ -26,7 +28,8 @@ enum BlocksReport {
             let bytesPerSample: Double
         }
         let out = rows.map { r in
-            Row(tenant: r.tenant, ulid: r.ulid, minTime: r.minTime, maxTime: r.maxTime, minTimeUTC: TimeText.utc(r.minTime),
+            Row(
+                tenant: r.tenant, ulid: r.ulid, minTime: r.minTime, maxTime: r.maxTime, minTimeUTC: TimeText.utc(r.minTime),
                 maxTimeUTC: TimeText.utc(r.maxTime), duration: TimeText.duration(r.maxTime - r.minTime), series: r.series,
                 samples: r.samples, chunks: r.chunks, level: r.level, sizeBytes: r.sizeBytes,
                 bytesPerSample: (r.bytesPerSample * 1000).rounded() / 1000)
@@ -40,19 +43,20 @@ enum BlocksReport {
     static func analysis(_ a: BlockAnalysis) -> String {
         let s = a.summary
         var out = """
-        Block \(s.ulid) (tenant \(s.tenant))
-        Time: \(TimeText.utc(s.minTime)) to \(TimeText.utc(s.maxTime)) (\(TimeText.duration(s.maxTime - s.minTime)))
-        Series: \(s.series)  Chunks: \(s.chunks)  Samples: \(s.samples)
-        Label names: \(a.labelNameCount)  Label pairs: \(a.labelPairCount)  Label pair entries: \(a.labelPairEntries)
-        Size: \(TimeText.bytes(s.sizeBytes)) (index \(TimeText.bytes(a.indexBytes)))  \
-        Bytes/sample: \(String(format: "%.3f", s.bytesPerSample)) on disk, \(String(format: "%.3f", a.chunkBytesPerSample)) chunk data
+            Block \(s.ulid) (tenant \(s.tenant))
+            Time: \(TimeText.utc(s.minTime)) to \(TimeText.utc(s.maxTime)) (\(TimeText.duration(s.maxTime - s.minTime)))
+            Series: \(s.series)  Chunks: \(s.chunks)  Samples: \(s.samples)
+            Label names: \(a.labelNameCount)  Label pairs: \(a.labelPairCount)  Label pair entries: \(a.labelPairEntries)
+            Size: \(TimeText.bytes(s.sizeBytes)) (index \(TimeText.bytes(a.indexBytes)))  \
+            Bytes/sample: \(String(format: "%.3f", s.bytesPerSample)) on disk, \(String(format: "%.3f", a.chunkBytesPerSample)) chunk data
 
-        """
+            """
         out += "\nTop metric names by series:\n"
         out += aligned(a.metricNames.map { ["\($0.count)", $0.name] }, rightAligned: [0], indent: "  ")
         out += "\nLabel names by distinct values:\n"
-        out += aligned([["VALUES", "SERIES", "NAME"]] + a.labelNames.map { ["\($0.values)", "\($0.series)", $0.name] },
-                       rightAligned: [0, 1], indent: "  ")
+        out += aligned(
+            [["VALUES", "SERIES", "NAME"]] + a.labelNames.map { ["\($0.values)", "\($0.series)", $0.name] },
+            rightAligned: [0, 1], indent: "  ")
         out += "\nLabel pairs by series:\n"
         out += aligned(a.labelPairs.map { ["\($0.count)", $0.name] }, rightAligned: [0], indent: "  ")
         out += "\nChunks:\n"
@@ -60,8 +64,9 @@ enum BlocksReport {
         func row(_ name: String, _ d: BlockAnalysis.Distribution) -> [String] {
             [name, "\(d.min)", "\(d.p50)", "\(d.p90)", "\(d.p99)", "\(d.max)", String(format: "%.1f", d.mean)]
         }
-        out += aligned([header, row("bytes per chunk", a.chunkBytes), row("samples per chunk", a.samplesPerChunk)],
-                       rightAligned: Set(1...6), indent: "  ")
+        out += aligned(
+            [header, row("bytes per chunk", a.chunkBytes), row("samples per chunk", a.samplesPerChunk)],
+            rightAligned: Set(1...6), indent: "  ")
         return out
     }
 

@@ -1,8 +1,9 @@
 import CStorage
 import Formats
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// One writer thread of `bench chaos`. It owns its series and advances its
@@ -32,16 +33,20 @@ final class ChaosWriter: @unchecked Sendable {
 
     func run(target: ChaosTarget, stats: ChaosStats, stop: ChaosFlag) {
         var t = base
-        let headers = ["Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
-                       "X-Prometheus-Remote-Write-Version": "0.1.0", "X-Scope-OrgID": ChaosRun.tenant]
+        let headers = [
+            "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
+            "X-Prometheus-Remote-Write-Version": "0.1.0", "X-Scope-OrgID": ChaosRun.tenant
+        ]
         while !stop.isSet {
             guard let url = target.url else { usleep(20_000); continue }
             t += 1
-            let request = RemoteWriteRequest(series: labels.indices.map {
-                RemoteWriteSeries(labels: labels[$0], samples: [Sample(timestamp: t, value: value(t, series: $0))])
-            })
-            let reply = ChaosHTTP.request(url + "/api/v1/push", method: "POST", body: RemoteWrite.encode(request),
-                                          headers: headers, timeout: 30)
+            let request = RemoteWriteRequest(
+                series: labels.indices.map {
+                    RemoteWriteSeries(labels: labels[$0], samples: [Sample(timestamp: t, value: value(t, series: $0))])
+                })
+            let reply = ChaosHTTP.request(
+                url + "/api/v1/push", method: "POST", body: RemoteWrite.encode(request),
+                headers: headers, timeout: 30)
             if reply.status == 204 {
                 let ts = t
                 lock.withLock { acked.append(ts) }

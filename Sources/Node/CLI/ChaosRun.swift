@@ -1,7 +1,8 @@
 import Formats
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// One `bench chaos` run: the scratch directory, the tmpfs, the node process
@@ -52,7 +53,9 @@ final class ChaosRun {
         let stop = ChaosFlag()
         for writer in writers {
             group.enter()
-            Thread { writer.run(target: target, stats: stats, stop: stop); group.leave() }.start()
+            Thread {
+                writer.run(target: target, stats: stats, stop: stop); group.leave()
+            }.start()
         }
         var lost = Set<LostSample>()
         var trial = 0, kills = 0, terms = 0, diskFull = 0, failures = 0
@@ -114,7 +117,8 @@ final class ChaosRun {
         }
         let unexpected = stats.unexpected
         for example in stats.unexpectedExamples { say("unexpected: \(example)") }
-        let totals = "trials=\(trial) kills=\(kills) terms=\(terms) disk_full=\(diskFull) acked=\(stats.ackedSamples) lost=\(lost.count) unexpected_status=\(unexpected) failures=\(failures) statuses=\(stats.summary)"
+        let totals =
+            "trials=\(trial) kills=\(kills) terms=\(terms) disk_full=\(diskFull) acked=\(stats.ackedSamples) lost=\(lost.count) unexpected_status=\(unexpected) failures=\(failures) statuses=\(stats.summary)"
         return Outcome(totals: totals, passed: lost.isEmpty && unexpected == 0 && failures == 0)
     }
 
@@ -124,8 +128,10 @@ final class ChaosRun {
         port = Int(try BenchClient.freePort())
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["node", "--http-address", "127.0.0.1", "--http-port", String(port),
-                             "--data-dir", data, "--bucket-dir", work + "/bucket"]
+        process.arguments = [
+            "node", "--http-address", "127.0.0.1", "--http-port", String(port),
+            "--data-dir", data, "--bucket-dir", work + "/bucket"
+        ]
         let log = work + "/node.log"
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -211,12 +217,16 @@ final class ChaosRun {
     /// One streamed remote read of writer `id`'s series, by their `s` label.
     /// A few retries: the node may still be settling after a fault.
     private func read(_ url: String, writer id: Int, from: Int64, to: Int64) throws -> [String: [Sample]] {
-        let query = RemoteReadRequest.Query(startMs: from, endMs: to, matchers: [
-            try LabelMatcher(.equal, "__name__", "chaos"), try LabelMatcher(.equal, "w", String(id)),
-        ])
+        let query = RemoteReadRequest.Query(
+            startMs: from, endMs: to,
+            matchers: [
+                try LabelMatcher(.equal, "__name__", "chaos"), try LabelMatcher(.equal, "w", String(id))
+            ])
         let body = RemoteReadRequest(queries: [query], acceptedResponseTypes: [.streamedXORChunks]).snappyBody()
-        let headers = ["Content-Type": RemoteRead.protobufContentType, "Content-Encoding": RemoteRead.contentEncoding,
-                       "X-Prometheus-Remote-Read-Version": RemoteRead.version, "X-Scope-OrgID": Self.tenant]
+        let headers = [
+            "Content-Type": RemoteRead.protobufContentType, "Content-Encoding": RemoteRead.contentEncoding,
+            "X-Prometheus-Remote-Read-Version": RemoteRead.version, "X-Scope-OrgID": Self.tenant
+        ]
         var last = ""
         for attempt in 0..<5 {
             if attempt > 0 { usleep(1_000_000) }

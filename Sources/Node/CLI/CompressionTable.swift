@@ -9,18 +9,24 @@ import Tools
 ///   when an XOR codec ran.
 /// * json: the report with sorted (stable) snake_case keys.
 enum CompressionTable {
-    static let codecColumns = ["codec", "bytes", "bytes_per_sample", "ratio_to_raw", "encode_ns_per_sample",
-                               "encode_mb_per_s", "decode_ns_per_sample", "decode_mb_per_s", "round_trip"]
+    static let codecColumns = [
+        "codec", "bytes", "bytes_per_sample", "ratio_to_raw", "encode_ns_per_sample",
+        "encode_mb_per_s", "decode_ns_per_sample", "decode_mb_per_s", "round_trip"
+    ]
     static let partColumns = ["part", "encoding", "count", "share", "bits", "control_bits", "bits_per_sample"]
 
     static func codecRow(_ c: CodecResult) -> [String] {
-        [c.codec, String(c.bytes), f(c.bytesPerSample, 3), f(c.ratioToRaw, 2), f(c.encodeNsPerSample, 2),
-         f(c.encodeMBPerSecond, 1), f(c.decodeNsPerSample, 2), f(c.decodeMBPerSecond, 1), c.roundTrip ? "ok" : "FAILED"]
+        [
+            c.codec, String(c.bytes), f(c.bytesPerSample, 3), f(c.ratioToRaw, 2), f(c.encodeNsPerSample, 2),
+            f(c.encodeMBPerSecond, 1), f(c.decodeNsPerSample, 2), f(c.decodeMBPerSecond, 1), c.roundTrip ? "ok" : "FAILED"
+        ]
     }
 
     static func partRow(_ p: XORBitBreakdown.Part, samples: Int) -> [String] {
-        [p.name, p.encoding, String(p.count), f(p.share * 100, 2) + "%", String(p.bits), String(p.controlBits),
-         f(Double(p.bits) / Double(max(samples, 1)), 3)]
+        [
+            p.name, p.encoding, String(p.count), f(p.share * 100, 2) + "%", String(p.bits), String(p.controlBits),
+            f(Double(p.bits) / Double(max(samples, 1)), 3)
+        ]
     }
 
     static func table(_ r: CompressionReport) -> String {
@@ -43,7 +49,9 @@ enum CompressionTable {
     static func csv(_ r: CompressionReport) -> String {
         var s = ([codecColumns] + r.codecs.map(codecRow)).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
         if let x = r.xor {
-            s += "\n" + ([partColumns] + x.parts.map { partRow($0, samples: x.samples) })
+            s +=
+                "\n"
+                + ([partColumns] + x.parts.map { partRow($0, samples: x.samples) })
                 .map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
         }
         return s

@@ -21,24 +21,30 @@ struct WALCrashWriter: ParsableCommand {
     @Option var segmentPages: Int = 8
 
     func run() throws {
-        let policy: FsyncPolicy = switch fsync {
-        case "always": .always
-        case "never": .never
-        default: .interval(milliseconds: 50)
-        }
+        let policy: FsyncPolicy =
+            switch fsync {
+            case "always": .always
+            case "never": .never
+            default: .interval(milliseconds: 50)
+            }
         // Resume after the last batch whose samples record (the last of its commit)
         // replayed. A kill inside the commit's write(2) can leave its series record
         // alone; that batch was never acknowledged and is written again, so the
         // numbers stay contiguous and the test may expect every batch below an ack.
         var next: UInt64 = 1
-        let (wal, _) = try WAL.open(directory: directory, options: WALOptions(
-            segmentSize: segmentPages * WAL.pageSize, compression: .lz4, fsync: policy)) { record in
+        let (wal, _) = try WAL.open(
+            directory: directory,
+            options: WALOptions(
+                segmentSize: segmentPages * WAL.pageSize, compression: .lz4, fsync: policy)
+        ) { record in
             if case .samples(let samples) = record { next = max(next, (samples.map(\.ref).max() ?? 0) + 1) }
         }
         let out = FileHandle.standardOutput
         while true {
-            let labels = Labels([Label("__name__", "crash_test"), Label("batch", String(next)),
-                                 Label("padding", String(repeating: "x", count: Int(next % 300)))])
+            let labels = Labels([
+                Label("__name__", "crash_test"), Label("batch", String(next)),
+                Label("padding", String(repeating: "x", count: Int(next % 300)))
+            ])
             let samples = (0..<Self.samplesPerBatch).map {
                 WALSample(ref: next, timestamp: Int64(next) * 1000 + Int64($0), value: Double(next))
             }
@@ -65,8 +71,10 @@ struct DBCrashWriter: ParsableCommand {
     @Option(help: "Ship blocks to this bucket directory after each cut.") var bucket: String?
 
     func run() throws {
-        let db = try TenantDB.open(directory: directory, tenant: "crash", options: DatabaseOptions(
-            wal: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .interval(milliseconds: 50)), chunkRange: blockRange))
+        let db = try TenantDB.open(
+            directory: directory, tenant: "crash",
+            options: DatabaseOptions(
+                wal: WALOptions(segmentSize: 8 * WAL.pageSize, fsync: .interval(milliseconds: 50)), chunkRange: blockRange))
         let shipper = try bucket.map {
             try Shipper(tenant: "crash", tenantDirectory: directory, bucket: try FilesystemBucket(root: $0))
         }
@@ -75,8 +83,9 @@ struct DBCrashWriter: ParsableCommand {
         while true {
             var batch = AppendBatch()
             for s in 0..<Self.seriesPerBatch {
-                batch.add(Labels([Label("__name__", "crash"), Label("s", String(s))]),
-                          timestamp: start + next * 1000, value: Double(next))
+                batch.add(
+                    Labels([Label("__name__", "crash"), Label("s", String(s))]),
+                    timestamp: start + next * 1000, value: Double(next))
             }
             let outcome = try db.append(batch)
             guard outcome.accepted == Self.seriesPerBatch else { throw CLIFailure("batch \(next) not accepted: \(outcome)") }

@@ -67,9 +67,10 @@ struct NodeCommand: AsyncParsableCommand {
         let app = Application(
             router: Routes.build(state),
             server: try serverBuilder(config.server),
-            configuration: .init(address: .hostname(config.server.httpAddress, port: config.server.httpPort),
-                                 serverName: "muninn/\(Muninn.version)",
-                                 availableConnectionsDelegate: MaximumAvailableConnections(config.server.maxConnections, logger: logger)),
+            configuration: .init(
+                address: .hostname(config.server.httpAddress, port: config.server.httpPort),
+                serverName: "muninn/\(Muninn.version)",
+                availableConnectionsDelegate: MaximumAvailableConnections(config.server.maxConnections, logger: logger)),
             logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [
@@ -77,7 +78,7 @@ struct NodeCommand: AsyncParsableCommand {
                 .init(service: MaintenanceService(state: state)),
                 .init(service: app),
                 .init(service: ShutdownRequestService(state: state), successTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: AdmissionService(state: state)),
+                .init(service: AdmissionService(state: state))
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A failure the CLI reports as one line on stderr and exit status 1.
 struct CLIFailure: Error, CustomStringConvertible {

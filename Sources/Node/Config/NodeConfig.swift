@@ -143,8 +143,9 @@ struct NodeConfig: Codable, Equatable, Sendable {
         } catch let error as ConfigError {
             throw error
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
-            throw ConfigError(file: file, key: context.codingPath.map(\.stringValue).joined(separator: "."),
-                              reason: context.debugDescription)
+            throw ConfigError(
+                file: file, key: context.codingPath.map(\.stringValue).joined(separator: "."),
+                reason: context.debugDescription)
         } catch {
             throw ConfigError(file: file, key: "", reason: "\(error)")
         }
@@ -216,10 +217,12 @@ struct NodeConfig: Codable, Equatable, Sendable {
         try nonNegative("storage.retentionSeconds", storage.retentionSeconds)
         try positive("storage.idleFlushSeconds", storage.idleFlushSeconds)
         try positive("storage.maintenanceIntervalSeconds", storage.maintenanceIntervalSeconds)
-        for (key, value) in [("maxInflightPushRequests", instanceLimits.maxInflightPushRequests),
-                             ("maxInflightPushBytes", instanceLimits.maxInflightPushBytes),
-                             ("maxTenants", instanceLimits.maxTenants), ("maxSeries", instanceLimits.maxSeries),
-                             ("maxIngestionRate", instanceLimits.maxIngestionRate)] {
+        for (key, value) in [
+            ("maxInflightPushRequests", instanceLimits.maxInflightPushRequests),
+            ("maxInflightPushBytes", instanceLimits.maxInflightPushBytes),
+            ("maxTenants", instanceLimits.maxTenants), ("maxSeries", instanceLimits.maxSeries),
+            ("maxIngestionRate", instanceLimits.maxIngestionRate)
+        ] {
             try nonNegative("instanceLimits." + key, value)
         }
         try limits.validate(prefix: "limits")
@@ -282,9 +285,10 @@ struct LimitKey: Sendable {
         LimitKey(name: "ingestionRate", get: { Int($0.ingestionRate) }, set: { $0.ingestionRate = Double($1) }),
         LimitKey(name: "ingestionBurst", get: { $0.ingestionBurst }, set: { $0.ingestionBurst = $1 }),
         LimitKey(name: "outOfOrderWindowSeconds", get: { seconds($0.outOfOrderWindow) }, set: { $0.outOfOrderWindow = ms($1) }),
-        LimitKey(name: "creationGracePeriodSeconds", get: { seconds($0.creationGracePeriod) },
-                 set: { $0.creationGracePeriod = ms($1) }),
-        LimitKey(name: "pastGracePeriodSeconds", get: { seconds($0.pastGracePeriod) }, set: { $0.pastGracePeriod = ms($1) }),
+        LimitKey(
+            name: "creationGracePeriodSeconds", get: { seconds($0.creationGracePeriod) },
+            set: { $0.creationGracePeriod = ms($1) }),
+        LimitKey(name: "pastGracePeriodSeconds", get: { seconds($0.pastGracePeriod) }, set: { $0.pastGracePeriod = ms($1) })
     ]
 
     struct Name: CodingKey {
@@ -340,22 +344,26 @@ extension NodeConfig.Limits {
 
 extension NodeConfig.Read {
     fileprivate func validate() throws {
-        let keys: [(String, Int)] = [("maxQueries", maxQueries), ("maxSeries", maxSeries), ("maxSamples", maxSamples),
-                                     ("maxResponseBytes", maxResponseBytes), ("maxBytesInFrame", maxBytesInFrame),
-                                     ("maxLabelValues", maxLabelValues), ("timeoutSeconds", timeoutSeconds)]
+        let keys: [(String, Int)] = [
+            ("maxQueries", maxQueries), ("maxSeries", maxSeries), ("maxSamples", maxSamples),
+            ("maxResponseBytes", maxResponseBytes), ("maxBytesInFrame", maxBytesInFrame),
+            ("maxLabelValues", maxLabelValues), ("timeoutSeconds", timeoutSeconds)
+        ]
         for (key, value) in keys where value <= 0 {
             throw ConfigError(file: "config", key: "read." + key, reason: "must be a positive integer")
         }
         guard maxResponseBytes <= RemoteRead.maxSampledBytes else {
-            throw ConfigError(file: "config", key: "read.maxResponseBytes",
-                              reason: "must be at most \(RemoteRead.maxSampledBytes) (a snappy block's limit)")
+            throw ConfigError(
+                file: "config", key: "read.maxResponseBytes",
+                reason: "must be at most \(RemoteRead.maxSampledBytes) (a snappy block's limit)")
         }
     }
 
     var remoteReadLimits: RemoteReadLimits {
-        RemoteReadLimits(maxQueries: maxQueries, maxSeries: maxSeries, maxSamples: maxSamples,
-                         maxResponseBytes: maxResponseBytes, maxBytesInFrame: maxBytesInFrame,
-                         timeout: .seconds(timeoutSeconds))
+        RemoteReadLimits(
+            maxQueries: maxQueries, maxSeries: maxSeries, maxSamples: maxSamples,
+            maxResponseBytes: maxResponseBytes, maxBytesInFrame: maxBytesInFrame,
+            timeout: .seconds(timeoutSeconds))
     }
 }
 

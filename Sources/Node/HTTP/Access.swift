@@ -106,8 +106,9 @@ final class Access: Sendable {
     /// User and password of an `Authorization: Basic` value.
     static func basicAuth(_ authorization: String?) -> (user: String, password: String)? {
         guard let authorization, authorization.utf8.count > 6, authorization.prefix(6).lowercased() == "basic ",
-              let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: decoded, encoding: .utf8) else { return nil }
+            let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: decoded, encoding: .utf8)
+        else { return nil }
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         guard let user = parts.first, !user.isEmpty else { return nil }
         return (String(user), parts.count > 1 ? String(parts[1]) : "")

@@ -3,8 +3,8 @@
 struct HTTPFailure: Error, CustomStringConvertible {
     enum Status: Int {
         case badRequest = 400, unauthorized = 401, forbidden = 403, notFound = 404,
-             requestTimeout = 408, payloadTooLarge = 413, unsupportedMediaType = 415, tooManyRequests = 429,
-             internalError = 500, unavailable = 503
+            requestTimeout = 408, payloadTooLarge = 413, unsupportedMediaType = 415, tooManyRequests = 429,
+            internalError = 500, unavailable = 503
     }
     var status: Status
     var message: String

@@ -32,15 +32,17 @@ enum Push {
         if let type = request.headers[.contentType], type.contains("io.prometheus.write.v2") {
             throw HTTPFailure(.unsupportedMediaType, "remote-write 2.0 is not supported; send prometheus.WriteRequest (1.0)")
         }
-        let body = try await collect(request, limit: state.config.server.maxRequestBytes,
-                                     timeout: .seconds(state.config.server.readTimeoutSeconds))
+        let body = try await collect(
+            request, limit: state.config.server.maxRequestBytes,
+            timeout: .seconds(state.config.server.readTimeoutSeconds))
         state.limiter.addPushBytes(body.count)
         defer { state.limiter.removePushBytes(body.count) }
         try state.limiter.checkPushBytes()
         let decoded: RemoteWriteBatch
         do {
-            decoded = try RemoteWrite.decodeBatch(snappyBody: body, maxDecodedBytes: state.config.server.maxDecodedBytes,
-                                                  requireMetricName: true)
+            decoded = try RemoteWrite.decodeBatch(
+                snappyBody: body, maxDecodedBytes: state.config.server.maxDecodedBytes,
+                requireMetricName: true)
         } catch {
             if case .tooLarge = error.kind { throw HTTPFailure(.payloadTooLarge, "\(error)") }
             throw HTTPFailure(.badRequest, "invalid remote-write request: \(error)")
@@ -60,8 +62,9 @@ enum Push {
             } catch is WALClosedError {
                 throw HTTPFailure(.unavailable, "node is stopping", retryAfter: 1)
             } catch let fault as StorageFaultError {
-                throw HTTPFailure(.unavailable, "storage unavailable for tenant \(tenant): \(fault); nothing of this request is acknowledged, retry later",
-                                  retryAfter: fault.needsRestart ? 60 : 5)
+                throw HTTPFailure(
+                    .unavailable, "storage unavailable for tenant \(tenant): \(fault); nothing of this request is acknowledged, retry later",
+                    retryAfter: fault.needsRestart ? 60 : 5)
             }
         }
         state.metrics.ingested(tenant: tenant, samples: outcome.accepted)

@@ -1,8 +1,8 @@
 import Engine
 import Formats
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 
 /// Prometheus's JSON series / label APIs (`/api/v1/series`, `/labels`,
 /// `/label/<name>/values`): parameters from the query string or a form body,
@@ -86,7 +86,8 @@ enum QueryAPI {
             let b = bytes[i]
             if b == UInt8(ascii: "+") { out.append(0x20); i += 1; continue }
             if b == UInt8(ascii: "%"), i + 2 < bytes.count,
-               let hi = hex(bytes[i + 1]), let lo = hex(bytes[i + 2]) {
+                let hi = hex(bytes[i + 1]), let lo = hex(bytes[i + 2])
+            {
                 out.append(hi << 4 | lo)
                 i += 3
                 continue
@@ -156,9 +157,11 @@ enum QueryAPI {
     /// Label names or values, sorted: `all(db)` without `match[]`, else what
     /// `add` takes from each matching series (at most `maxSeries` of them per
     /// selector). More than `maxLabelValues` of them is refused.
-    private static func collect(_ state: NodeState, _ db: TenantDB?, _ p: Parameters, route: String,
-                                all: @escaping @Sendable (TenantDB) throws -> [String],
-                                add: @escaping @Sendable (SeriesData, inout Set<String>) -> Void) async throws -> [String] {
+    private static func collect(
+        _ state: NodeState, _ db: TenantDB?, _ p: Parameters, route: String,
+        all: @escaping @Sendable (TenantDB) throws -> [String],
+        add: @escaping @Sendable (SeriesData, inout Set<String>) -> Void
+    ) async throws -> [String] {
         let limits = state.config.read
         let bounds = ReadBounds(maxSeries: limits.maxSeries, deadline: .now + .seconds(limits.timeoutSeconds))
         return try await bounded(state, route: route) {
@@ -180,8 +183,10 @@ enum QueryAPI {
     }
 
     /// Runs a read off the cooperative pool; a limit or the timeout becomes its HTTP failure.
-    private static func bounded<T: Sendable>(_ state: NodeState, route: String,
-                                             _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    private static func bounded<T: Sendable>(
+        _ state: NodeState, route: String,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         do {
             return try await ReadWork.run(state, body)
         } catch let error as ReadLimitError {

@@ -25,8 +25,9 @@ enum Read {
         let limits = state.config.read.remoteReadLimits
         let deadline = ContinuousClock.now + limits.timeout
         let tenant = try await state.tenant(from: request.headers)
-        let body = try await Push.collect(request, limit: state.config.server.maxRequestBytes,
-                                          timeout: .seconds(state.config.server.readTimeoutSeconds))
+        let body = try await Push.collect(
+            request, limit: state.config.server.maxRequestBytes,
+            timeout: .seconds(state.config.server.readTimeoutSeconds))
         let query: RemoteReadRequest
         do {
             query = try RemoteReadRequest.decode(snappyBody: body, maxDecodedBytes: state.config.server.maxDecodedBytes)
@@ -50,9 +51,13 @@ enum Read {
             switch type {
             case .samples:
                 let bytes = try await ReadWork.run(state) { try sampled(db, queries, limits, deadline) }
-                return Response(status: .ok, headers: [.contentType: RemoteRead.protobufContentType,
-                                                       .contentEncoding: RemoteRead.contentEncoding],
-                                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                return Response(
+                    status: .ok,
+                    headers: [
+                        .contentType: RemoteRead.protobufContentType,
+                        .contentEncoding: RemoteRead.contentEncoding
+                    ],
+                    body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             case .streamedXORChunks:
                 let producer = FrameProducer(db: db, queries: queries, limits: limits, deadline: deadline)
                 // The first frames are made before answering, so a limit hit early still gets its status.
@@ -80,14 +85,17 @@ enum Read {
     }
 
     /// The whole SAMPLES response, refused as soon as it passes a limit.
-    private static func sampled(_ db: TenantDB?, _ queries: [RemoteReadRequest.Query], _ limits: RemoteReadLimits,
-                                _ deadline: ContinuousClock.Instant) throws -> [UInt8] {
+    private static func sampled(
+        _ db: TenantDB?, _ queries: [RemoteReadRequest.Query], _ limits: RemoteReadLimits,
+        _ deadline: ContinuousClock.Instant
+    ) throws -> [UInt8] {
         var encoder = SampledResponseEncoder(maxSamples: limits.maxSamples, maxResponseBytes: limits.maxResponseBytes)
         var series = 0
         for q in queries {
             if let db {
-                var cursor = try db.cursor(mint: q.startMs, maxt: q.endMs, matchers: q.matchers,
-                                           bounds: ReadBounds(maxSeries: limits.maxSeries, deadline: deadline, seriesBefore: series))
+                var cursor = try db.cursor(
+                    mint: q.startMs, maxt: q.endMs, matchers: q.matchers,
+                    bounds: ReadBounds(maxSeries: limits.maxSeries, deadline: deadline, seriesBefore: series))
                 while let s = try cursor.next() { try encoder.add(s, mint: q.startMs, maxt: q.endMs) }
                 series = cursor.count
             }
@@ -141,8 +149,9 @@ final class FrameProducer: Sendable {
                     guard p.query < queries.count else { break }
                     guard let db else { p.query = queries.count; break }
                     let q = queries[p.query]
-                    p.cursor = try db.cursor(mint: q.startMs, maxt: q.endMs, matchers: q.matchers,
-                                             bounds: ReadBounds(maxSeries: limits.maxSeries, deadline: deadline, seriesBefore: p.series))
+                    p.cursor = try db.cursor(
+                        mint: q.startMs, maxt: q.endMs, matchers: q.matchers,
+                        bounds: ReadBounds(maxSeries: limits.maxSeries, deadline: deadline, seriesBefore: p.series))
                 }
                 let q = queries[p.query]
                 if let series = try p.cursor!.next() {

@@ -1,8 +1,8 @@
 import Engine
 import Foundation
-import Synchronization
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The node's own metrics, recorded through swift-metrics and exposed in the
 /// Prometheus text format by swift-prometheus. Figures owned by the engine
@@ -15,7 +15,7 @@ final class NodeMetrics: Sendable {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
             .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(10),
-            .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
+            .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5)
         ]
         MetricsSystem.bootstrap(factory)
         return registry

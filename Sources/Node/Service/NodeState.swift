@@ -1,6 +1,6 @@
-import HTTPTypes
 import Engine
 import Foundation
+import HTTPTypes
 import Logging
 import NIOPosix
 
@@ -10,8 +10,8 @@ final class NodeState: @unchecked Sendable {
     enum Phase: String, Sendable { case starting, running, stopping }
 
     private let lock = NSLock()
-    private var phase_ = Phase.starting
-    private var databases_: Databases?
+    private var lockedPhase = Phase.starting
+    private var lockedDatabases: Databases?
     let config: NodeConfig
     let metrics: NodeMetrics
     let logger: Logger
@@ -69,24 +69,24 @@ final class NodeState: @unchecked Sendable {
 
     var phase: Phase {
         lock.lock(); defer { lock.unlock() }
-        return phase_
+        return lockedPhase
     }
 
     /// The databases while running; nil while starting or stopping.
     var databases: Databases? {
         lock.lock(); defer { lock.unlock() }
-        return phase_ == .running ? databases_ : nil
+        return lockedPhase == .running ? lockedDatabases : nil
     }
 
     func started(_ dbs: Databases) {
-        lock.lock(); databases_ = dbs; phase_ = .running; lock.unlock()
+        lock.lock(); lockedDatabases = dbs; lockedPhase = .running; lock.unlock()
     }
 
     /// Stops admitting requests; returns the databases for closing.
     func stopping() -> Databases? {
         lock.lock(); defer { lock.unlock() }
-        phase_ = .stopping
-        return databases_
+        lockedPhase = .stopping
+        return lockedDatabases
     }
 }
 

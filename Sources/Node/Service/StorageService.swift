@@ -11,12 +11,17 @@ struct StorageService: Service {
 
     func run() async throws {
         let config = state.config
-        let dbs = try Databases(dataDirectory: config.storage.dataDir, options: try config.databaseOptions(),
-                                limitOverrides: config.limitOverrides,
-                                logger: state.logger)
+        let dbs = try Databases(
+            dataDirectory: config.storage.dataDir, options: try config.databaseOptions(),
+            limitOverrides: config.limitOverrides,
+            logger: state.logger)
         state.started(dbs)
-        state.logger.info("node ready", metadata: ["tenants": "\(dbs.tenants.count)",
-                                                   "http": "\(config.server.httpAddress):\(config.server.httpPort)"])
+        state.logger.info(
+            "node ready",
+            metadata: [
+                "tenants": "\(dbs.tenants.count)",
+                "http": "\(config.server.httpAddress):\(config.server.httpPort)"
+            ])
         try? await gracefulShutdown()
         _ = state.stopping()
         // File work runs on the background pool (after any maintenance pass in
@@ -41,7 +46,8 @@ struct MaintenanceService: Service {
 
     func run() async throws {
         let interval = state.config.storage.maintenanceIntervalSeconds
-        let bucket: (any ObjectStore)? = state.config.storage.shipping
+        let bucket: (any ObjectStore)? =
+            state.config.storage.shipping
             ? try FilesystemBucket(root: state.config.storage.bucketDir) : nil
         // Cancelled too, not only shut down gracefully (the group cancels its
         // services past the grace period): a cancelled sleep returns at once,

@@ -60,8 +60,10 @@ struct RawPass: CodecPass {
         bytes.withUnsafeBytes { Self.unpack($0, into: timestamps, values) }
     }
 
-    static func unpack(_ raw: UnsafeRawBufferPointer, into timestamps: UnsafeMutableBufferPointer<Int64>,
-                       _ values: UnsafeMutableBufferPointer<UInt64>) -> Int {
+    static func unpack(
+        _ raw: UnsafeRawBufferPointer, into timestamps: UnsafeMutableBufferPointer<Int64>,
+        _ values: UnsafeMutableBufferPointer<UInt64>
+    ) -> Int {
         let n = min(raw.count / 16, timestamps.count, values.count)
         for i in 0..<n {
             timestamps[i] = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 16 * i, as: Int64.self))
@@ -141,8 +143,10 @@ struct RawCompressedPass: CodecPass {
     /// Where decoding puts the decompressed raw bytes.
     let scratch: UnsafeMutableRawBufferPointer
 
-    init(_ samples: SeriesSamples, _ algorithm: BlockedCompression.Algorithm, blockSize: Int,
-         scratch: UnsafeMutableRawBufferPointer) {
+    init(
+        _ samples: SeriesSamples, _ algorithm: BlockedCompression.Algorithm, blockSize: Int,
+        scratch: UnsafeMutableRawBufferPointer
+    ) {
         raw = RawPass(samples)
         blocks = BlockedCompression(algorithm, blockSize: blockSize, maxInput: raw.bytes.count)
         self.scratch = scratch
@@ -185,7 +189,9 @@ struct XORPass: CodecPass {
         try chunks.encode(samples)
         guard var blocks else { return }
         let n = chunks.byteCount
-        try chunks.bytes.withUnsafeBufferPointer { (b) throws(CodecError) in try blocks.compress(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(b)[..<n])) }
+        try chunks.bytes.withUnsafeBufferPointer { (b) throws(CodecError) in
+            try blocks.compress(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(b)[..<n]))
+        }
         self.blocks = blocks
     }
 

@@ -1,7 +1,8 @@
 import Dispatch
 import Formats
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Figures of one codec over all input samples.
@@ -56,8 +57,10 @@ package enum CompressionBench {
 
     /// Measures `codecs` in the given order. `progress` hears each codec's name
     /// before it runs.
-    package static func run(_ input: CompressionInput, codecs: [CompressionCodec], options: Options = Options(),
-                           progress: ((CompressionCodec) -> Void)? = nil) throws(CompressionBenchError) -> CompressionReport {
+    package static func run(
+        _ input: CompressionInput, codecs: [CompressionCodec], options: Options = Options(),
+        progress: ((CompressionCodec) -> Void)? = nil
+    ) throws(CompressionBenchError) -> CompressionReport {
         let samples = input.samples
         let n = samples.sampleCount
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(n * 21 + 1024, 16 * n), alignment: 16)
@@ -111,33 +114,39 @@ package enum CompressionBench {
                 }
             }
             let rawBytes = Double(n * CompressionCodec.rawBytesPerSample)
-            results.append(CodecResult(
-                codec: codec.rawValue, bytes: bytes, bytesPerSample: Double(bytes) / Double(max(n, 1)),
-                ratioToRaw: rawBytes / Double(max(bytes, 1)),
-                encodeNsPerSample: Double(bestEncode) / Double(max(n, 1)), encodeMBPerSecond: rawBytes / Double(max(bestEncode, 1)) * 1000,
-                decodeNsPerSample: Double(bestDecode) / Double(max(n, 1)), decodeMBPerSecond: rawBytes / Double(max(bestDecode, 1)) * 1000,
-                roundTrip: true))
+            results.append(
+                CodecResult(
+                    codec: codec.rawValue, bytes: bytes, bytesPerSample: Double(bytes) / Double(max(n, 1)),
+                    ratioToRaw: rawBytes / Double(max(bytes, 1)),
+                    encodeNsPerSample: Double(bestEncode) / Double(max(n, 1)), encodeMBPerSecond: rawBytes / Double(max(bestEncode, 1)) * 1000,
+                    decodeNsPerSample: Double(bestDecode) / Double(max(n, 1)), decodeMBPerSecond: rawBytes / Double(max(bestDecode, 1)) * 1000,
+                    roundTrip: true))
         }
-        return CompressionReport(input: input.path, inputKind: input.kind, series: samples.seriesCount, samples: n,
-                                 duplicatesDropped: samples.duplicatesDropped, repetitions: max(options.repetitions, 1),
-                                 blockSize: options.blockSize, codecs: results, xor: breakdown)
+        return CompressionReport(
+            input: input.path, inputKind: input.kind, series: samples.seriesCount, samples: n,
+            duplicatesDropped: samples.duplicatesDropped, repetitions: max(options.repetitions, 1),
+            blockSize: options.blockSize, codecs: results, xor: breakdown)
     }
 
     /// Compares decoded samples with the input bit for bit; names the first
     /// difference (series and sample index).
-    static func verify(_ codec: CompressionCodec, count: Int, _ samples: SeriesSamples,
-                       _ ts: [Int64], _ vs: [UInt64]) throws(CompressionBenchError) {
+    static func verify(
+        _ codec: CompressionCodec, count: Int, _ samples: SeriesSamples,
+        _ ts: [Int64], _ vs: [UInt64]
+    ) throws(CompressionBenchError) {
         guard count == samples.sampleCount else {
             throw CompressionBenchError(description: "\(codec.rawValue): decoded \(count) samples, encoded \(samples.sampleCount)")
         }
         if count == 0 { return }
-        let same = ts.withUnsafeBytes { a in samples.timestamps.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
+        let same =
+            ts.withUnsafeBytes { a in samples.timestamps.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
             && vs.withUnsafeBytes { a in samples.values.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
         if same { return }
         let i = (0..<count).first { ts[$0] != samples.timestamps[$0] || vs[$0] != samples.values[$0] }!
         let series = samples.starts.lastIndex { $0 <= i }!
-        throw CompressionBenchError(description: String(
-            format: "%@: round trip differs at sample %d of series %@: decoded (%lld, 0x%016llx), input (%lld, 0x%016llx)",
-            codec.rawValue, i - samples.starts[series], samples.names[series], ts[i], vs[i], samples.timestamps[i], samples.values[i]))
+        throw CompressionBenchError(
+            description: String(
+                format: "%@: round trip differs at sample %d of series %@: decoded (%lld, 0x%016llx), input (%lld, 0x%016llx)",
+                codec.rawValue, i - samples.starts[series], samples.names[series], ts[i], vs[i], samples.timestamps[i], samples.values[i]))
     }
 }

@@ -81,8 +81,10 @@ package struct CompressionInput: Sendable {
 
     /// The head of a database as its WAL and WBL hold it (read-only, as
     /// `muninn blocks dump` reads it).
-    private static func readHead(_ database: BlockDiscovery.Database, minValidTime: Int64,
-                                 into builder: inout SeriesSamplesBuilder) throws(InputError) {
+    private static func readHead(
+        _ database: BlockDiscovery.Database, minValidTime: Int64,
+        into builder: inout SeriesSamplesBuilder
+    ) throws(InputError) {
         do {
             let head = try HeadSamples(wal: database.wal, wbl: database.wbl, minValidTime: minValidTime)
             for (labels, series) in head.series {

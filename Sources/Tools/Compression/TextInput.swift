@@ -1,7 +1,8 @@
 import Formats
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Parses sample lines of the two text formats `bench compression` reads:
@@ -82,8 +83,10 @@ enum TextInput {
 
     /// End of the series text: the closing `}` of the label set (quotes and
     /// escapes honoured), or for OpenMetrics a bare metric name's end.
-    static func seriesEnd(_ line: UnsafeBufferPointer<UInt8>, format: Format,
-                          _ fail: (String) -> InputError) throws(InputError) -> Int {
+    static func seriesEnd(
+        _ line: UnsafeBufferPointer<UInt8>, format: Format,
+        _ fail: (String) -> InputError
+    ) throws(InputError) -> Int {
         var p = 0
         if format == .openMetrics {
             while p < line.count, isNameByte(line[p], first: p == 0) { p += 1 }

@@ -78,10 +78,12 @@ package struct XORBitBreakdown: Sendable, Equatable, Codable {
             part("header", "BE16 sample count", b.chunks, perChunk, b.header_bits),
             part("first_timestamp", "t0 varint", b.chunks, all, b.first_ts_bits),
             part("first_value", "64 raw bits", b.chunks, all, b.first_value_bits),
-            part("second_timestamp", "t1-t0 uvarint", coded - dods, all, b.second_ts_bits),
+            part("second_timestamp", "t1-t0 uvarint", coded - dods, all, b.second_ts_bits)
         ]
-        let buckets = [("dod_0", "0"), ("dod_14", "10 + 14 bits"), ("dod_17", "110 + 17 bits"),
-                       ("dod_20", "1110 + 20 bits"), ("dod_64", "1111 + 64 bits")]
+        let buckets = [
+            ("dod_0", "0"), ("dod_14", "10 + 14 bits"), ("dod_17", "110 + 17 bits"),
+            ("dod_20", "1110 + 20 bits"), ("dod_64", "1111 + 64 bits")
+        ]
         let prefixes: [UInt64] = [1, 2, 3, 4, 4]
         for (k, (name, encoding)) in buckets.enumerated() {
             parts.append(part(name, encoding, dodCount[k], dodShare, dodBits[k], dodCount[k] * prefixes[k]))

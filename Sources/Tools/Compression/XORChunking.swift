@@ -87,30 +87,37 @@ package struct XORChunks: Sendable {
 
     /// Decodes chunk after chunk into `timestamps` / `values`; returns the sample
     /// count. Throws on corrupt chunks or when the buffers are too small.
-    package func decode(into timestamps: UnsafeMutableBufferPointer<Int64>,
-                       _ values: UnsafeMutableBufferPointer<UInt64>) throws(CodecError) -> Int {
+    package func decode(
+        into timestamps: UnsafeMutableBufferPointer<Int64>,
+        _ values: UnsafeMutableBufferPointer<UInt64>
+    ) throws(CodecError) -> Int {
         try Self.decode(bytes, chunkEnds: chunkEnds, into: timestamps, values)
     }
 
     /// Decodes chunks laid out back to back in `bytes` (ending at `chunkEnds`).
-    package static func decode(_ bytes: UnsafeBufferPointer<UInt8>, chunkEnds: [Int],
-                              into timestamps: UnsafeMutableBufferPointer<Int64>,
-                              _ values: UnsafeMutableBufferPointer<UInt64>) throws(CodecError) -> Int {
+    package static func decode(
+        _ bytes: UnsafeBufferPointer<UInt8>, chunkEnds: [Int],
+        into timestamps: UnsafeMutableBufferPointer<Int64>,
+        _ values: UnsafeMutableBufferPointer<UInt64>
+    ) throws(CodecError) -> Int {
         var start = 0
         var n = 0
         let capacity = min(timestamps.count, values.count)
         for end in chunkEnds {
-            let rc = cs_xor_decode(bytes.baseAddress! + start, end - start,
-                                   timestamps.baseAddress! + n, values.baseAddress! + n, capacity - n)
+            let rc = cs_xor_decode(
+                bytes.baseAddress! + start, end - start,
+                timestamps.baseAddress! + n, values.baseAddress! + n, capacity - n)
             n += Int(try CodecError.check(rc))
             start = end
         }
         return n
     }
 
-    package static func decode(_ bytes: [UInt8], chunkEnds: [Int],
-                              into timestamps: UnsafeMutableBufferPointer<Int64>,
-                              _ values: UnsafeMutableBufferPointer<UInt64>) throws(CodecError) -> Int {
+    package static func decode(
+        _ bytes: [UInt8], chunkEnds: [Int],
+        into timestamps: UnsafeMutableBufferPointer<Int64>,
+        _ values: UnsafeMutableBufferPointer<UInt64>
+    ) throws(CodecError) -> Int {
         try bytes.withUnsafeBufferPointer { (b) throws(CodecError) in try decode(b, chunkEnds: chunkEnds, into: timestamps, values) }
     }
 

@@ -94,9 +94,10 @@ package struct BlockAnalysis: Sendable {
         }
         metricNames = top(metrics)
         labelPairs = top(pairs)
-        labelNames = Array(names.sorted {
-            $0.values != $1.values ? $0.values > $1.values : IndexReader.compareBytes($0.name, $1.name) < 0
-        }.prefix(limit))
+        labelNames = Array(
+            names.sorted {
+                $0.values != $1.values ? $0.values > $1.values : IndexReader.compareBytes($0.name, $1.name) < 0
+            }.prefix(limit))
 
         var sizes: [Int] = [], counts: [Int] = []
         var xorBytes = 0, xorSamples = 0

@@ -70,8 +70,11 @@ package struct BlockDiscovery: Sendable {
             }
             let tenant = url.deletingLastPathComponent().lastPathComponent
             kind = .block
-            databases = [Database(tenant: tenant, directory: url.deletingLastPathComponent().path,
-                                  blocks: [Block(tenant: tenant, ulid: ulid, directory: trimmed)], wal: nil, wbl: nil)]
+            databases = [
+                Database(
+                    tenant: tenant, directory: url.deletingLastPathComponent().path,
+                    blocks: [Block(tenant: tenant, ulid: ulid, directory: trimmed)], wal: nil, wbl: nil)
+            ]
         } else if Self.isDirectory(trimmed + "/tsdb") {
             kind = .dataDirectory
             databases = try Self.tenants(in: trimmed + "/tsdb")
@@ -81,8 +84,9 @@ package struct BlockDiscovery: Sendable {
         } else {
             let found = try Self.tenants(in: trimmed)
             guard !found.isEmpty else {
-                throw FormatError(file: trimmed, offset: 0,
-                                  reason: "not a block, tenant database, data directory or bucket (no ULID-named block directories, wal/ or tsdb/ found)")
+                throw FormatError(
+                    file: trimmed, offset: 0,
+                    reason: "not a block, tenant database, data directory or bucket (no ULID-named block directories, wal/ or tsdb/ found)")
             }
             kind = .tenants
             databases = found

@@ -31,8 +31,10 @@ package struct DumpSelection: Sendable {
 package enum BlockDump {
     /// Dumps `database`: its blocks and, when it has `wal/`/`wbl/`, its head.
     /// `write` receives the output in pieces of about 1 MiB.
-    package static func dump(_ database: BlockDiscovery.Database, selection: DumpSelection,
-                            write: ([UInt8]) throws -> Void) throws {
+    package static func dump(
+        _ database: BlockDiscovery.Database, selection: DumpSelection,
+        write: ([UInt8]) throws -> Void
+    ) throws {
         var sources: [Source] = []
         var newestMaxTime = Int64.min
         for block in database.blocks {
@@ -147,14 +149,16 @@ final class BlockSource: Source {
         let intervals = stones[series.id] ?? []
         for chunk in series.chunks where chunk.maxTime >= selection.minTime && chunk.minTime <= selection.maxTime {
             guard chunk.ref.segment < windows.count else {
-                throw FormatError(file: reader.directory + "/chunks", offset: chunk.ref.offset,
-                                  reason: "chunk ref \(chunk.ref) names segment \(chunk.ref.segment), the block has \(windows.count)")
+                throw FormatError(
+                    file: reader.directory + "/chunks", offset: chunk.ref.offset,
+                    reason: "chunk ref \(chunk.ref) names segment \(chunk.ref.segment), the block has \(windows.count)")
             }
             let window = windows[chunk.ref.segment]
             let record = try window.record(at: chunk.ref.offset)
             guard record.crcMatches else {
-                throw FormatError(file: window.path, offset: record.offset,
-                                  reason: ChunkSegment.crcMismatch(stored: record.storedCRC, computed: record.computedCRC))
+                throw FormatError(
+                    file: window.path, offset: record.offset,
+                    reason: ChunkSegment.crcMismatch(stored: record.storedCRC, computed: record.computedCRC))
             }
             guard record.encoding == ChunkEncoding.xor.rawValue else { continue }
             let n: Int

@@ -142,7 +142,8 @@ package enum BlockVerifier {
                     let ref = UInt64(index) << 32 | UInt64(r.offset)
                     var valid = true
                     if !r.crcMatches {
-                        v.problems.append(FormatError(file: path, offset: r.offset, reason: ChunkSegment.crcMismatch(stored: r.storedCRC, computed: r.computedCRC)))
+                        v.problems.append(
+                            FormatError(file: path, offset: r.offset, reason: ChunkSegment.crcMismatch(stored: r.storedCRC, computed: r.computedCRC)))
                         valid = false
                     }
                     guard let encoding = ChunkEncoding(rawValue: r.encoding) else {
@@ -161,8 +162,9 @@ package enum BlockVerifier {
                         let ts = scratch.timestamps
                         guard n > 0 else { throw FormatError(file: path, offset: r.offset, reason: "XOR chunk has no samples") }
                         for i in 1..<n where ts[i] <= ts[i - 1] {
-                            throw FormatError(file: path, offset: r.offset,
-                                              reason: "XOR chunk sample \(i) at \(ts[i]) does not follow \(ts[i - 1])")
+                            throw FormatError(
+                                file: path, offset: r.offset,
+                                reason: "XOR chunk sample \(i) at \(ts[i]) does not follow \(ts[i - 1])")
                         }
                         records.append(Record(ref: ref, encoding: r.encoding, samples: n, minTime: ts[0], maxTime: ts[n - 1], valid: true))
                     } catch let error as FormatError {
@@ -195,8 +197,10 @@ package enum BlockVerifier {
             return nil
         }
         for i in index.symbols.indices.dropFirst() where IndexReader.compareBytes(index.symbols[i - 1], index.symbols[i]) >= 0 {
-            v.problems.append(FormatError(file: path, offset: index.toc.symbols,
-                                          reason: "symbol \(i) \(Label.quote(index.symbols[i])) does not sort after \(Label.quote(index.symbols[i - 1]))"))
+            v.problems.append(
+                FormatError(
+                    file: path, offset: index.toc.symbols,
+                    reason: "symbol \(i) \(Label.quote(index.symbols[i])) does not sort after \(Label.quote(index.symbols[i - 1]))"))
         }
         let all: [IndexSeries]
         do {
@@ -217,8 +221,10 @@ package enum BlockVerifier {
 
     /// Series order, every chunk ref against the scanned records, tombstones,
     /// and `meta.json`'s stats against what was counted.
-    private static func checkSeries(_ directory: String, _ meta: BlockMeta?, _ index: IndexReader, _ all: [IndexSeries],
-                                    _ records: [Record], _ v: inout Verification) {
+    private static func checkSeries(
+        _ directory: String, _ meta: BlockMeta?, _ index: IndexReader, _ all: [IndexSeries],
+        _ records: [Record], _ v: inout Verification
+    ) {
         let path = index.file
         var stats = BlockMeta.Stats()
         // Samples of a corrupt chunk are unknown; its problem is already reported.
@@ -239,25 +245,32 @@ package enum BlockVerifier {
             stats.numTombstones = stones ?? meta.stats.numTombstones
             if !samplesKnown { stats.numSamples = meta.stats.numSamples }
             if stats != meta.stats {
-                v.problems.append(FormatError(file: directory + "/" + BlockMeta.fileName, offset: 0,
-                                              reason: "stats \(describe(meta.stats)) disagree with the block's contents \(describe(stats))"))
+                v.problems.append(
+                    FormatError(
+                        file: directory + "/" + BlockMeta.fileName, offset: 0,
+                        reason: "stats \(describe(meta.stats)) disagree with the block's contents \(describe(stats))"))
             }
         }
     }
 
-    private static func checkChunks(_ series: IndexSeries, at: Int, _ path: String, _ meta: BlockMeta?, _ records: [Record],
-                                    _ v: inout Verification, _ stats: inout BlockMeta.Stats, _ samplesKnown: inout Bool) {
+    private static func checkChunks(
+        _ series: IndexSeries, at: Int, _ path: String, _ meta: BlockMeta?, _ records: [Record],
+        _ v: inout Verification, _ stats: inout BlockMeta.Stats, _ samplesKnown: inout Bool
+    ) {
         var previousMax: Int64?
         for (j, c) in series.chunks.enumerated() {
             stats.numChunks += 1
             var name: String { "series \(series.labels) chunk \(j) (ref \(c.ref.segment):\(c.ref.offset))" }
             if let previousMax, c.minTime <= previousMax {
-                v.problems.append(FormatError(file: path, offset: at, reason: "\(name) starts at \(c.minTime), not after the previous chunk's end \(previousMax)"))
+                v.problems.append(
+                    FormatError(file: path, offset: at, reason: "\(name) starts at \(c.minTime), not after the previous chunk's end \(previousMax)"))
             }
             previousMax = c.maxTime
             if let meta, c.minTime < meta.minTime || c.maxTime >= meta.maxTime {
-                v.problems.append(FormatError(file: path, offset: at,
-                                              reason: "\(name) covers [\(c.minTime), \(c.maxTime)], outside the block's [\(meta.minTime), \(meta.maxTime))"))
+                v.problems.append(
+                    FormatError(
+                        file: path, offset: at,
+                        reason: "\(name) covers [\(c.minTime), \(c.maxTime)], outside the block's [\(meta.minTime), \(meta.maxTime))"))
             }
             guard let record = find(c.ref.rawValue, in: records) else {
                 v.problems.append(FormatError(file: path, offset: at, reason: "\(name) does not point at a chunk record in chunks/"))
@@ -270,8 +283,10 @@ package enum BlockVerifier {
             stats.numSamples += UInt64(record.samples)
             guard record.encoding == ChunkEncoding.xor.rawValue else { continue }
             if record.minTime != c.minTime || record.maxTime != c.maxTime {
-                v.problems.append(FormatError(file: path, offset: at,
-                                              reason: "\(name) claims [\(c.minTime), \(c.maxTime)], its samples span [\(record.minTime), \(record.maxTime)]"))
+                v.problems.append(
+                    FormatError(
+                        file: path, offset: at,
+                        reason: "\(name) claims [\(c.minTime), \(c.maxTime)], its samples span [\(record.minTime), \(record.maxTime)]"))
             }
         }
     }
@@ -293,8 +308,10 @@ package enum BlockVerifier {
         for name in index.labelNames() {
             let values = index.labelValues(name)
             for i in values.indices.dropFirst() where IndexReader.compareBytes(values[i - 1], values[i]) >= 0 {
-                v.problems.append(FormatError(file: index.file, offset: index.toc.postingsOffsetTable,
-                                              reason: "label \(name) value \(Label.quote(values[i])) does not sort after \(Label.quote(values[i - 1]))"))
+                v.problems.append(
+                    FormatError(
+                        file: index.file, offset: index.toc.postingsOffsetTable,
+                        reason: "label \(name) value \(Label.quote(values[i])) does not sort after \(Label.quote(values[i - 1]))"))
             }
             for value in values {
                 let list: [UInt32]
@@ -308,20 +325,26 @@ package enum BlockVerifier {
                 for id in list {
                     let k = lowerBound(id, ids)
                     guard k < ids.count, ids[k] == id else {
-                        v.problems.append(FormatError(file: index.file, offset: index.toc.postings,
-                                                      reason: "postings \(name)=\(Label.quote(value)) name series \(id), which does not exist"))
+                        v.problems.append(
+                            FormatError(
+                                file: index.file, offset: index.toc.postings,
+                                reason: "postings \(name)=\(Label.quote(value)) name series \(id), which does not exist"))
                         continue
                     }
                     if !all[k].labels.labels.contains(where: { sameBytes($0.name, name) && sameBytes($0.value, value) }) {
-                        v.problems.append(FormatError(file: index.file, offset: index.toc.postings,
-                                                      reason: "postings \(name)=\(Label.quote(value)) name series \(id) \(all[k].labels), which lacks that label"))
+                        v.problems.append(
+                            FormatError(
+                                file: index.file, offset: index.toc.postings,
+                                reason: "postings \(name)=\(Label.quote(value)) name series \(id) \(all[k].labels), which lacks that label"))
                     }
                 }
             }
         }
         if entries != labelPairs {
-            v.problems.append(FormatError(file: index.file, offset: index.toc.postings,
-                                          reason: "postings lists hold \(entries) entries, the series have \(labelPairs) labels"))
+            v.problems.append(
+                FormatError(
+                    file: index.file, offset: index.toc.postings,
+                    reason: "postings lists hold \(entries) entries, the series have \(labelPairs) labels"))
         }
     }
 

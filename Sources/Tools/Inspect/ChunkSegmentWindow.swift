@@ -1,9 +1,10 @@
+import CStorage
 import Engine
 import Formats
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import CStorage
 
 /// One chunk record as found in a segment file (`docs/format/chunks.md#chunk-segment-file-chunksnnnnnn`), located but
 /// not copied: the data stays in the window's buffer until the next read.
@@ -61,15 +62,17 @@ final class ChunkSegmentWindow {
         let prefixCount = min(ChunkSegment.maxLengthBytes, size - offset)
         var at = try load(offset, prefixCount)
         let layout = try buffer.withUnsafeBufferPointer { (b) throws(FormatError) in
-            try ChunkSegment.layout(prefix: UnsafeBufferPointer(rebasing: b[at..<(at + prefixCount)]), offset: offset,
-                                    fileSize: size, file: path)
+            try ChunkSegment.layout(
+                prefix: UnsafeBufferPointer(rebasing: b[at..<(at + prefixCount)]), offset: offset,
+                fileSize: size, file: path)
         }
         at = try load(offset, layout.size)
         let (encoding, stored, computed) = buffer.withUnsafeBufferPointer { b in
             ChunkSegment.inspect(UnsafeBufferPointer(rebasing: b[at..<(at + layout.size)]), layout)
         }
-        return ChunkRecordView(offset: offset, encoding: encoding, dataStart: at + layout.dataRange.lowerBound,
-                               length: layout.length, next: layout.end, storedCRC: stored, computedCRC: computed)
+        return ChunkRecordView(
+            offset: offset, encoding: encoding, dataStart: at + layout.dataRange.lowerBound,
+            length: layout.length, next: layout.end, storedCRC: stored, computedCRC: computed)
     }
 
     /// Calls `body` with the data bytes of `view` (valid only during the call;

@@ -24,8 +24,9 @@ package enum TimeText {
         var parts = tm()
         gmtime_r(&seconds, &parts)
         let millis = Int(ms - Int64(seconds) * 1000)
-        return String(format: "%04d-%02d-%02d %02d:%02d:%02d.%03d UTC", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d.%03d UTC", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
     }
 
     /// Go's `time.Duration.String()` of `ms` milliseconds: `2h0m0s`, `46m13.001s`,
