@@ -8,26 +8,7 @@ import Testing
 
 /// Series churn: label strings of dropped series are reclaimed, the 32-bit
 /// indexes refuse series instead of trapping, and hashes are seeded.
-@Suite struct HeadChurnTests {
-    static let range: Int64 = 2 * 3_600_000
-    static let limits = TenantLimits(maxSeries: 0, maxSeriesPerMetric: 0, creationGracePeriod: 0)
-
-    func commit(_ head: Head, _ batch: AppendBatch) throws -> AppendOutcome {
-        try head.commit(batch, limits: Self.limits, now: 0, wal: nil, wbl: nil).0
-    }
-
-    func values(_ head: Head, _ matchers: [LabelMatcher]) -> [Labels: [Sample]] {
-        var out: [Labels: [Sample]] = [:]
-        for s in head.select(matchers: matchers) { out[s.labels] = try? s.samples() }
-        return out
-    }
-
-    func stored(_ db: TenantDB) throws -> [Labels: [Sample]] {
-        var out: [Labels: [Sample]] = [:]
-        for s in try db.select(matchers: [try LabelMatcher(.regexMatch, "__name__", ".+")]) { out[s.labels] = try s.samples() }
-        return out
-    }
-
+@Suite struct HeadChurnTests: HeadSuite {
     /// Rounds of churn: each round creates series with fresh label values and
     /// the truncation drops them, while long-lived series (sharing label names
     /// and some values with them) keep receiving samples by labels and by ref.

@@ -9,26 +9,7 @@ import Testing
 /// per-series arrays follow the live series, while refs stay unique, keep
 /// increasing and keep naming the same series in commits, queries, the WAL
 /// and the WBL.
-@Suite struct HeadRenumberTests {
-    static let range: Int64 = 2 * 3_600_000
-    static let limits = TenantLimits(maxSeries: 0, maxSeriesPerMetric: 0, creationGracePeriod: 0)
-
-    func commit(_ head: Head, _ batch: AppendBatch) throws -> AppendOutcome {
-        try head.commit(batch, limits: Self.limits, now: 0, wal: nil, wbl: nil).0
-    }
-
-    func values(_ head: Head, _ matchers: [LabelMatcher]) -> [Labels: [Sample]] {
-        var out: [Labels: [Sample]] = [:]
-        for s in head.select(matchers: matchers) { out[s.labels] = try? s.samples() }
-        return out
-    }
-
-    func stored(_ db: TenantDB) throws -> [Labels: [Sample]] {
-        var out: [Labels: [Sample]] = [:]
-        for s in try db.select(matchers: [try LabelMatcher(.regexMatch, "__name__", ".+")]) { out[s.labels] = try s.samples() }
-        return out
-    }
-
+@Suite struct HeadRenumberTests: HeadSuite {
     /// Generations of churners are created and dropped while long-lived
     /// series, a few new ones per generation (so their refs are far from
     /// their ids), receive samples by labels and by ref.
