@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=.build-asan
-filter='EngineTests\.(RemoteWrite|RemoteRead|WALCorruption|BlockCorruption)|ToolsTests\.CompressionBench|FormatsTests\.XORChunk|CStorageTests\.XORBitExact'
+filter='FormatsTests\.(RemoteWrite|RemoteRead|SampledResponseLimit|XORChunk|ChunkSegment|GrowOnNoSpace|CodecError)|EngineTests\.(RemoteWrite|WALCorruption|WALCrashState|BlockCorruption)|ToolsTests\.CompressionBench|CStorageTests\.XORBitExact'
 # Leaks are out of scope here (runtime caches look like leaks at exit); reads
 # past a buffer are what this run is for.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
