@@ -1,6 +1,12 @@
 import CStorage
 import Formats
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One series' data taken out of the head for a block.
 struct TakenSeries {
     var labels: Labels
@@ -51,6 +57,10 @@ extension Head {
             }
             removeSeries(emptied)
             lock.unlock()
+            // NSLock is not fair: re-locking at once would win against the
+            // appends the unlock woke, and they would wait for the whole take.
+            // A short pause lets them in between batches.
+            if start + Self.takeBatch < ids.count { usleep(200) }
         }
         lock.lock()
         reclaimIfMostlyDead()
