@@ -89,10 +89,26 @@ let package = Package(
         + (storageOnly
             ? []
             : [
+                // Cluster: the hash ring, its gossip (memberlist-style KV over
+                // persistent TCP connections) and the lifecycler. Model/ is pure
+                // (its decoder is fuzzed on its own by scripts/fuzz.sh).
+                .target(
+                    name: "Cluster",
+                    dependencies: [
+                        "CStorage",
+                        .product(name: "Logging", package: "swift-log"),
+                        .product(name: "Metrics", package: "swift-metrics"),
+                        .product(name: "NIOCore", package: "swift-nio"),
+                        .product(name: "NIOPosix", package: "swift-nio"),
+                        .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+                    ],
+                    swiftSettings: swiftSettings
+                ),
                 // Swift executable `muninn`: node and CLI tools.
                 .executableTarget(
                     name: "Node",
                     dependencies: [
+                        "Cluster",
                         "Tools",
                         "Engine",
                         "Formats",
@@ -115,7 +131,10 @@ let package = Package(
                     swiftSettings: swiftSettings
                 ),
                 .testTarget(
-                    name: "NodeTests", dependencies: ["Node", "Tools", "Engine", "Formats", "CStorage", "TestSupport"], swiftSettings: swiftSettings)
+                    name: "ClusterTests", dependencies: ["Cluster", "CStorage", "TestSupport"], swiftSettings: swiftSettings),
+                .testTarget(
+                    name: "NodeTests", dependencies: ["Node", "Cluster", "Tools", "Engine", "Formats", "CStorage", "TestSupport"],
+                    swiftSettings: swiftSettings)
             ]) + [
             .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
             .testTarget(name: "CStorageTests", dependencies: ["CStorage", "TestSupport"], swiftSettings: swiftSettings),
