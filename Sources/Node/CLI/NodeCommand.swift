@@ -22,6 +22,7 @@ struct NodeCommand: AsyncParsableCommand {
     @Flag(help: "Store everything for the tenant `anonymous`, ignoring X-Scope-OrgID.") var noMultitenancy = false
     @Flag(help: "Print the effective configuration and exit.") var printConfig = false
     @Option(help: "Log level: trace, debug, info, warning, error.") var logLevel: String = "info"
+    @OptionGroup(title: "Ring and gossip (YAML: the ring: section, same names)") var ring: RingOptions
 
     func effectiveConfig() throws -> NodeConfig {
         var c = NodeConfig()
@@ -40,6 +41,7 @@ struct NodeCommand: AsyncParsableCommand {
         if let bucketDir { c.storage.bucketDir = bucketDir }
         if let walFsync { c.storage.walFsync = walFsync }
         if noMultitenancy { c.multitenancy = false }
+        ring.apply(to: &c.ring)
         try c.validate()
         return c
     }
@@ -74,6 +76,8 @@ struct NodeCommand: AsyncParsableCommand {
             logger: logger)
         var groupConfig = ServiceGroupConfiguration(
             services: [
+                .init(service: GossipService(membership: state.cluster, logger: logger)),
+                .init(service: LifecyclerService(membership: state.cluster, state: state)),
                 .init(service: StorageService(state: state)),
                 .init(service: MaintenanceService(state: state)),
                 .init(service: app),

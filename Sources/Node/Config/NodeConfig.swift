@@ -119,12 +119,13 @@ struct NodeConfig: Codable, Equatable, Sendable {
     var instanceLimits = InstanceLimits()
     var auth = Auth()
     var read = Read()
+    var ring = Ring()
     /// Tenant ID → limits that differ from `limits` for that tenant.
     var overrides: [String: Limits] = [:]
     /// Off: every request is stored for the tenant `anonymous`.
     var multitenancy = true
 
-    enum CodingKeys: String, CodingKey { case server, storage, limits, instanceLimits, auth, read, overrides, multitenancy }
+    enum CodingKeys: String, CodingKey { case server, storage, limits, instanceLimits, auth, read, ring, overrides, multitenancy }
 
     init() {}
 
@@ -227,6 +228,7 @@ struct NodeConfig: Codable, Equatable, Sendable {
         }
         try limits.validate(prefix: "limits")
         try read.validate()
+        try ring.validate()
         for (tenant, o) in overrides {
             do { try TenantID.validate(tenant) } catch { throw fail("overrides.\(tenant)", "invalid tenant ID: \(error)") }
             try limits.applying(o).validate(prefix: "overrides.\(tenant)")

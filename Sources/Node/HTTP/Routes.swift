@@ -8,9 +8,13 @@ enum Routes {
     static func build(_ state: NodeState) -> NodeRouter {
         let router = NodeRouter(context: NodeRequestContext.self)
         router.get("/ready") { _, _ in
-            state.phase == .running
-                ? text(.ok, "ready\n")
-                : text(.serviceUnavailable, "not ready: \(state.phase.rawValue)\n")
+            guard state.phase == .running else { return text(.serviceUnavailable, "not ready: \(state.phase.rawValue)\n") }
+            // As Mimir: ready once this instance is ACTIVE in the ring (not
+            // when the whole ring is healthy, which a dead peer would block).
+            guard state.cluster.lifecycler.isActive else {
+                return text(.serviceUnavailable, "not ready: not ACTIVE in the ring yet\n")
+            }
+            return text(.ok, "ready\n")
         }
         router.get("/metrics") { _, _ in
             Response(

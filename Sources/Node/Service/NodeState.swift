@@ -28,6 +28,8 @@ final class NodeState: @unchecked Sendable {
     let queryPool: NIOThreadPool
     /// Set by `POST /ingester/shutdown`: stop admitting, flush, then stop the process.
     let shutdownRequested = AsyncSignal()
+    /// The ring store and this node's lifecycler.
+    let cluster: ClusterMembership
 
     init(config: NodeConfig, metrics: NodeMetrics, logger: Logger, credentials: TenantCredentials? = nil) {
         self.config = config
@@ -35,6 +37,7 @@ final class NodeState: @unchecked Sendable {
         self.logger = logger
         access = Access(multitenancy: config.multitenancy, adminToken: config.server.adminToken, credentials: credentials)
         limiter = InstanceLimiter(config.instanceLimits)
+        cluster = ClusterMembership(config: config, logger: logger)
         ingestPool = NIOThreadPool(numberOfThreads: 8)
         backgroundPool = NIOThreadPool(numberOfThreads: 2)
         queryPool = NIOThreadPool(numberOfThreads: 4)

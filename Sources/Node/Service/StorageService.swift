@@ -62,13 +62,15 @@ struct MaintenanceService: Service {
     }
 }
 
-/// First to hear of shutdown (listed last): turns /ready and new pushes to 503
-/// before the HTTP server starts draining, so clients retry elsewhere.
+/// First to hear of shutdown (listed last): marks the node LEAVING in the
+/// ring and turns /ready and new pushes to 503 before the HTTP server starts
+/// draining, so clients retry elsewhere.
 struct AdmissionService: Service {
     let state: NodeState
 
     func run() async throws {
         try? await gracefulShutdown()
+        state.cluster.lifecycler.beginLeaving()
         _ = state.stopping()
     }
 }

@@ -1,0 +1,192 @@
+/// Tunables of the gossip layer (cluster.md §5.2 gives dskit's defaults,
+/// which these follow).
+package struct GossipConfig: Sendable {
+    /// Milliseconds between gossip rounds.
+    package var intervalMillis: Int64 = 200
+    /// Members each round sends queued changes to.
+    package var fanout = 3
+    /// A change is sent `retransmitMultiplier × ceil(log10(members + 1))` times.
+    package var retransmitMultiplier = 4
+    /// Milliseconds between full-state exchanges with one random member.
+    package var pushPullIntervalMillis: Int64 = 30_000
+    /// A member not heard from for this long, after failed sends, is dead:
+    /// no longer chosen for gossip rounds (it still gets pushes and pulls, so
+    /// it can come back).
+    package var deadAfterMillis: Int64 = 10_000
+    /// Dead members are dropped from the member list after this long.
+    package var forgetDeadAfterMillis: Int64 = 120_000
+    /// Cap on the ring entries one delta carries; the rest wait a round.
+    package var maxEntriesPerDelta = 1024
+
+    package init() {}
+}
+
+/// The gossip protocol as a state machine without sockets or clocks: the
+/// transport (`GossipTransport`) and the simulation benchmark drive the same
+/// code. Every input takes `now` (Unix ms); outputs are messages to send.
+package struct GossipCore: Sendable {
+    package struct Member: Sendable, Equatable {
+        package var peer: GossipMessage.Peer
+        package var lastSeen: Int64
+        package var consecutiveFailures = 0
+        package var dead = false
+        package var deadSince: Int64 = 0
+        package var received = 0
+        package var sent = 0
+    }
+
+    struct Pending: Sendable {
+        var entry: InstanceDesc
+        var transmitsLeft: Int
+        /// Changes made here go before changes passed on (dskit #539).
+        var local: Bool
+    }
+
+    package let me: GossipMessage.Peer
+    package let config: GossipConfig
+    package private(set) var ring = RingDesc()
+    package private(set) var members: [String: Member] = [:]
+    private var pending: [String: Pending] = [:]
+
+    package init(me: GossipMessage.Peer, config: GossipConfig) {
+        self.me = me
+        self.config = config
+    }
+
+    package var alivePeers: [GossipMessage.Peer] {
+        members.values.filter { !$0.dead }.map(\.peer).sorted { $0.name < $1.name }
+    }
+
+    package var queuedChanges: Int { pending.count }
+
+    /// How often one change is sent: `multiplier × ceil(log10(members + 1))`,
+    /// at least once per multiplier.
+    package var retransmitLimit: Int {
+        var digits = 0
+        var power = 1
+        while power < members.count + 1 {
+            power *= 10
+            digits += 1
+        }
+        return config.retransmitMultiplier * Swift.max(1, digits)
+    }
+
+    /// Applies a change made here (a CAS result) and queues it for gossip.
+    /// Returns what actually changed.
+    @discardableResult
+    package mutating func applyLocal(_ update: RingDesc) -> RingDesc? {
+        guard let delta = ring.merge(update) else { return nil }
+        enqueue(delta, local: true)
+        return delta
+    }
+
+    private mutating func enqueue(_ delta: RingDesc, local: Bool) {
+        let limit = retransmitLimit
+        for (id, entry) in delta.instances {
+            pending[id] = Pending(entry: entry, transmitsLeft: limit, local: local)
+        }
+    }
+
+    /// One gossip round: queued changes to `fanout` random live members.
+    package mutating func tick<R: RandomNumberGenerator>(now: Int64, using rng: inout R) -> [(GossipMessage.Peer, GossipMessage)] {
+        expireDead(now: now)
+        guard !pending.isEmpty else { return [] }
+        let targets = Array(alivePeers.shuffled(using: &rng).prefix(config.fanout))
+        guard !targets.isEmpty else { return [] }
+        var out: [(GossipMessage.Peer, GossipMessage)] = []
+        for target in targets {
+            let chosen = pending.values
+                .sorted { ($0.local ? 0 : 1, -$0.transmitsLeft, $0.entry.id) < ($1.local ? 0 : 1, -$1.transmitsLeft, $1.entry.id) }
+                .prefix(config.maxEntriesPerDelta)
+            guard !chosen.isEmpty else { break }
+            var delta = RingDesc()
+            for item in chosen {
+                delta.instances[item.entry.id] = item.entry
+                if var p = pending[item.entry.id] {
+                    p.transmitsLeft -= 1
+                    pending[item.entry.id] = p.transmitsLeft > 0 ? p : nil
+                }
+            }
+            members[target.name]?.sent += 1
+            out.append((target, GossipMessage(kind: .delta, sender: me, ring: delta)))
+        }
+        return out
+    }
+
+    /// A full-state message for a push/pull exchange (also how a node joins).
+    package func fullState(kind: GossipMessage.Kind = .pushPull, sequence: UInt64 = 0) -> GossipMessage {
+        GossipMessage(kind: kind, sender: me, sequence: sequence, ring: ring, peers: [me] + alivePeers)
+    }
+
+    /// The member to exchange full state with this period, if any.
+    package func pushPullTarget<R: RandomNumberGenerator>(using rng: inout R) -> GossipMessage.Peer? {
+        // Dead members too, now and then: that is how a healed partition
+        // finds its way back.
+        let all = members.values.map(\.peer).sorted { $0.name < $1.name }
+        return all.randomElement(using: &rng)
+    }
+
+    /// Handles one received message; returns the reply to send back on the
+    /// same connection (if any) and what it changed in the ring.
+    package mutating func receive(_ message: GossipMessage, now: Int64) -> (reply: GossipMessage?, changed: RingDesc?) {
+        let sender = message.sender
+        if sender.name != me.name {
+            if message.kind == .goodbye {
+                members[sender.name] = nil
+            } else {
+                var member = members[sender.name] ?? Member(peer: sender, lastSeen: now)
+                member.peer = sender
+                member.lastSeen = now
+                member.consecutiveFailures = 0
+                member.dead = false
+                member.received += 1
+                members[sender.name] = member
+            }
+        }
+        for peer in message.peers where peer.name != me.name && members[peer.name] == nil {
+            // Learned second hand: alive until sends to it fail.
+            members[peer.name] = Member(peer: peer, lastSeen: now)
+        }
+        var changed: RingDesc? = nil
+        if message.kind != .ack, message.kind != .goodbye, let delta = ring.merge(message.ring) {
+            changed = delta
+            enqueue(delta, local: false)
+        }
+        switch message.kind {
+        case .pushPull:
+            return (fullState(kind: .pushPullReply, sequence: message.sequence), changed)
+        case .delta where message.sequence != 0:
+            return (GossipMessage(kind: .ack, sender: me, sequence: message.sequence), changed)
+        default:
+            return (nil, changed)
+        }
+    }
+
+    /// A send to `name` failed (connect refused, timeout, reset).
+    package mutating func sendFailed(to name: String, now: Int64) {
+        guard var member = members[name] else { return }
+        member.consecutiveFailures += 1
+        if !member.dead, member.consecutiveFailures >= 3, now - member.lastSeen >= config.deadAfterMillis {
+            member.dead = true
+            member.deadSince = now
+        }
+        members[name] = member
+    }
+
+    /// Adds a member by address (a seed answered, or `--join`).
+    package mutating func learn(_ peer: GossipMessage.Peer, now: Int64) {
+        guard peer.name != me.name, members[peer.name] == nil else { return }
+        members[peer.name] = Member(peer: peer, lastSeen: now)
+    }
+
+    /// Housekeeping on the ring: tombstones into graves (see RingDesc.collect).
+    package mutating func collect(now: Int64, tombstoneMillis: Int64, graveMillis: Int64, maxGraves: Int) {
+        ring.collect(now: now, tombstoneMillis: tombstoneMillis, graveMillis: graveMillis, maxGraves: maxGraves)
+    }
+
+    private mutating func expireDead(now: Int64) {
+        for (name, member) in members where member.dead && now - member.deadSince > config.forgetDeadAfterMillis {
+            members[name] = nil
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Cluster
+import Foundation
+
+extension NodeConfig {
+    /// The `ring:` section. Its keys are the flag names (`--heartbeat-period`
+    /// is `ring.heartbeat-period`), durations are strings like `15s`, `1m`,
+    /// `500ms`. Without it (or with `store: inmemory`) the node is alone.
+    struct Ring: Codable, Equatable, Sendable {
+        /// `inmemory` (one node, the default) or `memberlist` (gossip).
+        var store = "inmemory"
+        /// Empty: the host name.
+        var instanceID = ""
+        var zone = ""
+        /// Empty: the HTTP address and port; what others dial for this node's API.
+        var advertiseAddress = ""
+        var gossipPort = 7946
+        /// Empty: the HTTP listen address.
+        var gossipAddress = ""
+        var join: [String] = []
+        var heartbeatPeriod = "15s"
+        var heartbeatTimeout = "1m"
+        var autoForgetPeriods = 10
+        var leaveTimeout = "5s"
+        var observePeriod = "0s"
+        var tombstoneRetention = "5m"
+        var rejoinInterval = "1m"
+        var gossipInterval = "200ms"
+        var gossipNodes = 3
+        var pushPullInterval = "30s"
+        var numTokens = 128
+        var replicationFactor = 3
+        var maxGossipMessageBytes = 10 << 20
+        /// Test-only: drops this share of outgoing gossip messages.
+        var testDropRate = 0.0
+
+        enum CodingKeys: String, CodingKey {
+            case store
+            case instanceID = "instance-id"
+            case zone
+            case advertiseAddress = "advertise-address"
+            case gossipPort = "gossip-port"
+            case gossipAddress = "gossip-address"
+            case join
+            case heartbeatPeriod = "heartbeat-period"
+            case heartbeatTimeout = "heartbeat-timeout"
+            case autoForgetPeriods = "auto-forget-periods"
+            case leaveTimeout = "leave-timeout"
+            case observePeriod = "observe-period"
+            case tombstoneRetention = "tombstone-retention"
+            case rejoinInterval = "rejoin-interval"
+            case gossipInterval = "gossip-interval"
+            case gossipNodes = "gossip-nodes"
+            case pushPullInterval = "push-pull-interval"
+            case numTokens = "num-tokens"
+            case replicationFactor = "replication-factor"
+            case maxGossipMessageBytes = "max-gossip-message-bytes"
+            case testDropRate = "test-drop-rate"
+        }
+
+        var gossiping: Bool { store == "memberlist" }
+
+        func validate() throws {
+            func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(file: "config", key: "ring." + key, reason: reason) }
+            guard ["inmemory", "memberlist"].contains(store) else { throw fail("store", "must be inmemory or memberlist") }
+            guard (1...65535).contains(gossipPort) else { throw fail("gossip-port", "must be 1-65535") }
+            guard instanceID.utf8.count <= 253 else { throw fail("instance-id", "longer than 253 bytes") }
+            guard zone.utf8.count <= 63 else { throw fail("zone", "longer than 63 bytes") }
+            for seed in join where GossipTransport.split(seed) == nil { throw fail("join", "\(seed) is not host:port") }
+            if !advertiseAddress.isEmpty, GossipTransport.split(advertiseAddress) == nil {
+                throw fail("advertise-address", "must be host:port")
+            }
+            for (key, value, minimum) in [
+                ("heartbeat-period", heartbeatPeriod, 1), ("heartbeat-timeout", heartbeatTimeout, 1),
+                ("leave-timeout", leaveTimeout, 0), ("observe-period", observePeriod, 0),
+                ("tombstone-retention", tombstoneRetention, 0), ("rejoin-interval", rejoinInterval, 0),
+                ("gossip-interval", gossipInterval, 1), ("push-pull-interval", pushPullInterval, 1)
+            ] {
+                guard let ms = Self.millis(value) else { throw fail(key, "not a duration like 500ms, 15s, 1m or 1h") }
+                guard ms >= Int64(minimum) else { throw fail(key, minimum > 0 ? "must be positive" : "must not be negative") }
+            }
+            guard (0...1000).contains(autoForgetPeriods) else { throw fail("auto-forget-periods", "must be 0-1000") }
+            guard (1...100).contains(gossipNodes) else { throw fail("gossip-nodes", "must be 1-100") }
+            guard (1...GossipCodec.maxTokensPerInstance).contains(numTokens) else { throw fail("num-tokens", "must be 1-4096") }
+            guard (1...15).contains(replicationFactor) else { throw fail("replication-factor", "must be 1-15") }
+            guard (1024...(1 << 30)).contains(maxGossipMessageBytes) else { throw fail("max-gossip-message-bytes", "must be 1 KiB-1 GiB") }
+            guard (0...1).contains(testDropRate) else { throw fail("test-drop-rate", "must be between 0 and 1") }
+        }
+
+        /// `500ms`, `15s`, `1m`, `2h` (a plain number is seconds); nil when
+        /// malformed or beyond a year.
+        static func millis(_ text: String) -> Int64? {
+            let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+            for (suffix, scale) in units where text.hasSuffix(suffix) {
+                guard let n = Int64(text.dropLast(suffix.count)), n >= 0, n <= 366 * 86_400_000 / scale else { return nil }
+                return n * scale
+            }
+            guard let n = Int64(text), n >= 0, n <= 366 * 86_400 else { return nil }
+            return n * 1000
+        }
+
+        func ms(_ text: String) -> Int64 { Self.millis(text) ?? 0 }
+
+        var resolvedInstanceID: String {
+            instanceID.isEmpty ? ProcessInfo.processInfo.hostName : instanceID
+        }
+    }
+}
