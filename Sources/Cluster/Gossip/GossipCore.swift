@@ -42,16 +42,28 @@ package struct GossipCore: Sendable {
         var local: Bool
     }
 
-    package let me: GossipMessage.Peer
+    package private(set) var me: GossipMessage.Peer
     package let config: GossipConfig
     package private(set) var ring = RingDesc()
     package private(set) var members: [String: Member] = [:]
     private var pending: [String: Pending] = [:]
+    /// Members learned recently, announced to others as changes are (as
+    /// memberlist's alive messages), so a join is known everywhere within a
+    /// few rounds instead of at the next push/pull.
+    private var announcements: [String: (peer: GossipMessage.Peer, transmitsLeft: Int)] = [:]
+    /// Members that said goodbye, and when: second-hand news of them (an
+    /// announcement still in flight) does not bring them back; a message
+    /// from the member itself does.
+    private var departed: [String: Int64] = [:]
 
     package init(me: GossipMessage.Peer, config: GossipConfig) {
         self.me = me
         self.config = config
     }
+
+    /// The address peers reach this member at, once the listener is bound
+    /// (a port 0 listener learns its port only then).
+    package mutating func advertise(_ address: String) { me.address = address }
 
     package var alivePeers: [GossipMessage.Peer] {
         members.values.filter { !$0.dead }.map(\.peer).sorted { $0.name < $1.name }
@@ -90,7 +102,7 @@ package struct GossipCore: Sendable {
     /// One gossip round: queued changes to `fanout` random live members.
     package mutating func tick<R: RandomNumberGenerator>(now: Int64, using rng: inout R) -> [(GossipMessage.Peer, GossipMessage)] {
         expireDead(now: now)
-        guard !pending.isEmpty else { return [] }
+        guard !pending.isEmpty || !announcements.isEmpty else { return [] }
         let targets = Array(alivePeers.shuffled(using: &rng).prefix(config.fanout))
         guard !targets.isEmpty else { return [] }
         var out: [(GossipMessage.Peer, GossipMessage)] = []
@@ -98,7 +110,14 @@ package struct GossipCore: Sendable {
             let chosen = pending.values
                 .sorted { ($0.local ? 0 : 1, -$0.transmitsLeft, $0.entry.id) < ($1.local ? 0 : 1, -$1.transmitsLeft, $1.entry.id) }
                 .prefix(config.maxEntriesPerDelta)
-            guard !chosen.isEmpty else { break }
+            let peers = announcements.values.sorted { $0.peer.name < $1.peer.name }.prefix(config.maxEntriesPerDelta).map(\.peer)
+            guard !chosen.isEmpty || !peers.isEmpty else { break }
+            for peer in peers {
+                if var a = announcements[peer.name] {
+                    a.transmitsLeft -= 1
+                    announcements[peer.name] = a.transmitsLeft > 0 ? a : nil
+                }
+            }
             var delta = RingDesc()
             for item in chosen {
                 delta.instances[item.entry.id] = item.entry
@@ -108,7 +127,7 @@ package struct GossipCore: Sendable {
                 }
             }
             members[target.name]?.sent += 1
-            out.append((target, GossipMessage(kind: .delta, sender: me, ring: delta)))
+            out.append((target, GossipMessage(kind: .delta, sender: me, ring: delta, peers: Array(peers))))
         }
         return out
     }
@@ -133,7 +152,11 @@ package struct GossipCore: Sendable {
         if sender.name != me.name {
             if message.kind == .goodbye {
                 members[sender.name] = nil
+                announcements[sender.name] = nil
+                departed[sender.name] = now
             } else {
+                departed[sender.name] = nil
+                if members[sender.name] == nil { announce(sender) }
                 var member = members[sender.name] ?? Member(peer: sender, lastSeen: now)
                 member.peer = sender
                 member.lastSeen = now
@@ -143,9 +166,10 @@ package struct GossipCore: Sendable {
                 members[sender.name] = member
             }
         }
-        for peer in message.peers where peer.name != me.name && members[peer.name] == nil {
+        for peer in message.peers where peer.name != me.name && members[peer.name] == nil && departed[peer.name] == nil {
             // Learned second hand: alive until sends to it fail.
             members[peer.name] = Member(peer: peer, lastSeen: now)
+            announce(peer)
         }
         var changed: RingDesc? = nil
         if message.kind != .ack, message.kind != .goodbye, let delta = ring.merge(message.ring) {
@@ -177,6 +201,11 @@ package struct GossipCore: Sendable {
     package mutating func learn(_ peer: GossipMessage.Peer, now: Int64) {
         guard peer.name != me.name, members[peer.name] == nil else { return }
         members[peer.name] = Member(peer: peer, lastSeen: now)
+        announce(peer)
+    }
+
+    private mutating func announce(_ peer: GossipMessage.Peer) {
+        announcements[peer.name] = (peer, retransmitLimit)
     }
 
     /// Housekeeping on the ring: tombstones into graves (see RingDesc.collect).
@@ -188,5 +217,6 @@ package struct GossipCore: Sendable {
         for (name, member) in members where member.dead && now - member.deadSince > config.forgetDeadAfterMillis {
             members[name] = nil
         }
+        departed = departed.filter { now - $0.value <= config.forgetDeadAfterMillis }
     }
 }

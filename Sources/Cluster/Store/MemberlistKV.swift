@@ -51,9 +51,14 @@ package final class MemberlistKV: RingStore {
 
     /// Binds the listener; returns the port. Then call `run`.
     package func start() async throws -> Int {
-        try await transport.listen(host: options.bindHost, port: options.port) { [self] message in
+        let port = try await transport.listen(host: options.bindHost, port: options.port) { [self] message in
             handle(message)
         }
+        if options.port == 0 {
+            let host = options.advertise.flatMap { GossipTransport.split($0)?.0 } ?? options.bindHost
+            core.withLockedValue { $0.advertise(host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)") }
+        }
+        return port
     }
 
     package var me: GossipMessage.Peer { core.withLockedValue { $0.me } }
