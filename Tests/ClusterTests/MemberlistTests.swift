@@ -41,7 +41,7 @@ import Testing
         let b = try await member("b", join: [seed.me.address])
         let c = try await member("c", join: [seed.me.address])
         let tasks = [seed, b, c].map { kv in Task { await kv.run() } }
-        defer { tasks.forEach { $0.cancel() } }
+        defer { for task in tasks { task.cancel() } }
         #expect(await eventually { b.status().members.count == 2 && c.status().members.count == 2 })
         b.publish([entry("b")])
         #expect(await eventually { seed.snapshot().member("b") != nil && c.snapshot().member("b") != nil })
@@ -59,7 +59,7 @@ import Testing
         let b = try await member("b", join: [a.me.address])
         let c = try await member("c", join: [a.me.address])
         let tasks = [a, b, c].map { kv in Task { await kv.run() } }
-        defer { tasks.forEach { $0.cancel() } }
+        defer { for task in tasks { task.cancel() } }
         #expect(await eventually { a.status().members.count == 2 && b.status().members.count == 2 })
         a.publish([entry("a")])
         #expect(await eventually { b.snapshot().member("a") != nil && c.snapshot().member("a") != nil })
@@ -76,7 +76,7 @@ import Testing
         let a = try await member("a", dropRate: 0.5)
         let b = try await member("b", join: [a.me.address], dropRate: 0.5)
         let tasks = [a, b].map { kv in Task { await kv.run() } }
-        defer { tasks.forEach { $0.cancel() } }
+        defer { for task in tasks { task.cancel() } }
         #expect(await eventually { a.status().members.count == 1 && b.status().members.count == 1 })
         a.publish([entry("a")])
         #expect(await eventually { b.snapshot().member("a") != nil })
