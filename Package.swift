@@ -131,14 +131,27 @@ let package = Package(
                     swiftSettings: swiftSettings
                 ),
                 .testTarget(
-                    name: "ClusterTests", dependencies: ["Cluster", "CStorage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings),
+                    name: "ClusterTests",
+                    dependencies: [
+                        "Cluster", "CStorage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                        .product(name: "NIOPosix", package: "swift-nio")
+                    ], swiftSettings: swiftSettings),
                 .testTarget(
                     name: "NodeTests", dependencies: ["Node", "Cluster", "Tools", "Engine", "Formats", "CStorage", "TestSupport"],
                     swiftSettings: swiftSettings)
             ]) + [
             .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
-            .testTarget(name: "CStorageTests", dependencies: ["CStorage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings),
-            .testTarget(name: "FormatsTests", dependencies: ["Formats", "CStorage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings),
+            .testTarget(
+                name: "CStorageTests",
+                dependencies: [
+                    "CStorage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")
+                ], swiftSettings: swiftSettings),
+            .testTarget(
+                name: "FormatsTests",
+                dependencies: [
+                    "Formats", "CStorage", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio")
+                ], swiftSettings: swiftSettings),
             // Fixtures that need the storage layers: reference blocks, promtool runs.
             .target(
                 name: "StorageTestSupport", dependencies: ["Engine", "Formats", "TestSupport"],
