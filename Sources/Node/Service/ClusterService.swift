@@ -72,7 +72,9 @@ struct GossipService: Service {
 
     func run() async throws {
         guard let kv = membership.memberlist else {
+            // Nothing to run, but a service that returns early stops the group.
             membership.gossipStarted.fire()
+            try? await gracefulShutdown()
             return
         }
         let port = try await kv.start()
