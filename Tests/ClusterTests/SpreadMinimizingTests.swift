@@ -72,10 +72,10 @@ import Testing
                 try SpreadMinimizingTokenGenerator(instanceID: id, zone: "zone-a", zones: zones)
             }
         }
-        #expect(throws: TokenGenerationError.instanceIndexTooHigh(instanceID: "x-10000", limit: 9999)) {
-            try SpreadMinimizingTokenGenerator(instanceID: "x-10000", zone: "zone-a", zones: zones)
+        #expect(throws: TokenGenerationError.instanceIndexTooHigh(instanceID: "x-2048", limit: 2047)) {
+            try SpreadMinimizingTokenGenerator(instanceID: "x-2048", zone: "zone-a", zones: zones)
         }
-        #expect(throws: TokenGenerationError.instanceIndexTooHigh(instanceID: "x-99999999999999999999999", limit: 9999)) {
+        #expect(throws: TokenGenerationError.instanceIndexTooHigh(instanceID: "x-99999999999999999999999", limit: 2047)) {
             try SpreadMinimizingTokenGenerator(instanceID: "x-99999999999999999999999", zone: "zone-a", zones: zones)
         }
         let error = TokenGenerationError.noNumericSuffix(instanceID: "ingester")
