@@ -17,6 +17,8 @@ package struct TokensFileError: Error, CustomStringConvertible {
 /// The file an instance keeps its tokens in, so that a restart comes back
 /// with the same ring positions (and so the same series). dskit's format,
 /// `{"tokens":[1,2,3]}`, so a file written by Mimir can be reused.
+/// Both calls block on the disk: call them from a thread of their own, not
+/// from Swift's cooperative pool.
 package enum TokensFile {
     /// More than any instance uses (128 by default, 512 for dskit's
     /// spread-minimizing tokens); bounds what a bad file can make us allocate.
