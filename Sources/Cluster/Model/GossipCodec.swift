@@ -87,6 +87,12 @@ package enum GossipCodec {
             guard ring.graves.updateValue(grave, forKey: id) == nil else {
                 throw DecodeError(offset: at, reason: "grave \(id) appears twice")
             }
+            // A sender's own merge never keeps an entry its grave buries; a
+            // ring that does is not a state merge is defined on (merging into
+            // it would not commute), so it is refused at the door.
+            if let entry = ring.instances[id], entry.generation <= grave.generation {
+                throw DecodeError(offset: at, reason: "grave \(id) buries the entry sent with it")
+            }
         }
         let peerCount = try reader.count(max: maxEntries)
         var peers = [GossipMessage.Peer]()
@@ -170,9 +176,9 @@ package enum GossipCodec {
                 let b = try byte()
                 if shift == 63, b > 1 { throw DecodeError(offset: start, reason: "varint overflows 64 bits") }
                 value |= UInt64(b & 0x7f) << shift
+                // The 10th byte (shift 63) is at most 1, so it always ends here.
                 if b < 0x80 { return value }
                 shift += 7
-                if shift > 63 { throw DecodeError(offset: start, reason: "varint longer than 10 bytes") }
             }
         }
 
@@ -197,8 +203,9 @@ package enum GossipCodec {
         }
 
         mutating func entry() throws(DecodeError) -> InstanceDesc {
+            let idAt = offset
             let id = try string(max: GossipCodec.maxNameBytes)
-            guard !id.isEmpty else { throw DecodeError(offset: offset, reason: "empty instance id") }
+            guard !id.isEmpty else { throw DecodeError(offset: idAt, reason: "empty instance id") }
             let addr = try string(max: GossipCodec.maxAddressBytes)
             let zone = try string(max: GossipCodec.maxZoneBytes)
             let stateAt = offset
