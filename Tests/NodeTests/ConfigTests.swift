@@ -41,7 +41,17 @@ import Testing
             ("instanceLimits:\n  maxTenants: -1\n", "instanceLimits.maxTenants: must not be negative"),
             ("auth:\n  tenantsFile: /nonexistent/tenants.yml\n", "cannot read the tenants file"),
             ("limits:\n  outOfOrderWindowSeconds: 9223372036854775807\n", "limits.outOfOrderWindowSeconds: must be at most"),
-            ("overrides:\n  t:\n    creationGracePeriodSeconds: 9223372036854775807\n", "overrides.t.creationGracePeriodSeconds: must be at most")
+            ("overrides:\n  t:\n    creationGracePeriodSeconds: 9223372036854775807\n", "overrides.t.creationGracePeriodSeconds: must be at most"),
+            ("ring:\n  store: etcd2\n", "ring.store: must be inmemory or memberlist"),
+            ("ring:\n  heartbeatPeriod: 1s\n", "ring.heartbeatPeriod: unknown key"),
+            ("ring:\n  heartbeat-period: 15 seconds\n", "ring.heartbeat-period: not a duration"),
+            ("ring:\n  heartbeat-timeout: 0s\n", "ring.heartbeat-timeout: must be positive"),
+            ("ring:\n  join: [\"seed-without-port\"]\n", "ring.join: seed-without-port is not host:port"),
+            ("ring:\n  instance-id: \"<b>x\"\n", "ring.instance-id: use letters, digits"),
+            ("ring:\n  zone: \"\(String(repeating: "z", count: 64))\"\n", "ring.zone: longer than 63 bytes"),
+            ("ring:\n  auto-forget-periods: -1\n", "ring.auto-forget-periods: must be 0-1000"),
+            ("ring:\n  gossip-port: 0\n", "ring.gossip-port: must be 1-65535"),
+            ("ring:\n  test-drop-rate: 2\n", "ring.test-drop-rate: must be between 0 and 1")
         ]
         for (yaml, message) in cases {
             let r = try muninn(["node", "--config", try Self.write(yaml), "--print-config"])
@@ -58,6 +68,21 @@ import Testing
         #expect(r.stdout.contains("maxSeries: 100"))
         #expect(r.stdout.contains("overrides:\n  team-a:\n    maxSeries: 5\n"))
         #expect(r.stdout.contains("dataDir: ./data"))
+    }
+
+    /// The ring section's keys are the flag names; flags override the file.
+    @Test func ringFlagsAndKeysShareTheirNames() throws {
+        let path = try Self.write("ring:\n  store: memberlist\n  heartbeat-period: 2s\n  join: [\"10.0.0.1:7946\"]\n  zone: zone-a\n")
+        let r = try muninn(["node", "--config", path, "--heartbeat-period", "3s", "--instance-id", "ingester-1", "--print-config"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("store: memberlist"))
+        #expect(r.stdout.contains("heartbeat-period: 3s"))
+        #expect(r.stdout.contains("instance-id: ingester-1"))
+        #expect(r.stdout.contains("zone: zone-a"))
+        #expect(r.stdout.contains("- 10.0.0.1:7946"))
+        let flags = try muninn(["node", "--ring.store", "memberlist", "--join", "a:1,b:2", "--leave-timeout", "9s", "--print-config"])
+        #expect(flags.stdout.contains("- a:1\n") && flags.stdout.contains("- b:2\n"), "\(flags.stdout)")
+        #expect(flags.stdout.contains("leave-timeout: 9s"))
     }
 
     /// The config restates no limit defaults: its `limits` section is TenantLimits()'s, key by key.

@@ -63,8 +63,13 @@ extension NodeConfig {
             func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(file: "config", key: "ring." + key, reason: reason) }
             guard ["inmemory", "memberlist"].contains(store) else { throw fail("store", "must be inmemory or memberlist") }
             guard (1...65535).contains(gossipPort) else { throw fail("gossip-port", "must be 1-65535") }
-            guard instanceID.utf8.count <= 253 else { throw fail("instance-id", "longer than 253 bytes") }
-            guard zone.utf8.count <= 63 else { throw fail("zone", "longer than 63 bytes") }
+            // Peers refuse gossip whose names break these bounds, and names are
+            // compared byte for byte everywhere only if they are plain ASCII.
+            if !instanceID.isEmpty, let reason = Self.nameProblem(instanceID, max: GossipCodec.maxNameBytes) {
+                throw fail("instance-id", reason)
+            }
+            if !zone.isEmpty, let reason = Self.nameProblem(zone, max: GossipCodec.maxZoneBytes) { throw fail("zone", reason) }
+            guard advertiseAddress.utf8.count <= GossipCodec.maxAddressBytes else { throw fail("advertise-address", "longer than 255 bytes") }
             for seed in join where GossipTransport.split(seed) == nil { throw fail("join", "\(seed) is not host:port") }
             if !advertiseAddress.isEmpty, GossipTransport.split(advertiseAddress) == nil {
                 throw fail("advertise-address", "must be host:port")
@@ -86,6 +91,19 @@ extension NodeConfig {
             guard (0...1).contains(testDropRate) else { throw fail("test-drop-rate", "must be between 0 and 1") }
         }
 
+        /// Why `name` cannot be an instance ID or zone: at most `max` bytes of
+        /// letters, digits, `.`, `_`, `-` and `:`, starting with a letter or digit.
+        static func nameProblem(_ name: String, max: Int) -> String? {
+            guard name.utf8.count <= max else { return "longer than \(max) bytes" }
+            let allowed = name.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x5f || c == 0x2d || c == 0x3a
+            }
+            guard allowed, let first = name.utf8.first, first != 0x2e, first != 0x5f, first != 0x2d, first != 0x3a else {
+                return "use letters, digits, '.', '_', '-' and ':' only, starting with a letter or digit"
+            }
+            return nil
+        }
+
         /// `500ms`, `15s`, `1m`, `2h` (a plain number is seconds); nil when
         /// malformed or beyond a year.
         static func millis(_ text: String) -> Int64? {
@@ -100,8 +118,11 @@ extension NodeConfig {
 
         func ms(_ text: String) -> Int64 { Self.millis(text) ?? 0 }
 
+        /// The instance ID, by default the host name (cut to what gossip allows).
         var resolvedInstanceID: String {
-            instanceID.isEmpty ? ProcessInfo.processInfo.hostName : instanceID
+            guard instanceID.isEmpty else { return instanceID }
+            let host = String(ProcessInfo.processInfo.hostName.utf8.prefix(GossipCodec.maxNameBytes)) ?? ""
+            return Self.nameProblem(host, max: GossipCodec.maxNameBytes) == nil ? host : "muninn-\(getpid())"
         }
     }
 }
