@@ -22,6 +22,16 @@ package struct LifecyclerConfig: Sendable {
     /// Used to judge whether forgetting an instance would break a quorum.
     package var replicationFactor = 3
     package var zoneAware = false
+    /// How a new instance picks its tokens.
+    package var tokenStrategy = TokenStrategy.random
+
+    package enum TokenStrategy: Sendable, Equatable {
+        /// Uniform random tokens no instance holds (dskit's default).
+        case random
+        /// Deterministic from the ID's numeric suffix and the zone's place
+        /// among `zones` (Mimir's `spread-minimizing`): near-even ownership.
+        case spreadMinimizing(zones: [String])
+    }
 
     package init(instanceID: String, address: String) {
         self.instanceID = instanceID
@@ -114,7 +124,12 @@ package final class Lifecycler: Sendable {
     private func join(from start: InstanceDesc, ring: RingDesc) async throws {
         var entry = start
         var rng = SystemRandomNumberGenerator()
-        entry.tokens = try topUp(entry.tokens, ring: ring, using: &rng)
+        if case .spreadMinimizing(let zones) = config.tokenStrategy {
+            entry.tokens = try SpreadMinimizingTokenGenerator(instanceID: config.instanceID, zone: config.zone, zones: zones)
+                .generate(count: config.numTokens)
+        } else {
+            entry.tokens = try topUp(entry.tokens, ring: ring, using: &rng)
+        }
         entry.state = .joining
         try saveTokens(entry.tokens)
         publish(entry, now: Clock.nowMillis())

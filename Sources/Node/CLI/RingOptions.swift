@@ -23,6 +23,8 @@ struct RingOptions: ParsableArguments {
     @Option(help: "Interval between full-state exchanges with a random member.") var pushPullInterval: String?
     @Option(help: "Tokens per instance.") var numTokens: Int?
     @Option(help: "Replicas per series (for quorum checks).") var replicationFactor: Int?
+    @Option(help: "random, or spread-minimizing (IDs ending in -<N>).") var tokenGenerationStrategy: String?
+    @Option(help: "Every zone of the ring, for spread-minimizing tokens: a,b,c.") var spreadMinimizingZones: String?
     @Option(help: .hidden) var testDropRate: Double?
 
     func apply(to ring: inout NodeConfig.Ring) {
@@ -45,6 +47,8 @@ struct RingOptions: ParsableArguments {
         if let pushPullInterval { ring.pushPullInterval = pushPullInterval }
         if let numTokens { ring.numTokens = numTokens }
         if let replicationFactor { ring.replicationFactor = replicationFactor }
+        if let tokenGenerationStrategy { ring.tokenGenerationStrategy = tokenGenerationStrategy }
+        if let spreadMinimizingZones { ring.spreadMinimizingZones = spreadMinimizingZones.split(separator: ",").map(String.init) }
         if let testDropRate { ring.testDropRate = testDropRate }
     }
 }

@@ -28,6 +28,10 @@ extension NodeConfig {
         var gossipNodes = 3
         var pushPullInterval = "30s"
         var numTokens = 128
+        /// `random` or `spread-minimizing` (IDs must end in `-<N>`; set
+        /// `spread-minimizing-zones` to every zone of the ring).
+        var tokenGenerationStrategy = "random"
+        var spreadMinimizingZones: [String] = []
         var replicationFactor = 3
         var maxGossipMessageBytes = 10 << 20
         /// Test-only: drops this share of outgoing gossip messages.
@@ -52,6 +56,8 @@ extension NodeConfig {
             case gossipNodes = "gossip-nodes"
             case pushPullInterval = "push-pull-interval"
             case numTokens = "num-tokens"
+            case tokenGenerationStrategy = "token-generation-strategy"
+            case spreadMinimizingZones = "spread-minimizing-zones"
             case replicationFactor = "replication-factor"
             case maxGossipMessageBytes = "max-gossip-message-bytes"
             case testDropRate = "test-drop-rate"
@@ -86,6 +92,14 @@ extension NodeConfig {
             guard (0...1000).contains(autoForgetPeriods) else { throw fail("auto-forget-periods", "must be 0-1000") }
             guard (1...100).contains(gossipNodes) else { throw fail("gossip-nodes", "must be 1-100") }
             guard (1...GossipCodec.maxTokensPerInstance).contains(numTokens) else { throw fail("num-tokens", "must be 1-4096") }
+            switch tokenGenerationStrategy {
+            case "random": break
+            case "spread-minimizing":
+                do {
+                    _ = try SpreadMinimizingTokenGenerator(instanceID: resolvedInstanceID, zone: zone, zones: tokenZones)
+                } catch { throw fail("token-generation-strategy", "spread-minimizing: \(error)") }
+            default: throw fail("token-generation-strategy", "must be random or spread-minimizing")
+            }
             guard (1...15).contains(replicationFactor) else { throw fail("replication-factor", "must be 1-15") }
             guard (1024...(1 << 30)).contains(maxGossipMessageBytes) else { throw fail("max-gossip-message-bytes", "must be 1 KiB-1 GiB") }
             guard (0...1).contains(testDropRate) else { throw fail("test-drop-rate", "must be between 0 and 1") }
@@ -117,6 +131,10 @@ extension NodeConfig {
         }
 
         func ms(_ text: String) -> Int64 { Self.millis(text) ?? 0 }
+
+        /// The zones spread-minimizing tokens are planned for (this node's
+        /// zone alone when the list is not given).
+        var tokenZones: [String] { spreadMinimizingZones.isEmpty ? [zone] : spreadMinimizingZones }
 
         /// The instance ID, by default the host name (cut to what gossip allows).
         var resolvedInstanceID: String {

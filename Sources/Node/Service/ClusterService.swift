@@ -55,6 +55,7 @@ final class ClusterMembership: Sendable {
         life.observePeriodMillis = ring.ms(ring.observePeriod)
         life.replicationFactor = ring.replicationFactor
         life.zoneAware = !ring.zone.isEmpty
+        if ring.tokenGenerationStrategy == "spread-minimizing" { life.tokenStrategy = .spreadMinimizing(zones: ring.tokenZones) }
         lifecycler = Lifecycler(config: life, store: store, logger: logger)
     }
 
