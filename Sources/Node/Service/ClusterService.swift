@@ -73,6 +73,8 @@ struct GossipService: Service {
     func run() async throws {
         guard let kv = membership.memberlist else {
             membership.gossipStarted.fire()
+            // A service that returns ends the whole group: stay until shutdown.
+            try? await gracefulShutdown()
             return
         }
         let port = try await kv.start()
