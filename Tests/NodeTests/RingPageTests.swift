@@ -172,6 +172,22 @@ extension NodeProcessSuites {
                 return back?.state == "ACTIVE" && (back?.registeredTimestamp ?? "") > registeredB
             }
             #expect(returned, "B did not register again: \(String(describing: back))\n\(b.output.suffix(2000))")
+
+            // Killed without leaving: its stored state stays ACTIVE, the page
+            // shows it UNHEALTHY once the heartbeat is older than the timeout.
+            b.stop(SIGKILL)
+            var seen: [(String, String)] = []
+            let unhealthy = try poll {
+                seen = try Self.ring(base).shards.map { ($0.id, $0.state) }
+                return seen.contains { $0 == ("b", "UNHEALTHY") }
+            }
+            #expect(unhealthy, "\(seen)")
+            let page = try #require(HTTP.request(base + "/ingester/ring")).text
+            #expect(page.contains("<span class=\"state UNHEALTHY\">UNHEALTHY</span>"), "\(page)")
+            let after = try #require(HTTP.request(base + "/metrics")).text
+            #expect(Self.metric(after, "muninn_ring_members", "{state=\"UNHEALTHY\"}") == 1, "\(after)")
+            #expect(Self.metric(after, "muninn_ring_members", "{state=\"ACTIVE\"}") == 1)
+            #expect((Self.metric(after, "muninn_ring_oldest_active_heartbeat_age_seconds") ?? 0) > 5, "the dead member's heartbeat ages")
         }
 
         /// Headless Chromium renders the page of a 3-node ring

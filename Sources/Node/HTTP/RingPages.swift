@@ -17,7 +17,12 @@ import NIOCore
 enum RingPages {
     static func register(on router: NodeRouter, _ state: NodeState) {
         router.get("/ingester/ring") { request, _ in
-            try await Routes.handle(state, route: "ring") { try ring(request, state) }
+            try await Routes.handle(state, route: "ring") {
+                let json = wantsJSON(request)
+                let showTokens = QueryAPI.formPairs(request.uri.query ?? "").contains { $0.0 == "tokens" && $0.1 == "true" }
+                // Sorting every token of a large ring is not for the cooperative pool.
+                return try await state.offload(state.queryPool) { try ring(state, json: json, showTokens: showTokens) }
+            }
         }
         router.post("/ingester/ring") { request, context in
             try await Routes.handle(state, route: "ring_forget") {
@@ -48,10 +53,10 @@ enum RingPages {
         }
     }
 
-    static func ring(_ request: Request, _ state: NodeState) throws -> Response {
+    static func ring(_ state: NodeState, json: Bool, showTokens: Bool) throws -> Response {
         let now = Clock.nowMillis()
         let shards = shards(state, now: now)
-        if wantsJSON(request) {
+        if json {
             let list: [[String: Any]] = shards.map { shard in
                 let d = shard.desc
                 return [
@@ -65,7 +70,6 @@ enum RingPages {
             }
             return try Routes.json(.ok, ["shards": list, "now": rfc3339(now)])
         }
-        let showTokens = QueryAPI.formPairs(request.uri.query ?? "").contains { $0.0 == "tokens" && $0.1 == "true" }
         return html(ringHTML(shards, state, now: now, showTokens: showTokens))
     }
 
