@@ -3,10 +3,11 @@
 # the C libraries it links (lz4, zlib, snappy), Prometheus/promtool, which the
 # interop tests run for real, python3-venv for scripts/schemathesis.sh, and curl,
 # openssl and iproute2 for the node tests (HTTPS, a client in another network
-# namespace).
+# namespace), chromium for the ring page's browser test
+# (scripts/ring-page-screenshot.sh).
 set -euo pipefail
 need=()
-for pkg in liblz4-dev zlib1g-dev libsnappy-dev pkg-config prometheus python3-venv curl openssl iproute2; do
+for pkg in liblz4-dev zlib1g-dev libsnappy-dev pkg-config prometheus python3-venv curl openssl iproute2 chromium; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -19,7 +19,7 @@ enum Routes {
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: state.metrics.render(state.databases))))
+                body: .init(byteBuffer: ByteBuffer(bytes: state.metrics.render(state.databases, cluster: state.cluster))))
         }
         for method in [HTTPRequest.Method.get, .post] {
             router.on("/api/v1/series", method: method) { request, _ in
@@ -52,6 +52,7 @@ enum Routes {
         }
         Push.register(on: router, state)
         Read.register(on: router, state)
+        RingPages.register(on: router, state)
         return router
     }
 

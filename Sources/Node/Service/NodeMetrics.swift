@@ -1,3 +1,4 @@
+import Cluster
 import Engine
 import Foundation
 import Metrics
@@ -45,8 +46,9 @@ final class NodeMetrics: Sendable {
 
     func maintenanceFailures(_ n: Int) { Counter(label: "muninn_maintenance_failures_total").increment(by: n) }
 
-    /// Samples engine state into gauges and counters, then renders every metric.
-    func render(_ databases: Databases?) -> [UInt8] {
+    /// Samples engine and ring state into gauges and counters, then renders every metric.
+    func render(_ databases: Databases?, cluster: ClusterMembership) -> [UInt8] {
+        sample(cluster)
         if let databases {
             advance("muninn_tenant_open_failures_total", nil, to: databases.openFailures)
             Gauge(label: "muninn_unavailable_tenants").record(databases.unavailableTenants.count)
@@ -69,6 +71,49 @@ final class NodeMetrics: Sendable {
         var out: [UInt8] = []
         registry.emit(into: &out)
         return out
+    }
+
+    /// The ring as this node sees it, and its gossip traffic.
+    private func sample(_ cluster: ClusterMembership) {
+        let now = Clock.nowMillis()
+        let life = cluster.lifecycler.config
+        let ring = RingSnapshot(cluster.store.snapshot())
+        var byState: [DisplayState: Int] = [:]
+        for desc in ring.members {
+            if let shown = DisplayState(desc, now: now, heartbeatTimeoutMillis: life.heartbeatTimeoutMillis) { byState[shown, default: 0] += 1 }
+        }
+        for state in DisplayState.allCases {
+            Gauge(label: "muninn_ring_members", dimensions: [("state", state.rawValue)]).record(byState[state] ?? 0)
+        }
+        Gauge(label: "muninn_ring_tokens_owned_ratio").record(ring.ownership(zoneAware: life.zoneAware)[life.instanceID] ?? 0)
+        // How far behind the least recently heard-of ACTIVE member is: a
+        // healthy ring stays under a couple of heartbeat periods plus the
+        // gossip delay; a member that stopped without leaving grows it until
+        // it is forgotten.
+        var lag: Int64 = 0
+        if let oldest = ring.members.filter({ $0.state == .active }).map(\.timestamp).min() {
+            let (age, overflow) = now.subtractingReportingOverflow(oldest)
+            lag = overflow ? 0 : Swift.max(0, age)
+        }
+        Gauge(label: "muninn_ring_oldest_active_heartbeat_age_seconds").record(Double(lag) / 1000)
+        let stats = cluster.lifecycler.stats
+        advance("muninn_ring_auto_forgotten_total", nil, to: stats.autoForgotten)
+        advance("muninn_ring_auto_forget_blocked_total", nil, to: stats.autoForgetBlocked)
+        Gauge(label: "muninn_ring_leave_confirmed").record(stats.leaveConfirmed)
+        Gauge(label: "muninn_ring_leave_asked").record(stats.leaveAsked)
+        guard let kv = cluster.memberlist else { return }
+        let status = kv.status()
+        advance("muninn_gossip_messages_sent_total", nil, to: status.transport.messagesSent)
+        advance("muninn_gossip_messages_received_total", nil, to: status.transport.messagesReceived)
+        advance("muninn_gossip_bytes_sent_total", nil, to: status.transport.bytesSent)
+        advance("muninn_gossip_bytes_received_total", nil, to: status.transport.bytesReceived)
+        advance("muninn_gossip_messages_dropped_total", nil, to: status.transport.messagesDropped)
+        advance("muninn_gossip_invalid_messages_total", nil, to: status.transport.invalidMessages)
+        advance("muninn_gossip_push_pulls_total", nil, to: status.pushPulls)
+        let dead = status.members.filter(\.dead).count
+        Gauge(label: "muninn_gossip_members", dimensions: [("state", "alive")]).record(status.members.count - dead)
+        Gauge(label: "muninn_gossip_members", dimensions: [("state", "dead")]).record(dead)
+        Gauge(label: "muninn_gossip_queued_changes").record(status.queuedChanges)
     }
 
     private let seen = Mutex<[String: Int]>([:])
