@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import TestSupport
 import Testing
@@ -55,12 +56,12 @@ extension NodeProcessSuites {
         static let form = ["Content-Type": "application/x-www-form-urlencoded"]
 
         /// A single in-memory node: the JSON lists it ACTIVE with all tokens and
-        /// the whole ring; the HTML escapes an instance ID and zone that are
-        /// markup; Forget is an admin call and refuses unknown IDs and non-forms.
+        /// the whole ring; Forget is an admin call and refuses unknown IDs and
+        /// non-forms.
         @Test func singleNode() throws {
             let dir = temporaryDirectory("ring-page-single")
             let config = try ConfigTests.write("server:\n  adminToken: s3cret\n")
-            let id = "<b>x\"&'", zone = "<i>z"
+            let id = "ring-page-1", zone = "zone-a"
             let (node, port) = try startNode(dir, extra: ["--config", config, "--instance-id", id, "--zone", zone])
             defer { node.stop() }
             let base = "http://127.0.0.1:\(port)"
@@ -82,9 +83,7 @@ extension NodeProcessSuites {
 
             let page = try #require(HTTP.request(base + "/ingester/ring"))
             #expect(page.status == 200 && page.headers["content-type"] == "text/html; charset=utf-8")
-            #expect(page.text.contains("&lt;b&gt;x&quot;&amp;&#39;") && page.text.contains("&lt;i&gt;z"), "\(page.text)")
-            #expect(!page.text.contains("<b>x") && !page.text.contains("<i>z"))
-            #expect(page.text.contains("name=\"forget\" value=\"&lt;b&gt;x&quot;&amp;&#39;\""))
+            #expect(page.text.contains("name=\"forget\" value=\"ring-page-1\""))
             #expect(page.text.contains(">ACTIVE<") && page.text.contains("100.00%") && !page.text.contains("<h2>Tokens</h2>"))
             let tokens = try #require(HTTP.request(base + "/ingester/ring?tokens=true"))
             #expect(tokens.text.contains(me.tokens.map(String.init).joined(separator: " ")))
@@ -114,6 +113,38 @@ extension NodeProcessSuites {
             let lag = Self.metric(metrics, "muninn_ring_oldest_active_heartbeat_age_seconds")
             #expect(lag.map { $0 >= 0 && $0 < 120 } == true, "\(String(describing: lag))")
             #expect(!metrics.contains("muninn_gossip_"), "no gossip metrics without gossip")
+        }
+
+        /// The node's own flags cannot carry markup (IDs and zones are plain
+        /// names), but a peer's gossip can: an entry whose ID and zone are
+        /// markup, sent raw to the gossip port, is shown escaped.
+        @Test func hostilePeerEntriesAreEscaped() throws {
+            let gossip = freePort()
+            let (node, port) = try startNode(
+                temporaryDirectory("ring-page-hostile"),
+                extra: ["--ring.store", "memberlist", "--instance-id", "a", "--gossip-port", String(gossip)])
+            defer { node.stop() }
+            let id = "<b>x\"&'", zone = "<i>z"
+            let entry = InstanceDesc(
+                id: id, addr: "<script>", zone: zone, state: .active, tokens: [7], generation: 1, timestamp: Clock.nowMillis())
+            let frame = GossipCodec.encode(
+                GossipMessage(kind: .delta, sender: .init(name: "<peer>", address: "127.0.0.1:1"), ring: RingDesc([entry])))
+            let length = withUnsafeBytes(of: UInt32(frame.count).bigEndian) { Array($0) }
+            let hex = (length + frame).map { String(format: "%02x", $0) }.joined()
+            _ = try Subprocess.output(
+                "python3",
+                [
+                    "-c", "import socket,sys; s=socket.create_connection(('127.0.0.1', \(gossip))); s.sendall(bytes.fromhex(sys.argv[1])); s.close()",
+                    hex
+                ])
+            let base = "http://127.0.0.1:\(port)"
+            #expect(poll(timeout: 10) { (try? Self.ring(base).shards.count) == 2 })
+            let page = try #require(HTTP.request(base + "/ingester/ring"))
+            #expect(page.text.contains("&lt;b&gt;x&quot;&amp;&#39;") && page.text.contains("&lt;i&gt;z"), "\(page.text)")
+            #expect(!page.text.contains("<b>x") && !page.text.contains("<i>z") && !page.text.contains("<script>"))
+            #expect(page.text.contains("name=\"forget\" value=\"&lt;b&gt;x&quot;&amp;&#39;\""))
+            let members = try #require(HTTP.request(base + "/memberlist"))
+            #expect(members.text.contains("&lt;peer&gt;") && !members.text.contains("<peer>"), "\(members.text)")
         }
 
         /// Two gossiping nodes: A's page lists both ACTIVE, sharing the token
