@@ -14,6 +14,8 @@ final class BenchClient {
     private let timeoutSeconds: Int
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
+    /// The body of the last response.
+    private(set) var lastBody: [UInt8] = []
 
     /// A request waiting longer than `timeoutSeconds` for its answer fails
     /// instead of hanging the benchmark.
@@ -84,9 +86,10 @@ final class BenchClient {
         }
     }
 
-    private func skip(_ count: Int) throws {
+    private func take(_ count: Int) throws -> ArraySlice<UInt8> {
         while buffer.count < count { try fill() }
-        buffer.removeFirst(count)
+        defer { buffer.removeFirst(count) }
+        return buffer[..<count]
     }
 
     private func readResponse() throws -> Int {
@@ -103,11 +106,12 @@ final class BenchClient {
             default: break
             }
         }
+        lastBody = []
         if chunked {
-            while let size = Int(try readLine(), radix: 16), size > 0 { try skip(size + 2) }
+            while let size = Int(try readLine(), radix: 16), size > 0 { lastBody += try take(size + 2).dropLast(2) }
             _ = try readLine()
         } else {
-            try skip(length)
+            lastBody = Array(try take(length))
         }
         if closing { close(fd); fd = -1; buffer = [] }
         return code

@@ -193,7 +193,9 @@ struct BenchHead: ParsableCommand {
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures.",
-        subcommands: [BenchHead.self, BenchPush.self, BenchFlush.self, BenchCompression.self, BenchChaos.self, BenchRingTokens.self])
+        subcommands: [
+            BenchHead.self, BenchPush.self, BenchFlush.self, BenchCompression.self, BenchChaos.self, BenchRingTokens.self, BenchCluster.self
+        ])
 }
 
 func fmt(_ v: Double) -> String { String(format: "%.3f", v) }
