@@ -136,5 +136,28 @@ extension NodeProcessSuites {
             }
             #expect(flushed.count == 12, "series in blocks")
         }
+
+        /// Two real nodes: they converge, one leaves twice (each node once) and
+        /// rejoins, and no trial leaves a stale entry behind.
+        @Test func clusterMeasuresConvergenceAndLeaves() throws {
+            let r = try muninn(["bench", "cluster", "--nodes", "2", "--leaves", "2", "--heartbeat-period", "1s"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let row = try #require(r.stdout.split(separator: "\n").last?.split(separator: " ").map(String.init), "\(r.stdout)")
+            #expect(row.count == 9, "\(r.stdout)")
+            #expect(row.first == "2" && Self.positive(row[1]) && row[2] == "2" && row.last == "0", "\(r.stdout)")
+        }
+
+        /// The token-spread report names both strategies, and spread-minimizing
+        /// tokens are near-even (max/min close to 1).
+        @Test func ringTokensReportsBothStrategies() throws {
+            let r = try muninn(["bench", "ring-tokens", "--instances-per-zone", "3", "--seeds", "1"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            let spread = try #require(lines.first { $0.hasPrefix("layout=zone-aware strategy=spread-minimizing") }, "\(r.stdout)")
+            let random = try #require(lines.first { $0.hasPrefix("layout=zone-aware strategy=random seed=1") }, "\(r.stdout)")
+            let spreadRatio = try #require(Self.figures(spread)["max_min_ratio"].flatMap(Double.init))
+            let randomRatio = try #require(Self.figures(random)["max_min_ratio"].flatMap(Double.init))
+            #expect(spreadRatio >= 1 && spreadRatio < 1.05 && randomRatio > spreadRatio, "\(r.stdout)")
+        }
     }
 }
