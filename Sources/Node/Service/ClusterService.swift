@@ -116,6 +116,10 @@ struct LifecyclerService: Service {
         }
         do {
             try await cancelWhenGracefulShutdown { try await lifecycler.register() }
+        } catch is CancellationError {
+            // Stopped while joining: take back whatever was published.
+            if lifecycler.entry != nil { await lifecycler.unregister() }
+            return
         } catch {
             state.logger.error("ring: registration failed", metadata: ["error": "\(error)"])
             throw error
