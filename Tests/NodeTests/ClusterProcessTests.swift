@@ -123,11 +123,11 @@ extension NodeProcessSuites {
             }
             print("cluster: killed node UNHEALTHY after \(unhealthy.values.sorted()) s, forgotten after \(forgotten.values.sorted()) s")
             try #require(forgotten.count == peers.count, "not forgotten by every peer:\n\(ring.report())")
-            // Its last heartbeat may be up to a period older than the kill:
-            // timeout 3 s and 2 periods give at least 2 s and 5 s.
+            // Its last heartbeat may be a period or more (a late heartbeat)
+            // older than the kill: timeout 3 s, 2 periods, 1 s heartbeats.
             #expect(unhealthy.count == peers.count, "a peer never showed it UNHEALTHY before forgetting it")
-            #expect(unhealthy.values.allSatisfy { $0 >= 1.5 }, "UNHEALTHY before the heartbeat timeout: \(unhealthy)")
-            #expect(forgotten.values.allSatisfy { $0 >= 4.5 }, "forgotten before the auto-forget period: \(forgotten)")
+            #expect(unhealthy.values.allSatisfy { $0 >= 1 }, "UNHEALTHY before the heartbeat timeout: \(unhealthy)")
+            #expect(forgotten.values.allSatisfy { $0 >= 4 }, "forgotten before the auto-forget period: \(forgotten)")
             let forgetLogged = peers.contains { index in
                 ring.members[index].output.split(separator: "\n").contains {
                     $0.contains("ring: forgot an instance") && $0.contains(victim.id)
