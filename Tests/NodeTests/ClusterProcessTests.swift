@@ -96,6 +96,29 @@ extension NodeProcessSuites {
             return (slowest, each)
         }
 
+        /// The seed restarts, and its `--join` names only itself: the others
+        /// must find it again at its address, or it stays alone in a ring of
+        /// its own while /ready says 200. The periodic rejoin (which would
+        /// find it after the rejoin interval, 1 m by default) is off.
+        @Test(arguments: [SIGTERM, SIGKILL])
+        func aRestartedSeedFindsTheRingAgain(signal: Int32) throws {
+            let ring = TestRing("seed", size: 3, flags: ["--rejoin-interval", "0s"])
+            try ring.startAll()
+            try #require(ring.waitConverged(), "\(ring.report())")
+            let seed = ring.members[0]
+            seed.process?.stop(signal)
+            // Gone from the others' view first: left, or unhealthy and so no
+            // longer answering gossip.
+            let gone = poll(timeout: 30) {
+                [1, 2].allSatisfy { index in
+                    ring.ring(index).map { shards in !shards.contains { $0.id == seed.id && $0.state == "ACTIVE" } } ?? false
+                }
+            }
+            try #require(gone, "\(ring.report())")
+            try ring.start(0)
+            #expect(ring.waitConverged(), "the restarted seed did not find the ring:\n\(ring.report())")
+        }
+
         /// The Istio story: a node's traffic stops at once (kill -9). Peers
         /// must mark it UNHEALTHY after the heartbeat timeout, forget it after
         /// the auto-forget period, and it must never come back.
