@@ -15,6 +15,10 @@ package struct GossipConfig: Sendable {
     package var deadAfterMillis: Int64 = 10_000
     /// Dead members are dropped from the member list after this long.
     package var forgetDeadAfterMillis: Int64 = 120_000
+    /// Milliseconds between full-state probes of one random dead member (one
+    /// that stopped answering or said goodbye), so that one restarted at the
+    /// same address is found again without waiting for a push/pull.
+    package var probeDeadIntervalMillis: Int64 = 1_000
     /// Cap on the ring entries one delta carries; the rest wait a round.
     package var maxEntriesPerDelta = 1024
 
@@ -51,10 +55,6 @@ package struct GossipCore: Sendable {
     /// memberlist's alive messages), so a join is known everywhere within a
     /// few rounds instead of at the next push/pull.
     private var announcements: [String: (peer: GossipMessage.Peer, transmitsLeft: Int)] = [:]
-    /// Members that said goodbye, and when: second-hand news of them (an
-    /// announcement still in flight) does not bring them back; a message
-    /// from the member itself does.
-    private var departed: [String: Int64] = [:]
 
     package init(me: GossipMessage.Peer, config: GossipConfig) {
         self.me = me
@@ -145,17 +145,27 @@ package struct GossipCore: Sendable {
         return all.randomElement(using: &rng)
     }
 
+    /// A dead member to send full state to now and then (see
+    /// `GossipConfig.probeDeadIntervalMillis`), if any.
+    package func probeTarget<R: RandomNumberGenerator>(using rng: inout R) -> GossipMessage.Peer? {
+        members.values.filter(\.dead).map(\.peer).sorted { $0.name < $1.name }.randomElement(using: &rng)
+    }
+
     /// Handles one received message; returns the reply to send back on the
     /// same connection (if any) and what it changed in the ring.
     package mutating func receive(_ message: GossipMessage, now: Int64) -> (reply: GossipMessage?, changed: RingDesc?) {
         let sender = message.sender
         if sender.name != me.name {
             if message.kind == .goodbye {
-                members[sender.name] = nil
                 announcements[sender.name] = nil
-                departed[sender.name] = now
+                // Kept as dead, with its address, rather than dropped: a seed
+                // whose --join names only itself comes back at that address
+                // knowing nobody, and only a probe from here reaches it.
+                var member = members[sender.name] ?? Member(peer: sender, lastSeen: now)
+                member.dead = true
+                member.deadSince = now
+                members[sender.name] = member
             } else {
-                departed[sender.name] = nil
                 if members[sender.name] == nil { announce(sender) }
                 var member = members[sender.name] ?? Member(peer: sender, lastSeen: now)
                 member.peer = sender
@@ -166,7 +176,7 @@ package struct GossipCore: Sendable {
                 members[sender.name] = member
             }
         }
-        for peer in message.peers where peer.name != me.name && members[peer.name] == nil && departed[peer.name] == nil {
+        for peer in message.peers where peer.name != me.name && members[peer.name] == nil {
             // Learned second hand: alive until sends to it fail.
             members[peer.name] = Member(peer: peer, lastSeen: now)
             announce(peer)
@@ -217,6 +227,5 @@ package struct GossipCore: Sendable {
         for (name, member) in members where member.dead && now - member.deadSince > config.forgetDeadAfterMillis {
             members[name] = nil
         }
-        departed = departed.filter { now - $0.value <= config.forgetDeadAfterMillis }
     }
 }

@@ -68,6 +68,7 @@ package final class MemberlistKV: RingStore {
         await joinSeeds()
         var lastPushPull = Clock.nowMillis()
         var lastRejoin = lastPushPull
+        var lastProbe = lastPushPull
         var rng = SystemRandomNumberGenerator()
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(options.gossip.intervalMillis))
@@ -79,6 +80,12 @@ package final class MemberlistKV: RingStore {
                 if let peer = core.withLockedValue({ $0.pushPullTarget(using: &rng) }) {
                     sendInBackground(core.withLockedValue { $0.fullState() }, to: peer)
                     pushPulls.withLockedValue { $0 += 1 }
+                }
+            }
+            if now - lastProbe >= options.gossip.probeDeadIntervalMillis {
+                lastProbe = now
+                if let peer = core.withLockedValue({ $0.probeTarget(using: &rng) }) {
+                    sendInBackground(core.withLockedValue { $0.fullState() }, to: peer)
                 }
             }
             let alone = core.withLockedValue { $0.alivePeers.isEmpty }
