@@ -249,5 +249,7 @@ import Testing
         let ring = RingSnapshot(RingDesc(entries))
         #expect(read(ring, "t", size: 3).count == 12)
         #expect(write(ring, "t").count == 6)
+        let noLookback = ring.shuffleShardWithLookback(tenant: "t", size: 6, zoneAware: true, now: distNow, lookbackMillis: 0)
+        #expect(distIDs(noLookback) == write(ring, "t"))
     }
 }

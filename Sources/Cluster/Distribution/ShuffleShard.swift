@@ -42,7 +42,9 @@ extension RingSnapshot {
     package func shuffleShardWithLookback(
         tenant: String, size: Int, zoneAware: Bool, now: Int64, lookbackMillis: Int64
     ) -> RingSnapshot {
-        let (start, overflow) = now.subtractingReportingOverflow(Swift.max(0, lookbackMillis))
+        // As dskit: no lookback is the write shard.
+        guard lookbackMillis > 0 else { return shuffleShard(tenant: tenant, size: size, zoneAware: zoneAware) }
+        let (start, overflow) = now.subtractingReportingOverflow(lookbackMillis)
         return shard(tenant: tenant, size: size, zoneAware: zoneAware, lookbackStart: overflow ? .min : start)
     }
 
