@@ -100,7 +100,8 @@ let package = Package(
                         .product(name: "Metrics", package: "swift-metrics"),
                         .product(name: "NIOCore", package: "swift-nio"),
                         .product(name: "NIOPosix", package: "swift-nio"),
-                        .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+                        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                        .product(name: "Crypto", package: "swift-crypto")
                     ],
                     swiftSettings: swiftSettings
                 ),
