@@ -193,7 +193,7 @@ struct BenchHead: ParsableCommand {
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures.",
-        subcommands: [BenchHead.self, BenchPush.self, BenchFlush.self, BenchCompression.self, BenchChaos.self])
+        subcommands: [BenchHead.self, BenchPush.self, BenchFlush.self, BenchCompression.self, BenchChaos.self, BenchGossip.self])
 }
 
 func fmt(_ v: Double) -> String { String(format: "%.3f", v) }
