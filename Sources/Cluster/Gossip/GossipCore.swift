@@ -114,6 +114,7 @@ package struct GossipCore: Sendable {
                         .prefix(config.maxEntriesPerDelta))
             guard !chosen.isEmpty else { break }
             var delta = RingDesc()
+            delta.instances.reserveCapacity(chosen.count)
             for item in chosen {
                 delta.instances[item.entry.id] = item.entry
                 if var p = pending[item.entry.id] {
@@ -219,6 +220,8 @@ package struct GossipCore: Sendable {
     }
 
     private mutating func expireDead(now: Int64) {
+        // While every member is live (most rounds) there is nothing to scan.
+        if let alive = aliveCache, alive.count == members.count { return }
         for (name, member) in members where member.dead && now - member.deadSince > config.forgetDeadAfterMillis {
             members[name] = nil
         }

@@ -221,7 +221,9 @@ package struct GossipSimulation {
     /// `roundsLimit` came first): retransmits must run out.
     package mutating func settle<R: RandomNumberGenerator>(roundsLimit: Int, using rng: inout R) -> Int? {
         for rounds in 0...roundsLimit {
-            if cores.allSatisfy({ $0.queuedChanges == 0 }) && inFlight.isEmpty { return rounds }
+            // Push/pulls never stop; a round is quiet when no change is queued or travelling.
+            let travelling = inFlight.values.contains { $0.contains { $0.message.kind == .delta } }
+            if !travelling && cores.allSatisfy({ $0.queuedChanges == 0 }) { return rounds }
             if rounds < roundsLimit { step(using: &rng) }
         }
         return nil

@@ -21,6 +21,7 @@ struct BenchGossip: ParsableCommand {
     @Option var fanout = 3
     @Option var retransmitMultiplier = 4
     @Option var heartbeatSeconds = 15
+    @Option(help: "Seconds between a member's full-state exchanges (push/pull).") var pushPullSeconds = 30
     @Option(help: "Virtual seconds of heartbeating before traffic is counted.") var warmupSeconds = 15.0
     @Option(help: "Virtual seconds of steady-state traffic counted.") var steadySeconds = 60.0
 
@@ -31,7 +32,8 @@ struct BenchGossip: ParsableCommand {
         }
         guard (0..<100).contains(loss) else { throw ValidationError("--loss: a percentage in 0 ..< 100") }
         guard (1...1000).contains(latency), roundsLimit > 0, (1...GossipCodec.maxTokensPerInstance).contains(tokens), fanout >= 0,
-            (1...100).contains(retransmitMultiplier), (1...3600).contains(heartbeatSeconds), warmupSeconds >= 0, steadySeconds > 0,
+            (1...100).contains(retransmitMultiplier), (1...3600).contains(heartbeatSeconds), (1...86_400).contains(pushPullSeconds),
+            warmupSeconds >= 0, steadySeconds > 0,
             warmupSeconds + steadySeconds <= 86_400
         else { throw ValidationError("--latency, --rounds-limit, --tokens, --fanout, --retransmit-multiplier or the seconds out of range") }
 
@@ -41,6 +43,7 @@ struct BenchGossip: ParsableCommand {
         options.tokensPerMember = tokens
         options.gossip.fanout = fanout
         options.gossip.retransmitMultiplier = retransmitMultiplier
+        options.gossip.pushPullIntervalMillis = Int64(pushPullSeconds) * 1000
         let interval = Double(options.gossip.intervalMillis) / 1000
         print(
             "gossip simulation: interval \(fmt(interval)) s, fanout \(fanout), retransmit \(retransmitMultiplier) x ceil(log10(N+1)),"
