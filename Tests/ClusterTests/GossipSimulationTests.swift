@@ -116,5 +116,12 @@ import Testing
         _ = core.receive(GossipMessage(kind: .delta, sender: .init(name: "b", address: "b:9")), now: 20_020)
         let sends = core.tick(now: 20_030, using: &rng)
         #expect(Set(sends.map(\.0)) == [.init(name: "b", address: "b:9"), .init(name: "d", address: "d:1")])
+        // A dead member is forgotten after forgetDeadAfterMillis, also once
+        // the live list has been rebuilt without it.
+        for _ in 0..<3 { core.sendFailed(to: "d", now: 40_000) }
+        #expect(targets(&core, now: 40_010) == ["b"])
+        #expect(core.members["d"] != nil)
+        _ = targets(&core, now: 40_000 + GossipConfig().forgetDeadAfterMillis + 1)
+        #expect(core.members["d"] == nil)
     }
 }

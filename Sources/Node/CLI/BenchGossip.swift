@@ -67,7 +67,8 @@ struct BenchGossip: ParsableCommand {
                 convergence.append(
                     [String(n), change.rawValue] + at(c.rounds50) + at(c.rounds99) + at(c.rounds100)
                         + [
-                            String(c.reached), String(c.traffic.messages), mb(c.traffic.bytes),
+                            String(c.reached), String(c.traffic.messages - c.traffic.fullStateMessages),
+                            String((c.traffic.bytes - c.traffic.fullStateBytes) / 1024), mb(c.traffic.fullStateBytes),
                             quiet.map { String((c.rounds100 ?? roundsLimit) + $0) } ?? "-", seconds(wall)
                         ])
             }
@@ -84,9 +85,12 @@ struct BenchGossip: ParsableCommand {
         }
         print(
             "\nconvergence of one change (rounds and virtual seconds until 50 %, 99 %, 100 % of members hold it;"
-                + " msgs and MB until 100 %; quiet_r: rounds until no member has anything left to send):")
+                + " traffic until 100 %, gossip and push/pull apart; quiet_r: rounds until no member has anything left to send):")
         printTable(
-            ["members", "change", "r50", "t50_s", "r99", "t99_s", "r100", "t100_s", "reached", "msgs", "MB", "quiet_r", "wall_s"], convergence)
+            [
+                "members", "change", "r50", "t50_s", "r99", "t99_s", "r100", "t100_s", "reached", "delta_msgs", "delta_KB", "pushpull_MB", "quiet_r",
+                "wall_s"
+            ], convergence)
         print("\nsteady state, every member heartbeating every \(heartbeatSeconds) s, over \(fmt(steadySeconds)) virtual s:")
         printTable(
             [
