@@ -194,7 +194,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures.",
         subcommands: [
-            BenchHead.self, BenchPush.self, BenchFlush.self, BenchCompression.self, BenchChaos.self, BenchRingTokens.self, BenchCluster.self
+            BenchHead.self, BenchPush.self, BenchFlush.self, BenchCompression.self, BenchChaos.self, BenchRingTokens.self,
+            BenchCluster.self, BenchGossip.self
         ])
 }
 
