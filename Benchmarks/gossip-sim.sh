@@ -8,7 +8,7 @@
 # and member list, so the run needs about 12 GB of memory, and a round of
 # steady-state gossip moves some 5 million ring entries (minutes of CPU).
 # Usage: Benchmarks/gossip-sim.sh [--skip-5000] [extra bench gossip options...]
-#   SCRATCH=DIR builds in DIR instead of .build-rel.
+#   SCRATCH=DIR builds in DIR instead of .build-release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 big=1
@@ -16,7 +16,7 @@ if [[ ${1:-} == --skip-5000 ]]; then
     big=0
     shift
 fi
-scratch=${SCRATCH:-.build-rel}
+scratch=${SCRATCH:-.build-release}
 swift build -c release --scratch-path "$scratch" --product muninn >/dev/null
 M=$PWD/$scratch/release/muninn
 for loss in 0 10; do
