@@ -16,6 +16,9 @@ import Testing
         options.port = 0
         options.join = join
         options.gossip.intervalMillis = 20
+        // Under heavy loss a change's few gossip sends may all be lost (one
+        // in 16 at 50 %); push/pull is what repairs that, so it runs often here.
+        options.gossip.pushPullIntervalMillis = 300
         options.transport.dropRate = dropRate
         options.transport.maxMessageBytes = 64 << 10
         let kv = MemberlistKV(name: name, options: options, logger: logger)

@@ -162,19 +162,13 @@ package enum ShuffleShard {
         return low == tokens.count ? 0 : low
     }
 
-    /// SplitMix64: the points a zone's walk starts from. Part of the shard's
-    /// definition: changing it moves every tenant's shard.
+    /// SplitMix64's high 32 bits: the points a zone's walk starts from.
+    /// Part of the shard's definition: changing it moves every tenant's shard.
     package struct Draws {
-        private var state: UInt64
+        private var generator: SplitMix
 
-        package init(seed: UInt64) { state = seed }
+        package init(seed: UInt64) { generator = SplitMix(seed: seed) }
 
-        package mutating func next() -> UInt32 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return UInt32(truncatingIfNeeded: (z ^ (z >> 31)) >> 32)
-        }
+        package mutating func next() -> UInt32 { UInt32(truncatingIfNeeded: generator.next() >> 32) }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -62,19 +63,15 @@ enum ChaosInterrupt {
     static var requested: Bool { raised != 0 }
 }
 
-/// splitmix64: the fault schedule, reproducible from the printed seed.
+/// The fault schedule, reproducible from the printed seed.
 struct ChaosRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SplitMix
+
+    init(state: UInt64) { generator = SplitMix(seed: state) }
+
     /// Uniform in `range` (modulo bias is irrelevant at these sizes).
     mutating func pick(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
+        range.lowerBound + Int(generator.next() % UInt64(range.count))
     }
 }
 

@@ -53,7 +53,7 @@ struct BenchGossip: ParsableCommand {
         var steady: [[String]] = []
         for n in sizes.compactMap({ $0 }) {
             options.members = n
-            var rng = SplitMixGenerator(seed: seed)
+            var rng = SplitMix(seed: seed)
             let clock = ContinuousClock()
             let t0 = clock.now
             var sim = GossipSimulation(options: options, using: &rng)
@@ -110,18 +110,5 @@ struct BenchGossip: ParsableCommand {
         for row in [header] + rows {
             print(row.indices.map { String(repeating: " ", count: widths[$0] - row[$0].count) + row[$0] }.joined(separator: "  "))
         }
-    }
-}
-
-/// SplitMix64 (the generator Tests/TestSupport uses): a seed reproduces a run.
-private struct SplitMixGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -39,7 +39,7 @@ struct BenchRingTokens: ParsableCommand {
             let perZone = layout.zoneNames.count == 1 ? zones * instancesPerZone : instancesPerZone
             var ratios: [Double] = []
             for seed in 1...seeds where layout.random {
-                var generator = SplitMix(state: UInt64(seed))
+                var generator = SplitMix(seed: UInt64(seed))
                 var taken = Set<UInt32>()
                 let ring = try makeRing(zoneNames: layout.zoneNames, perZone: perZone) { _, _ in
                     let mine = try RandomTokenGenerator.generate(count: tokens, taken: taken, using: &generator)
@@ -83,18 +83,5 @@ struct BenchRingTokens: ParsableCommand {
         let percent = { (share: Double) in String(format: "%.3f", share * 100) }
         print("layout=\(layout) strategy=\(strategy) max_min_ratio=\(fmt(ratio)) max_percent=\(percent(most)) min_percent=\(percent(least))")
         return ratio
-    }
-}
-
-/// Seeded so the random rows repeat from run to run.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
