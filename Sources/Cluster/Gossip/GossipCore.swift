@@ -21,6 +21,11 @@ package struct GossipConfig: Sendable {
     package var probeDeadIntervalMillis: Int64 = 1_000
     /// Cap on the ring entries one delta carries; the rest wait a round.
     package var maxEntriesPerDelta = 1024
+    /// Bounds on what peers can make this member hold: members, and ring
+    /// entries (live and tombstones). Past them, new names are ignored (and
+    /// counted); what is already held is still updated.
+    package var maxMembers = 10_000
+    package var maxInstances = 20_000
 
     package init() {}
 }
@@ -50,6 +55,8 @@ package struct GossipCore: Sendable {
     package let config: GossipConfig
     package private(set) var ring = RingDesc()
     package private(set) var members: [String: Member] = [:]
+    /// Members and ring entries ignored because of `maxMembers` / `maxInstances`.
+    package private(set) var refused = 0
     private var pending: [String: Pending] = [:]
     /// Members learned recently, announced to others as changes are (as
     /// memberlist's alive messages), so a join is known everywhere within a
@@ -210,13 +217,17 @@ package struct GossipCore: Sendable {
             }
         }
         for peer in message.peers where peer.name != me.name && members[peer.name] == nil {
+            guard members.count < config.maxMembers else {
+                refused += 1
+                continue
+            }
             // Learned second hand: alive until sends to it fail.
             members[peer.name] = Member(peer: peer, lastSeen: now)
             announce(peer)
             aliveCache = nil
         }
         var changed: RingDesc? = nil
-        if message.kind != .ack, message.kind != .goodbye, let delta = ring.merge(message.ring) {
+        if message.kind != .ack, message.kind != .goodbye, let delta = ring.merge(bounded(message.ring)) {
             changed = delta
             enqueue(delta, local: false)
         }
@@ -228,6 +239,18 @@ package struct GossipCore: Sendable {
         default:
             return (nil, changed)
         }
+    }
+
+    /// `incoming` without the new instances that would take the ring past
+    /// `maxInstances`.
+    private mutating func bounded(_ incoming: RingDesc) -> RingDesc {
+        let room = config.maxInstances - ring.instances.count
+        let new = incoming.instances.keys.filter { ring.instances[$0] == nil }
+        guard new.count > room else { return incoming }
+        var kept = incoming
+        for id in new.sorted().dropFirst(Swift.max(0, room)) { kept.instances[id] = nil }
+        refused += new.count - Swift.max(0, room)
+        return kept
     }
 
     /// A send to `name` failed (connect refused, timeout, reset).

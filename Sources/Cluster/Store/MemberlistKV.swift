@@ -200,14 +200,16 @@ package final class MemberlistKV: RingStore {
         package var transport: GossipTransport.Counters
         package var pushPulls: Int
         package var queuedChanges: Int
+        /// Members and ring entries ignored past the bounds (`GossipConfig.maxMembers`).
+        package var refused: Int
         package var lastChangeReceived: Int64
     }
 
     package func status() -> Status {
-        let (me, members, queued) = core.withLockedValue { ($0.me, Array($0.members.values), $0.queuedChanges) }
+        let (me, members, queued, refused) = core.withLockedValue { ($0.me, Array($0.members.values), $0.queuedChanges, $0.refused) }
         return Status(
             me: me, members: members.sorted { $0.peer.name < $1.peer.name }, transport: transport.stats,
-            pushPulls: pushPulls.withLockedValue { $0 }, queuedChanges: queued,
+            pushPulls: pushPulls.withLockedValue { $0 }, queuedChanges: queued, refused: refused,
             lastChangeReceived: lastChangeReceived.withLockedValue { $0 })
     }
 }

@@ -110,6 +110,7 @@ final class NodeMetrics: Sendable {
         advance("muninn_gossip_messages_dropped_total", nil, to: status.transport.messagesDropped)
         advance("muninn_gossip_invalid_messages_total", nil, to: status.transport.invalidMessages)
         advance("muninn_gossip_push_pulls_total", nil, to: status.pushPulls)
+        advance("muninn_gossip_refused_total", nil, to: status.refused)
         let dead = status.members.filter(\.dead).count
         Gauge(label: "muninn_gossip_members", dimensions: [("state", "alive")]).record(status.members.count - dead)
         Gauge(label: "muninn_gossip_members", dimensions: [("state", "dead")]).record(dead)
