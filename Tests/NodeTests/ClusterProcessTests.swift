@@ -225,5 +225,30 @@ extension NodeProcessSuites {
                 #expect(ring.ring(index)?.first { $0.id == id }?.tokens == before, "tokens on \(ring.members[index].id) changed")
             }
         }
+
+        /// `--unregister-on-shutdown false` (Mimir's StatefulSet setting): a
+        /// SIGTERMed node stays in its peers' rings as LEAVING, comes back
+        /// ACTIVE with the same tokens, and `POST /ingester/shutdown` still
+        /// removes it for good.
+        @Test func aNodeKeptInTheRingOnShutdownComesBackWithItsTokens() throws {
+            let ring = TestRing("keep", size: 2, flags: ["--unregister-on-shutdown", "false", "--auto-forget-periods", "0"])
+            try ring.startAll()
+            try #require(ring.waitConverged(), "\(ring.report())")
+            let id = ring.members[1].id
+            let before = try #require(ring.ring(0)?.first { $0.id == id }?.tokens)
+            #expect(ring.members[1].process?.stop(SIGTERM) == 0)
+            #expect(ring.members[1].output.contains("keeping this instance's entry (LEAVING)"))
+            // Still listed, LEAVING until its heartbeat goes stale, then UNHEALTHY; never dropped.
+            let kept = poll(timeout: 8) { ring.ring(0)?.first { $0.id == id }?.state == "UNHEALTHY" }
+            #expect(kept, "\(ring.report())")
+            try ring.start(1)
+            try #require(ring.waitConverged(), "\(ring.report())")
+            #expect(ring.ring(0)?.first { $0.id == id }?.tokens == before)
+
+            // The shutdown endpoint means "going away": it leaves the ring.
+            let reply = HTTP.request(ring.members[1].baseURL + "/ingester/shutdown", method: "POST", timeout: 30)
+            #expect(reply?.status == 204, "\(String(describing: reply?.text))")
+            #expect(poll(timeout: 15) { ring.ring(0).map { !$0.contains { $0.id == id } } ?? false }, "\(ring.report())")
+        }
     }
 }

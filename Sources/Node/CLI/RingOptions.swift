@@ -15,6 +15,8 @@ struct RingOptions: ParsableArguments {
     @Option(help: "An entry whose heartbeat is older is UNHEALTHY, e.g. 1m.") var heartbeatTimeout: String?
     @Option(help: "Peers forget an instance UNHEALTHY for this many heartbeat timeouts (0: never).") var autoForgetPeriods: Int?
     @Option(help: "How long a stopping node waits for peers to confirm its removal, e.g. 5s.") var leaveTimeout: String?
+    @Option(help: "true: leave the ring on SIGTERM; false: stay LEAVING for a restart with the same ID.")
+    var unregisterOnShutdown: Bool?
     @Option(help: "Time spent JOINING watching for token conflicts, e.g. 1s.") var observePeriod: String?
     @Option(help: "How long removed instances' tombstones are gossiped before they become graves.") var tombstoneRetention: String?
     @Option(help: "Interval between asking the seeds again (0s: only when alone).") var rejoinInterval: String?
@@ -40,6 +42,7 @@ struct RingOptions: ParsableArguments {
         if let autoForgetPeriods { ring.autoForgetPeriods = autoForgetPeriods }
         if let leaveTimeout { ring.leaveTimeout = leaveTimeout }
         if let observePeriod { ring.observePeriod = observePeriod }
+        if let unregisterOnShutdown { ring.unregisterOnShutdown = unregisterOnShutdown }
         if let tombstoneRetention { ring.tombstoneRetention = tombstoneRetention }
         if let rejoinInterval { ring.rejoinInterval = rejoinInterval }
         if let gossipInterval { ring.gossipInterval = gossipInterval }

@@ -21,6 +21,10 @@ extension NodeConfig {
         var heartbeatTimeout = "1m"
         var autoForgetPeriods = 10
         var leaveTimeout = "5s"
+        /// False keeps the entry (LEAVING) on SIGTERM, so a restart with the
+        /// same ID takes its tokens back without moving series (Mimir's
+        /// StatefulSet setting); `POST /ingester/shutdown` still removes it.
+        var unregisterOnShutdown = true
         var observePeriod = "0s"
         var tombstoneRetention = "5m"
         var rejoinInterval = "1m"
@@ -49,6 +53,7 @@ extension NodeConfig {
             case heartbeatTimeout = "heartbeat-timeout"
             case autoForgetPeriods = "auto-forget-periods"
             case leaveTimeout = "leave-timeout"
+            case unregisterOnShutdown = "unregister-on-shutdown"
             case observePeriod = "observe-period"
             case tombstoneRetention = "tombstone-retention"
             case rejoinInterval = "rejoin-interval"

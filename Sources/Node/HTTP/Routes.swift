@@ -62,6 +62,7 @@ enum Routes {
     /// node's disk goes away with it (scale-down).
     static func shutdown(_ state: NodeState) async throws {
         guard state.phase == .running, let dbs = state.stopping() else { throw HTTPFailure(.unavailable, "node is \(state.phase.rawValue)") }
+        state.cluster.unregisterRequested.store(true, ordering: .relaxed)
         let deadline = ContinuousClock.now + .seconds(state.config.server.shutdownGraceSeconds)
         while state.limiter.pushesInFlight > 0, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))

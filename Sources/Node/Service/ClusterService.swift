@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// This node's place in the ring: the ring store (in memory, or gossip) and
 /// the lifecycler that keeps the node's entry in it.
@@ -12,6 +13,9 @@ final class ClusterMembership: Sendable {
     let config: NodeConfig.Ring
     /// Fired when the gossip listener is bound and the seeds were tried.
     let gossipStarted = AsyncSignal()
+    /// Set by `POST /ingester/shutdown`: leave the ring even when
+    /// `unregister-on-shutdown` is false (the instance is going away).
+    let unregisterRequested = Atomic<Bool>(false)
 
     init(config node: NodeConfig, logger: Logger) {
         let ring = node.ring
@@ -126,6 +130,10 @@ struct LifecyclerService: Service {
         }
         await cancelWhenGracefulShutdown { await lifecycler.runHeartbeats() }
         lifecycler.beginLeaving()
-        await lifecycler.unregister()
+        if membership.config.unregisterOnShutdown || membership.unregisterRequested.load(ordering: .relaxed) {
+            await lifecycler.unregister()
+        } else {
+            state.logger.info("ring: keeping this instance's entry (LEAVING) for a restart with the same ID")
+        }
     }
 }
