@@ -191,20 +191,8 @@ struct GossipWire {
     }
 
     func exchange(_ message: GossipMessage, port: Int) throws -> GossipMessage {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw NodeTestError(description: "socket: errno \(errno)") }
+        let fd = try connectLoopback(port: port, timeoutSeconds: 5)
         defer { close(fd) }
-        var wait = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw NodeTestError(description: "connect to gossip port \(port): errno \(errno)") }
         let body = GossipCodec.encode(message)
         try write(fd, withUnsafeBytes(of: UInt32(body.count).bigEndian) { Array($0) } + body)
         let length = try read(fd, 4).reduce(0) { $0 << 8 | Int($1) }

@@ -98,6 +98,29 @@ func startNode(_ dataDir: String, extra: [String] = []) throws -> (ChildProcess,
 
 struct NodeTestError: Error, CustomStringConvertible { var description: String }
 
+/// A blocking TCP connection to 127.0.0.1:`port` whose reads and writes give
+/// up after `timeoutSeconds`; the caller closes it.
+func connectLoopback(port: Int, timeoutSeconds: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw NodeTestError(description: "socket: errno \(errno)") }
+    var wait = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = UInt16(port).bigEndian
+    let connected = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        let e = errno
+        close(fd)
+        throw NodeTestError(description: "connect to 127.0.0.1:\(port): errno \(e)")
+    }
+    return fd
+}
+
 /// Parent of every suite that runs nodes, Prometheus or crash writers: they run
 /// one at a time (`.serialized` covers nested suites), so load from one does not
 /// starve another's processes on a small machine. Their waits poll for

@@ -127,16 +127,7 @@ extension NodeProcessSuites {
             let id = "<b>x\"&'", zone = "<i>z"
             let entry = InstanceDesc(
                 id: id, addr: "<script>", zone: zone, state: .active, tokens: [7], generation: 1, timestamp: Clock.nowMillis())
-            let frame = GossipCodec.encode(
-                GossipMessage(kind: .delta, sender: .init(name: "<peer>", address: "127.0.0.1:1"), ring: RingDesc([entry])))
-            let length = withUnsafeBytes(of: UInt32(frame.count).bigEndian) { Array($0) }
-            let hex = (length + frame).map { String(format: "%02x", $0) }.joined()
-            _ = try Subprocess.output(
-                "python3",
-                [
-                    "-c", "import socket,sys; s=socket.create_connection(('127.0.0.1', \(gossip))); s.sendall(bytes.fromhex(sys.argv[1])); s.close()",
-                    hex
-                ])
+            _ = try GossipWire(name: "<peer>").delta(RingDesc([entry]), to: gossip)
             let base = "http://127.0.0.1:\(port)"
             #expect(poll(timeout: 10) { (try? Self.ring(base).shards.count) == 2 })
             let page = try #require(HTTP.request(base + "/ingester/ring"))

@@ -100,7 +100,7 @@ extension RingSnapshot {
             guard !zoneTokens.isEmpty else { continue }
             var random = ShuffleShard.Draws(seed: ShuffleShard.seed(tenant: tenant, zone: zone))
             for _ in 0..<perZone {
-                let first = ShuffleShard.firstIndex(after: random.next(), in: zoneTokens)
+                let first = RingSnapshot.firstIndex(after: random.next(), in: zoneTokens)
                 var found = false
                 for step in 0..<zoneTokens.count {
                     let m = zoneOwners[(first + step) % zoneTokens.count]
@@ -148,18 +148,6 @@ package enum ShuffleShard {
     package static func instancesPerZone(size: Int, zones: Int) -> Int {
         guard zones > 0 else { return size }
         return size / zones + (size % zones == 0 ? 0 : 1)
-    }
-
-    /// Index of the first token strictly greater than `point`, wrapping to 0;
-    /// `tokens` is sorted and not empty.
-    static func firstIndex(after point: UInt32, in tokens: [UInt32]) -> Int {
-        var low = 0
-        var high = tokens.count
-        while low < high {
-            let mid = low + (high - low) / 2
-            if tokens[mid] <= point { low = mid + 1 } else { high = mid }
-        }
-        return low == tokens.count ? 0 : low
     }
 
     /// SplitMix64's high 32 bits: the points a zone's walk starts from.

@@ -168,12 +168,18 @@ package struct RingSnapshot: Sendable {
     /// Index in `tokens` of the first token strictly greater than `hash`,
     /// wrapping to 0; nil for a ring without tokens.
     private func firstTokenIndex(after hash: UInt32) -> Int? {
-        guard !tokens.isEmpty else { return nil }
+        tokens.isEmpty ? nil : Self.firstIndex(after: hash, in: tokens)
+    }
+
+    /// The lookup rule over any sorted, non-empty token list (a zone's, for
+    /// shuffle sharding): the index of the first token strictly greater than
+    /// `point`, wrapping to 0.
+    static func firstIndex(after point: UInt32, in tokens: [UInt32]) -> Int {
         var low = 0
         var high = tokens.count
         while low < high {
             let mid = low + (high - low) / 2
-            if tokens[mid] <= hash { low = mid + 1 } else { high = mid }
+            if tokens[mid] <= point { low = mid + 1 } else { high = mid }
         }
         return low == tokens.count ? 0 : low
     }
